@@ -1,0 +1,1 @@
+"""Bringup: launch files, YAML configuration, scenarios and the `rover` command."""

@@ -1,0 +1,59 @@
+"""The `rover` command: one entry point for the embedded tier.
+
+Subcommands live in `rover_bringup/commands/<name>.py`, each with `add_arguments(parser)` and
+`run(args) -> int`. They are imported only when chosen, so `rover --help` stays fast and a
+missing optional dependency affects only its own subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+import importlib
+import sys
+
+# name -> (module, one-line help). Order is the order shown by --help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    'doctor': ('rover_bringup.commands.doctor',
+               'check the embedded ROS 2 runtime: rclpy, DDS loopback, validators'),
+}
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='rover',
+        description='Lunar rover testbed (Yutu-2 class): simulate, drive, inspect and log the rover.')
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND')
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        sub_parser.set_defaults(_module=module_name)
+        module = importlib.import_module(module_name)
+        module.add_arguments(sub_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run one subcommand; returns the process exit code."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    try:
+        from rclpy.utilities import remove_ros_args
+        args_in = remove_ros_args(['rover', *args_in])[1:]
+    except ImportError:  # the CLI's own --help works without rclpy
+        pass
+    parser = build_parser()
+    args = parser.parse_args(args_in)
+    if not getattr(args, 'command', None):
+        parser.print_help()
+        return EXIT_USAGE
+    module = importlib.import_module(args._module)
+    try:
+        return int(module.run(args))
+    except KeyboardInterrupt:
+        print('interrupted', file=sys.stderr)
+        return 130
+
+
+if __name__ == '__main__':
+    sys.exit(main())

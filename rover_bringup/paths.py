@@ -1,0 +1,58 @@
+"""Where the package's data lives, on both tiers.
+
+On the full ROS 2 tier colcon installs launch/config/urdf/worlds/scenarios into
+`share/rover_testbed/...`; on the embedded tier (editable pip install) they are read from the
+source tree. Every module asks here instead of building paths itself.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE = 'rover_testbed'
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# share/<pkg>/<kind> on tier 1  ->  folder in the source tree
+_SOURCE_DIRS = {
+    'launch': REPO_ROOT / 'rover_bringup' / 'launch',
+    'config': REPO_ROOT / 'rover_bringup' / 'config',
+    'scenarios': REPO_ROOT / 'rover_bringup' / 'scenarios',
+    'urdf': REPO_ROOT / 'rover_description' / 'urdf',
+    'worlds': REPO_ROOT / 'worlds',
+}
+
+
+def _share_dir() -> Path | None:
+    if not os.environ.get('AMENT_PREFIX_PATH'):
+        return None
+    try:
+        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+    except ImportError:
+        return None
+    try:
+        return Path(get_package_share_directory(PACKAGE))
+    except PackageNotFoundError:
+        return None
+
+
+def data_dir(kind: str) -> Path:
+    """The folder holding one kind of data: launch, config, scenarios, urdf or worlds."""
+    if kind not in _SOURCE_DIRS:
+        raise ValueError(f'unknown data kind {kind!r}; expected one of {sorted(_SOURCE_DIRS)}')
+    source = _SOURCE_DIRS[kind]
+    if source.is_dir():
+        return source
+    share = _share_dir()
+    if share is not None and (share / kind).is_dir():
+        return share / kind
+    raise FileNotFoundError(f'cannot find the {kind} folder of {PACKAGE} (looked in {source})')
+
+
+def data_file(kind: str, name: str) -> Path:
+    """A file in one of the data folders, with a clear error when it is missing."""
+    path = data_dir(kind) / name
+    if not path.is_file():
+        available = sorted(p.name for p in data_dir(kind).iterdir() if p.is_file())
+        raise FileNotFoundError(f'{kind} file {name!r} not found; available: {available}')
+    return path

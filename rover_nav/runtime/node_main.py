@@ -1,0 +1,47 @@
+"""The one `main()` shape every executable uses.
+
+It creates the node inside try, spins it, treats SIGINT/SIGTERM as a normal exit (code 0, as
+launch_testing's exit-code checks expect), turns a `ConfigError` into exit code 2 with the
+offending key in the message, and always runs the node's `on_shutdown()` (publish zero, stop
+motors) before destroying it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+import sys
+from typing import Any
+
+from rover_nav.runtime.params import ConfigError
+
+EXIT_OK = 0
+EXIT_CONFIG = 2
+
+
+def run_node(factory: Callable[[], Any], argv: Sequence[str] | None = None,
+             spin: Callable[[Any], None] | None = None) -> int:
+    """Create a node with `factory()`, spin it until shutdown and return the exit code."""
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    rclpy.init(args=list(sys.argv if argv is None else argv))
+    node = None
+    try:
+        node = factory()
+        (spin or rclpy.spin)(node)
+        return EXIT_OK
+    except (KeyboardInterrupt, ExternalShutdownException):
+        return EXIT_OK
+    except ConfigError as exc:
+        print(f'configuration error: {exc}', file=sys.stderr)
+        return EXIT_CONFIG
+    finally:
+        if node is not None:
+            shutdown_hook = getattr(node, 'on_shutdown', None)
+            if shutdown_hook is not None:
+                try:
+                    shutdown_hook()
+                except Exception as exc:  # the context may already be gone after SIGINT
+                    print(f'{node.get_name()}: shutdown hook failed: {exc}', file=sys.stderr)
+            node.destroy_node()
+        rclpy.try_shutdown()

@@ -1,0 +1,237 @@
+"""One parameter schema per node: declare, validate, snapshot.
+
+A node lists its parameters once as `ParamSpec`s. `ParameterTable` declares them with
+descriptors (description, range, read-only), checks the start-up values (a bad value raises
+`ConfigError` naming the key, so `main()` exits with a clear message), validates runtime
+`set_parameters` calls in the on-set callback without touching state, and after a
+successful set hands the node a fresh immutable snapshot.
+
+This module imports rclpy lazily inside `ParameterTable` so the pure `ParamSpec`/`check_value`
+part can be used (and tested) without ROS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+import math
+from types import MappingProxyType
+from typing import Any
+
+_BIG = 1.0e300
+
+
+class ConfigError(ValueError):
+    """A parameter value the node cannot run with; the message names the key."""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter: name, type, default and the allowed range.
+
+    `default=None` means *required*: the parameter has no default and must come from a YAML
+    file or an override (used for hardware constants, so a rover never drives on a made-up
+    calibration). `choices` restricts strings; `lo`/`hi` bound numbers (inclusive).
+    """
+
+    name: str
+    type: type
+    default: Any
+    description: str
+    lo: float | None = None
+    hi: float | None = None
+    read_only: bool = False
+    choices: tuple[str, ...] | None = None
+    element_type: type | None = None  # for list parameters
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Immutable view of a node's parameter values: `snap.max_linear_speed` or `snap['...']`."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def replace(self, **changes: Any) -> Snapshot:
+        merged = dict(self.values)
+        merged.update(changes)
+        return Snapshot(MappingProxyType(merged))
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.values)
+
+
+def check_value(spec: ParamSpec, value: Any) -> Any:
+    """Return `value` coerced to the spec's type, or raise ConfigError naming the key."""
+    name = spec.name
+    if value is None:
+        raise ConfigError(f"parameter '{name}' is required ({spec.description}) but was not set")
+    if spec.type is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"parameter '{name}' must be a number, got {value!r}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"parameter '{name}' must be finite, got {value!r}")
+    elif spec.type is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"parameter '{name}' must be an integer, got {value!r}")
+    elif spec.type is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"parameter '{name}' must be true or false, got {value!r}")
+    elif spec.type is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"parameter '{name}' must be a string, got {value!r}")
+        if spec.choices is not None and value not in spec.choices:
+            raise ConfigError(f"parameter '{name}' = {value!r} is not one of {list(spec.choices)}")
+    elif spec.type is list:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+            raise ConfigError(f"parameter '{name}' must be a list, got {value!r}")
+        value = [check_value(ParamSpec(f'{name}[{i}]', spec.element_type or float, 0, ''), v)
+                 for i, v in enumerate(value)]
+        for i, v in enumerate(value):
+            _check_range(spec, f'{name}[{i}]', v)
+        return value
+    else:  # pragma: no cover - programming error in a schema
+        raise TypeError(f'unsupported parameter type {spec.type} for {name}')
+    _check_range(spec, name, value)
+    return value
+
+
+def _check_range(spec: ParamSpec, label: str, value: Any) -> None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        lo = -math.inf if spec.lo is None else spec.lo
+        hi = math.inf if spec.hi is None else spec.hi
+        if not lo <= value <= hi:
+            raise ConfigError(f"parameter '{label}' = {value!r} is out of range [{lo}, {hi}]")
+
+
+def validate_all(specs: Iterable[ParamSpec], values: Mapping[str, Any],
+                 cross_check: Callable[[Snapshot], None] | None = None) -> Snapshot:
+    """Check every value against its spec, then the node's cross-parameter rules."""
+    checked = {spec.name: check_value(spec, values.get(spec.name)) for spec in specs}
+    snap = Snapshot(MappingProxyType(checked))
+    if cross_check is not None:
+        cross_check(snap)
+    return snap
+
+
+class ParameterTable:
+    """Declares a node's parameters and keeps its current immutable snapshot.
+
+    Usage in a node constructor::
+
+        self.params = ParameterTable(self, SPECS, cross_check=_rules)
+        self.params.on_change(self._apply)      # optional: runtime reconfiguration
+        snap = self.params.snapshot
+
+    Runtime sets go through two callbacks: the on-set callback validates the whole candidate
+    snapshot and rejects with a reason naming the key (state untouched); the post-set callback
+    swaps in the new snapshot and notifies the listeners.
+    """
+
+    def __init__(self, node: Any, specs: Iterable[ParamSpec],
+                 cross_check: Callable[[Snapshot], None] | None = None) -> None:
+        from rcl_interfaces.msg import ParameterDescriptor
+        from rclpy.exceptions import InvalidParameterValueException
+
+        self._node = node
+        self._specs = {spec.name: spec for spec in specs}
+        self._cross_check = cross_check
+        self._listeners: list[Callable[[Snapshot], None]] = []
+        values: dict[str, Any] = {}
+        for spec in self._specs.values():
+            descriptor = _descriptor(spec, ParameterDescriptor)
+            try:
+                if spec.required:
+                    param = node.declare_parameter(spec.name, _ros_type(spec), descriptor)
+                else:
+                    param = node.declare_parameter(spec.name, spec.default, descriptor)
+            except InvalidParameterValueException as exc:
+                raise ConfigError(f"parameter '{spec.name}': {exc}") from exc
+            except Exception as exc:  # type mismatch of an override, e.g. 1 for a double
+                raise ConfigError(f"parameter '{spec.name}': {exc}") from exc
+            values[spec.name] = param.value
+        self._snapshot = validate_all(self._specs.values(), values, cross_check)
+        node.add_on_set_parameters_callback(self._validate)
+        node.add_post_set_parameters_callback(self._apply)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def on_change(self, listener: Callable[[Snapshot], None]) -> None:
+        """Call `listener(snapshot)` after every accepted runtime change."""
+        self._listeners.append(listener)
+
+    def _candidate(self, parameters: list[Any]) -> Snapshot:
+        values = self._snapshot.as_dict()
+        for param in parameters:
+            if param.name in self._specs:
+                values[param.name] = param.value
+        return validate_all(self._specs.values(), values, self._cross_check)
+
+    def _validate(self, parameters: list[Any]) -> Any:
+        from rcl_interfaces.msg import SetParametersResult
+
+        try:
+            self._candidate(parameters)
+        except ConfigError as exc:
+            self._node.get_logger().warning(f'rejected parameter change: {exc}')
+            return SetParametersResult(successful=False, reason=str(exc))
+        return SetParametersResult(successful=True)
+
+    def _apply(self, parameters: list[Any]) -> None:
+        if not any(param.name in self._specs for param in parameters):
+            return
+        self._snapshot = self._candidate(parameters)
+        changed = ', '.join(f'{p.name}={p.value!r}' for p in parameters if p.name in self._specs)
+        self._node.get_logger().info(f'parameters changed: {changed}')
+        for listener in self._listeners:
+            listener(self._snapshot)
+
+
+def _ros_type(spec: ParamSpec) -> Any:
+    """The rclpy parameter type used to declare a required parameter without a value."""
+    from rclpy.parameter import Parameter
+
+    if spec.type is list:
+        return {float: Parameter.Type.DOUBLE_ARRAY, int: Parameter.Type.INTEGER_ARRAY,
+                str: Parameter.Type.STRING_ARRAY}[spec.element_type or float]
+    return {float: Parameter.Type.DOUBLE, int: Parameter.Type.INTEGER, bool: Parameter.Type.BOOL,
+            str: Parameter.Type.STRING}[spec.type]
+
+
+def _descriptor(spec: ParamSpec, descriptor_cls: Any) -> Any:
+    from rcl_interfaces.msg import FloatingPointRange, IntegerRange
+
+    descriptor = descriptor_cls(description=_describe(spec), read_only=spec.read_only)
+    if spec.type is float and (spec.lo is not None or spec.hi is not None):
+        descriptor.floating_point_range = [FloatingPointRange(
+            from_value=-_BIG if spec.lo is None else float(spec.lo),
+            to_value=_BIG if spec.hi is None else float(spec.hi), step=0.0)]
+    elif spec.type is int and (spec.lo is not None or spec.hi is not None):
+        descriptor.integer_range = [IntegerRange(
+            from_value=-(2**62) if spec.lo is None else int(spec.lo),
+            to_value=2**62 if spec.hi is None else int(spec.hi), step=1)]
+    return descriptor
+
+
+def _describe(spec: ParamSpec) -> str:
+    text = spec.description
+    if spec.choices:
+        text += f' One of: {", ".join(spec.choices)}.'
+    if spec.required:
+        text += ' Required: no default.'
+    return text

@@ -1,0 +1,1 @@
+"""The embedded lunar simulator (MuJoCo) and the terrain generator behind every world."""

@@ -1,0 +1,28 @@
+"""Test-wide set-up: every test process gets its own ROS domain and leaves no child behind."""
+
+from __future__ import annotations
+
+from helpers.processes import stop_all
+from helpers.ros_domain import claim_domain
+import pytest
+
+# Before any rclpy context exists in this process (or in a child it starts).
+claim_domain()
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _no_orphan_processes():
+    yield
+    stop_all()
+
+
+@pytest.fixture
+def probe():
+    """A RosProbe in a private context, closed after the test."""
+    from helpers.probe import RosProbe
+
+    p = RosProbe()
+    try:
+        yield p
+    finally:
+        p.close()

@@ -1,0 +1,1 @@
+"""Shared test helpers: ROS isolation, child processes with guaranteed cleanup, graph probes."""
