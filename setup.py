@@ -14,6 +14,7 @@ PACKAGE = 'rover_testbed'
 # Executable name -> module:function. One table, so the launch-file checks can read it too.
 CONSOLE_SCRIPTS = {
     'rover': 'rover_bringup.cli:main',
+    'scenario_operator': 'rover_bringup.operator_node:main',
 }
 
 

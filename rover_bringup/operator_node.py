@@ -1,0 +1,85 @@
+"""`scenario_operator`: the scripted operator that plays a scenario file on `teleop/cmd_vel`.
+
+On simulated time it is driven by `/clock` (one command per control tick, stamped with that
+tick's time, which keeps lockstep runs deterministic); on wall time it uses a timer. After
+the scenario ends it keeps commanding zero, as a live operator with hands off would.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from geometry_msgs.msg import TwistStamped
+from rclpy.time import Time
+from rosgraph_msgs.msg import Clock
+
+from rover_bringup.scenario import Scenario, load_scenario
+from rover_nav.runtime import qos
+from rover_nav.runtime.node_main import run_node
+from rover_nav.runtime.params import ConfigError, ParamSpec
+from rover_nav.runtime.rover_node import RoverNode
+
+PARAMS = (
+    ParamSpec('scenario', str, 'egress', 'Scenario name (rover_bringup/scenarios) or YAML path.', read_only=True),
+    ParamSpec('start_delay', float, 0.0, 'Seconds of zero command before the scenario starts.', lo=0.0, hi=3600.0,
+              read_only=True),
+)
+
+
+class ScenarioOperator(RoverNode):
+    """Publishes the scenario's (v, w) on teleop/cmd_vel at the scenario's rate."""
+
+    def __init__(self, scenario: Scenario | None = None, **kwargs: object) -> None:
+        super().__init__('scenario_operator', PARAMS, **kwargs)
+        snap = self.params.snapshot
+        try:
+            self.scenario = scenario or load_scenario(snap.scenario)
+        except (ConfigError, FileNotFoundError) as exc:
+            raise ConfigError(f"parameter 'scenario': {exc}") from exc
+        self._pub = self.create_publisher(TwistStamped, 'teleop/cmd_vel', qos.COMMAND)
+        self._t0: float | None = None
+        self._last_pub = -1.0e9
+        self._period = 1.0 / self.scenario.rate_hz
+        if self.get_parameter('use_sim_time').value:
+            self.create_subscription(Clock, '/clock', self._on_clock, qos.CLOCK)
+        else:
+            self.create_timer(self._period, self._on_timer)
+        self.get_logger().info(f'scenario {self.scenario.name!r}: {len(self.scenario.segments)} segments, '
+                               f'{self.scenario.duration_s:.1f} s at {self.scenario.rate_hz:g} Hz')
+
+    def elapsed(self, now_s: float) -> float:
+        if self._t0 is None:
+            self._t0 = now_s
+        return now_s - self._t0 - self.params.snapshot.start_delay
+
+    def _on_clock(self, msg: Clock) -> None:
+        now_s = msg.clock.sec + msg.clock.nanosec * 1e-9
+        if now_s - self._last_pub >= self._period - 1e-6:
+            self._publish(now_s, Time.from_msg(msg.clock).to_msg())
+
+    def _on_timer(self) -> None:
+        now = self.get_clock().now()
+        self._publish(now.nanoseconds * 1e-9, now.to_msg())
+
+    def _publish(self, now_s: float, stamp: object) -> None:
+        v, w = self.scenario.command_at(self.elapsed(now_s))
+        msg = TwistStamped()
+        msg.header.stamp = stamp
+        msg.header.frame_id = 'base_link'
+        msg.twist.linear.x = v
+        msg.twist.angular.z = w
+        self._pub.publish(msg)
+        self._last_pub = now_s
+
+    def on_shutdown(self) -> None:
+        msg = TwistStamped()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self._pub.publish(msg)
+
+
+def main() -> None:
+    sys.exit(run_node(ScenarioOperator))
+
+
+if __name__ == '__main__':
+    main()
