@@ -1,0 +1,240 @@
+"""Wheel odometry: body twist from wheel rates and steering angles, integrated on SE(2).
+
+Measurement model (the inverse of `kinematics`): a wheel at (x, y) in base_link, steered to
+delta, measures the projection of its contact velocity (v - w*y, w*x) on its rolling direction:
+
+    s_i = omega_i * r_i = cos(delta_i) * v + (x_i*sin(delta_i) - y_i*cos(delta_i)) * w
+
+Six such rows give an over-determined linear system A (v, w)^T = s, solved by least squares.
+A wheel that slips (spins faster than the ground moves) or stalls does not fit the rigid-body
+motion of the others: its residual stands out, and it is dropped (leave-one-out: the wheel whose
+removal best explains the rest) while at least three wheels remain. The covariance of (v, w)
+is sigma^2 (A^T A)^-1 with sigma^2 from the residuals (floored by the encoder noise), plus a
+term for the common-mode slip every wheel shares, which residuals cannot see (on regolith the
+whole rover slips: the dominant odometry error).
+
+`Odometry2D` integrates the twist exactly along a circular arc and propagates the pose
+covariance; IMU yaw or yaw rate can replace or be fused with the wheel-derived heading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+
+import numpy as np
+
+from rover_nav.drive.layout import WheelLayout
+
+
+@dataclass(frozen=True)
+class OdometryConfig:
+    """Tuning of the twist estimate (ValueError names a bad field).
+
+    speed_noise: m/s, 1-sigma noise of one wheel's surface speed (encoder quantisation); the
+    floor of the residual sigma, so a perfect fit never claims zero uncertainty.
+    outlier_floor: m/s, residuals below this are never outliers.
+    outlier_ratio: a residual above outlier_ratio * (largest wheel speed) is an outlier.
+    max_rejected: at most this many wheels are dropped per estimate.
+    slip_ratio_sigma: 1-sigma common-mode slip as a fraction of the speed (unobservable from
+    the wheels; added to the twist covariance).
+    """
+
+    speed_noise: float = 0.0005
+    outlier_floor: float = 0.004
+    outlier_ratio: float = 0.2
+    max_rejected: int = 2
+    slip_ratio_sigma: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ('speed_noise', 'outlier_floor', 'outlier_ratio', 'slip_ratio_sigma'):
+            value = float(getattr(self, name))
+            if not math.isfinite(value) or value < 0.0:
+                raise ValueError(f'{name} must be finite and >= 0, got {value!r}')
+        if self.speed_noise <= 0.0:
+            raise ValueError('speed_noise must be > 0 (a zero covariance is never honest)')
+        if self.max_rejected < 0:
+            raise ValueError(f'max_rejected must be >= 0, got {self.max_rejected}')
+
+
+@dataclass(frozen=True)
+class TwistEstimate:
+    """Body twist from the wheels.
+
+    v: m/s forward, w: rad/s counter-clockwise, cov: 2x2 covariance of (v, w).
+    residual: (n,) m/s, measured minus fitted surface speed (NaN for wheels without data).
+    used: (n,) bool, wheels in the final fit. slip: (n,) residual / measured speed (0 when the
+    wheel is still), positive = the wheel turns faster than the fitted motion (spinning).
+    sigma: m/s residual standard deviation of the used wheels.
+    """
+
+    v: float
+    w: float
+    cov: np.ndarray
+    residual: np.ndarray
+    used: np.ndarray
+    slip: np.ndarray
+    sigma: float
+
+    @property
+    def rejected(self) -> int:
+        return int(np.count_nonzero(~self.used & np.isfinite(self.residual)))
+
+
+def design_matrix(layout: WheelLayout, steer: np.ndarray) -> np.ndarray:
+    """The (n, 2) matrix A with A @ (v, w) = wheel surface speeds (m/s)."""
+    c, s = np.cos(steer), np.sin(steer)
+    return np.column_stack((c, layout.x * s - layout.y * c))
+
+
+def _fit(a: np.ndarray, s: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """Least squares on the masked rows: ((v, w), residual sum of squares), or None if rank < 2."""
+    am, sm = a[mask], s[mask]
+    if am.shape[0] < 2 or np.linalg.matrix_rank(am, tol=1e-9) < 2:
+        return None
+    theta, *_ = np.linalg.lstsq(am, sm, rcond=None)
+    rss = float(np.sum((sm - am @ theta) ** 2))
+    return theta, rss
+
+
+def estimate_twist(layout: WheelLayout, steer: np.ndarray, wheel_rate: np.ndarray,
+                   config: OdometryConfig | None = None) -> TwistEstimate:
+    """Least-squares body twist from wheel rates (rad/s, (n,)) and steering angles (rad, (n,)).
+
+    Non-finite entries mark a wheel as missing. Fixed wheels' angles are taken as 0 whatever
+    is passed. Raises ValueError when the remaining wheels cannot determine (v, w) or the
+    shapes are wrong.
+    """
+    cfg = config or OdometryConfig()
+    n = layout.n
+    steer = np.where(layout.steerable, np.asarray(steer, dtype=float), 0.0)
+    rate = np.asarray(wheel_rate, dtype=float)
+    if steer.shape != (n,) or rate.shape != (n,):
+        raise ValueError(f'steer and wheel_rate must have shape ({n},), got {steer.shape} and {rate.shape}')
+    speed = rate * layout.radius
+    valid = np.isfinite(speed) & np.isfinite(steer)
+    a = design_matrix(layout, np.where(valid, steer, 0.0))
+    s = np.where(valid, speed, 0.0)
+    used = valid.copy()
+    fit = _fit(a, s, used)
+    if fit is None:
+        raise ValueError(f'wheels {[layout.names[i] for i in np.flatnonzero(valid)]} cannot determine v and w')
+    theta, rss = fit
+    threshold = max(cfg.outlier_floor, cfg.outlier_ratio * float(np.max(np.abs(s[valid]))))
+    for _ in range(cfg.max_rejected):
+        if np.count_nonzero(used) <= 3:
+            break
+        resid = np.abs(s - a @ theta)
+        if float(np.max(resid[used])) <= threshold:
+            break
+        best: tuple[float, int, np.ndarray] | None = None
+        for i in np.flatnonzero(used):
+            trial = used.copy()
+            trial[i] = False
+            leave_out = _fit(a, s, trial)
+            if leave_out is not None and (best is None or leave_out[1] < best[0]):
+                best = (leave_out[1], int(i), leave_out[0])
+        if best is None or abs(s[best[1]] - a[best[1]] @ best[2]) <= threshold:
+            break
+        used[best[1]] = False
+        theta = best[2]
+        rss = best[0]
+    dof = int(np.count_nonzero(used)) - 2
+    sigma2 = max(rss / dof if dof > 0 else threshold**2, cfg.speed_noise**2)
+    au = a[used]
+    cov = sigma2 * np.linalg.inv(au.T @ au)
+    v, w = float(theta[0]), float(theta[1])
+    cov = cov + np.diag([(cfg.slip_ratio_sigma * v) ** 2, (cfg.slip_ratio_sigma * w) ** 2])
+    residual = np.where(valid, s - a @ theta, np.nan)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        slip = np.where(valid & (np.abs(s) > cfg.speed_noise), residual / np.where(s == 0.0, 1.0, s), 0.0)
+    return TwistEstimate(v, w, cov, residual, used, slip, math.sqrt(sigma2))
+
+
+def wrap_angle(angle: float) -> float:
+    """Angle (rad) wrapped into [-pi, pi)."""
+    return (angle + math.pi) % (2.0 * math.pi) - math.pi
+
+
+def arc_step(v: float, w: float, dt: float) -> tuple[float, float, float]:
+    """Displacement (dx, dy, dyaw) in the start pose's frame after moving with (v, w) for dt seconds.
+
+    Exact for a constant twist (a circular arc); a series near w*dt = 0 avoids 0/0.
+    """
+    th = w * dt
+    if abs(th) < 1e-6:
+        return v * dt * (1.0 - th * th / 6.0), v * dt * th / 2.0, th
+    return v / w * math.sin(th), v / w * (1.0 - math.cos(th)), th
+
+
+def fuse_rates(w_a: float, var_a: float, w_b: float, var_b: float) -> tuple[float, float]:
+    """Inverse-variance weighted mean of two yaw-rate estimates: (w, var)."""
+    if var_a <= 0.0 or var_b <= 0.0:
+        raise ValueError(f'variances must be > 0, got {var_a} and {var_b}')
+    weight = var_b / (var_a + var_b)
+    return weight * w_a + (1.0 - weight) * w_b, var_a * var_b / (var_a + var_b)
+
+
+class Odometry2D:
+    """Planar pose (x, y, yaw) of base_link in the odom frame, with its 3x3 covariance.
+
+    The odom frame starts at the first pose (0, 0, 0) unless `reset` says otherwise; it is
+    continuous and drifts (REP-105).
+    """
+
+    def __init__(self, x: float = 0.0, y: float = 0.0, yaw: float = 0.0) -> None:
+        self.reset(x, y, yaw)
+
+    def reset(self, x: float = 0.0, y: float = 0.0, yaw: float = 0.0) -> None:
+        self.x, self.y, self.yaw = float(x), float(y), wrap_angle(float(yaw))
+        self.cov = np.zeros((3, 3))
+        self.distance = 0.0  # m travelled (path length), for slip statistics
+
+    def step(self, v: float, w: float, twist_cov: np.ndarray, dt: float) -> None:
+        """Advance by a constant twist (v m/s, w rad/s) with covariance `twist_cov` (2x2) for dt s."""
+        if not (math.isfinite(v) and math.isfinite(w)):
+            raise ValueError(f'twist must be finite, got v={v!r}, w={w!r}')
+        if not (math.isfinite(dt) and dt >= 0.0):
+            raise ValueError(f'dt must be finite and >= 0, got {dt!r}')
+        dx, dy, dth = arc_step(v, w, dt)
+        c, s = math.cos(self.yaw), math.sin(self.yaw)
+        wx, wy = c * dx - s * dy, s * dx + c * dy
+        # Jacobians: of the new pose w.r.t. the old pose (f) and the twist (g, midpoint heading).
+        f = np.array([[1.0, 0.0, -wy], [0.0, 1.0, wx], [0.0, 0.0, 1.0]])
+        mid = self.yaw + 0.5 * dth
+        g = np.array([[math.cos(mid) * dt, 0.0], [math.sin(mid) * dt, 0.0], [0.0, dt]])
+        self.cov = f @ self.cov @ f.T + g @ np.asarray(twist_cov, dtype=float) @ g.T
+        self.x += wx
+        self.y += wy
+        self.yaw = wrap_angle(self.yaw + dth)
+        self.distance += abs(v) * dt
+
+    def set_yaw(self, yaw: float, var: float) -> None:
+        """Replace the heading by an absolute measurement (IMU), with variance var (rad^2)."""
+        if not (math.isfinite(yaw) and math.isfinite(var) and var >= 0.0):
+            raise ValueError(f'yaw and var must be finite (var >= 0), got {yaw!r}, {var!r}')
+        self.yaw = wrap_angle(yaw)
+        self.cov[2, :] = 0.0
+        self.cov[:, 2] = 0.0
+        self.cov[2, 2] = var
+
+
+def yaw_from_quaternion(x: float, y: float, z: float, w: float) -> float:
+    """Heading (rad) of a frame's x axis projected on the horizontal plane (ZYX yaw)."""
+    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
+class ImuYaw:
+    """Turns an absolute IMU heading into the odom heading: odom_yaw = imu_yaw + offset.
+
+    The offset is fixed on the first reading so odom keeps its own origin; the IMU's mount yaw
+    on the body cancels out of the difference.
+    """
+
+    def __init__(self) -> None:
+        self.offset: float | None = None
+
+    def odom_yaw(self, imu_yaw: float, current_odom_yaw: float) -> float:
+        if self.offset is None:
+            self.offset = wrap_angle(current_odom_yaw - imu_yaw)
+        return wrap_angle(imu_yaw + self.offset)

@@ -1,0 +1,57 @@
+"""Wheel layouts for the drive tests: both real profiles from the description, plus edge cases.
+
+The real profiles come from `load_geometry(profile)` (the URDF); `tight` is a hand-built layout
+with narrow, asymmetric steering limits, so the steering-limit clamp and infeasible point turns
+are exercised too.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+
+from rover_description.geometry import PROFILES, RoverGeometry, Wheel
+from rover_nav.drive.layout import WheelLayout
+
+
+def _hand_built(profile: str, half_base: float, half_track: float, mid_track: float, radius: float,
+                steer_min: float, steer_max: float, rate: float) -> RoverGeometry:
+    spots = {'fl': (half_base, half_track), 'ml': (0.0, mid_track), 'rl': (-half_base, half_track),
+             'fr': (half_base, -half_track), 'mr': (0.0, -mid_track), 'rr': (-half_base, -half_track)}
+    wheels = []
+    for name, (x, y) in spots.items():
+        steered = name[0] != 'm'
+        wheels.append(Wheel(name, f'wheel_{name}_joint', f'steer_{name}_joint' if steered else None, x, y, 0.0,
+                            radius, radius, steer_min if steered else 0.0, steer_max if steered else 0.0))
+    return RoverGeometry(profile, 10.0, tuple(wheels), (-1.0, 1.0, -1.0, 1.0), -0.2, None, None, rate)  # type: ignore[arg-type]
+
+
+def tight_geometry() -> RoverGeometry:
+    """Corners may steer only -0.3 .. +0.4 rad: no point turn, curvature limited by the servos."""
+    return _hand_built('tight', 0.5, 0.5, 0.55, 0.15, -0.3, 0.4, 0.5)
+
+
+@cache
+def layout_for(profile: str) -> WheelLayout:
+    if profile == 'tight':
+        return WheelLayout.from_geometry(tight_geometry())
+    try:
+        from rover_description.geometry import load_geometry
+    except ImportError:  # TEMPORARY until the description lands load_geometry
+        stand_in = {'yutu2': (0.5, 0.5, 0.5, 0.15, -1.2, 1.2, 0.5), 'hobby': (0.26, 0.25, 0.28, 0.06, -1.3, 1.3, 3.0)}
+        return WheelLayout.from_geometry(_hand_built(profile, *stand_in[profile]))
+    return WheelLayout.from_geometry(load_geometry(profile))
+
+
+REAL_PROFILES = PROFILES
+
+
+@pytest.fixture(params=REAL_PROFILES, scope='session')
+def profile(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope='session')
+def layout(profile) -> WheelLayout:
+    return layout_for(profile)
