@@ -25,9 +25,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from rover_nav.runtime.params import ConfigError
-
 import yaml
+
+from rover_nav.runtime.params import ConfigError
 
 MAX_CELLS = 4_000 * 4_000  # beyond this a world no longer fits a fast embedded sim
 

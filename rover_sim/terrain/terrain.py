@@ -32,7 +32,7 @@ KEEP_OUT_MARGIN_M = 0.5  # procedural features stay this far from ramps, the lan
 
 @dataclass(frozen=True)
 class Spawn:
-    """The rover's start: x, y (m, world), z = terrain height there (m; base_link sits a wheel radius higher), yaw (rad)."""
+    """The rover's start: x, y (m, world), yaw (rad); z = terrain height there (base_link is a wheel radius above)."""
 
     x: float
     y: float
@@ -138,7 +138,8 @@ class Terrain:
 def _streams(seed: int) -> dict[str, np.random.Generator]:
     """Independent generators per feature kind, so adding rocks never moves the craters."""
     children = np.random.SeedSequence(seed).spawn(3)
-    return {name: np.random.default_rng(child) for name, child in zip(('roughness', 'craters', 'rocks'), children)}
+    names = ('roughness', 'craters', 'rocks')
+    return {name: np.random.default_rng(child) for name, child in zip(names, children, strict=True)}
 
 
 def lander_rects(lander: LanderSpec) -> dict[str, Rect]:
@@ -230,7 +231,7 @@ def build_terrain(world: WorldConfig) -> Terrain:
         diameters = sample_crater_diameters(cfg, area, rng['craters'])
         xs = rng['craters'].uniform(x_lo, x_hi, diameters.size)
         ys = rng['craters'].uniform(y_lo, y_hi, diameters.size)
-        for x, y, d in zip(xs, ys, diameters):
+        for x, y, d in zip(xs, ys, diameters, strict=True):
             if _touches(keep_out, grid, x, y, d / 2 * CRATER_EJECTA_RADII):
                 continue
             stamp_crater(heights, grid, x, y, d, cfg.depth_ratio, cfg.rim_ratio)
@@ -242,7 +243,7 @@ def build_terrain(world: WorldConfig) -> Terrain:
         diameters = sample_rock_diameters(cfg_r, area, rng['rocks'])
         xs = rng['rocks'].uniform(x_lo, x_hi, diameters.size)
         ys = rng['rocks'].uniform(y_lo, y_hi, diameters.size)
-        for x, y, d in zip(xs, ys, diameters):
+        for x, y, d in zip(xs, ys, diameters, strict=True):
             if _touches(keep_out, grid, x, y, d / 2):
                 continue
             h = cfg_r.height_ratio * d
