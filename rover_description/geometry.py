@@ -13,6 +13,8 @@ Wheel order everywhere: fl, ml, rl, fr, mr, rr.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import functools
+import math
 
 WHEEL_NAMES = ('fl', 'ml', 'rl', 'fr', 'mr', 'rr')
 STEERED_WHEELS = ('fl', 'rl', 'fr', 'rr')
@@ -91,6 +93,10 @@ class RoverGeometry:
     imu: Pose
     hazcam: DepthSensor
     max_steer_rate: float
+    # added with the URDF loader (defaults keep hand-built geometries in tests valid)
+    com: tuple[float, float, float] = (0.0, 0.0, 0.0)  # whole-rover centre of mass at stance, base_link, m
+    max_wheel_rate: float = math.inf  # rad/s, the wheel joints' velocity limit
+    mast_camera: Pose | None = None  # mastcam_optical_frame (z forward) in base_link
 
     def wheel(self, name: str) -> Wheel:
         for w in self.wheels:
@@ -105,3 +111,85 @@ class RoverGeometry:
     @property
     def belly_clearance(self) -> float:
         return self.belly_z + self.wheel_radius
+
+    @property
+    def front_x(self) -> float:
+        """The rover's front-most point (m, base_link x), wheels included."""
+        return self.footprint[1]
+
+
+def _pose(frame: str, t) -> Pose:
+    from rover_description.urdf_model import matrix_rpy
+
+    xyz = tuple(float(v) for v in t[:3, 3])
+    return Pose(frame, xyz, matrix_rpy(t[:3, :3]))
+
+
+def _sensor_float(sensor, path: str, link: str) -> float:
+    elem = sensor.find(path)
+    if elem is None or elem.text is None:
+        raise ValueError(f'sensor {sensor.get("name")!r} on {link!r} has no <{path}> in the URDF gazebo block')
+    return float(elem.text)
+
+
+@functools.cache
+def load_geometry(profile: str = 'yutu2') -> RoverGeometry:
+    """The `RoverGeometry` of a description profile ('yutu2' or 'hobby'), read from its expanded URDF.
+
+    Wheel positions compose the joint origins at nominal stance (all joints at 0); radius and
+    width come from each wheel's collision cylinder; steering limits and rates from the steering
+    joints; footprint is the top view bounding box of every collision shape; belly_z the lowest
+    point of the chassis collision; the hazcam parameters from its `<gazebo><sensor>` block.
+    Cached per profile. Raises ValueError for an unknown profile or a description lacking a part.
+    """
+    import numpy as np
+
+    from rover_description.description import urdf_model
+
+    model = urdf_model(profile)
+    poses = model.link_transforms()
+    wheels = []
+    for name in WHEEL_NAMES:
+        joint = model.joints[f'wheel_{name}_joint']
+        cylinders = [s for s in model.links[joint.child].collisions if s.kind == 'cylinder']
+        if len(cylinders) != 1:
+            raise ValueError(f'wheel link {joint.child!r} must have exactly one collision cylinder')
+        radius, width = cylinders[0].size
+        centre = poses[joint.child][:3, 3]
+        steer_name = f'steer_{name}_joint' if name in STEERED_WHEELS else None
+        lo = hi = 0.0
+        if steer_name is not None:
+            steer = model.joints[steer_name]
+            lo, hi = steer.lower, steer.upper
+        wheels.append(Wheel(name, joint.name, steer_name, float(centre[0]), float(centre[1]), float(centre[2]),
+                            float(radius), float(width), float(lo), float(hi)))
+
+    lows, highs = [math.inf, math.inf], [-math.inf, -math.inf]
+    for link in model.links.values():
+        for shape in link.collisions:
+            frame = poses[link.name] @ shape.origin
+            for i, axis in enumerate((np.array([1.0, 0, 0]), np.array([0, 1.0, 0]))):
+                lo_i, hi_i = shape.extent_along(frame, axis)
+                lows[i], highs[i] = min(lows[i], lo_i), max(highs[i], hi_i)
+    footprint = (lows[0], highs[0], lows[1], highs[1])
+    belly = min(s.extent_along(poses['chassis_link'] @ s.origin, np.array([0, 0, 1.0]))[0]
+                for s in model.links['chassis_link'].collisions)
+
+    link, sensor = model.gazebo_sensors['hazcam']
+    h0, h1 = (_sensor_float(sensor, f'lidar/scan/horizontal/{k}', link) for k in ('min_angle', 'max_angle'))
+    v0, v1 = (_sensor_float(sensor, f'lidar/scan/vertical/{k}', link) for k in ('min_angle', 'max_angle'))
+    hazcam = DepthSensor(
+        pose=_pose(link, poses[link]), h_fov=h1 - h0, v_fov=v1 - v0,
+        width=int(_sensor_float(sensor, 'lidar/scan/horizontal/samples', link)),
+        height=int(_sensor_float(sensor, 'lidar/scan/vertical/samples', link)),
+        min_range=_sensor_float(sensor, 'lidar/range/min', link),
+        max_range=_sensor_float(sensor, 'lidar/range/max', link),
+        rate_hz=_sensor_float(sensor, 'update_rate', link))
+    com = tuple(float(v) for v in model.centre_of_mass())
+    return RoverGeometry(
+        profile=profile, mass=float(model.total_mass()), wheels=tuple(wheels),
+        footprint=tuple(float(v) for v in footprint), belly_z=float(belly),
+        imu=_pose('imu_link', poses['imu_link']), hazcam=hazcam,
+        max_steer_rate=min(model.joints[j].velocity for j in STEER_JOINTS),
+        com=com, max_wheel_rate=min(model.joints[j].velocity for j in WHEEL_JOINTS),
+        mast_camera=_pose('mastcam_optical_frame', poses['mastcam_optical_frame']))
