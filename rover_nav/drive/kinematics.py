@@ -75,9 +75,9 @@ def point_turn_angles(layout: WheelLayout) -> np.ndarray:
     return steering_angles(layout, 0.0, 1.0)
 
 
-def within_steer_limits(layout: WheelLayout, steer: np.ndarray) -> bool:
-    """True when every steerable wheel's angle lies within its servo limits."""
-    inside = (steer >= layout.steer_min - _LIMIT_SLACK) & (steer <= layout.steer_max + _LIMIT_SLACK)
+def within_steer_limits(layout: WheelLayout, steer: np.ndarray, slack: float = _LIMIT_SLACK) -> bool:
+    """True when every steerable wheel's angle (rad) lies within its servo limits (+/- slack rad)."""
+    inside = (steer >= layout.steer_min - slack) & (steer <= layout.steer_max + slack)
     return bool(np.all(inside[layout.steerable]))
 
 
@@ -90,8 +90,8 @@ def max_feasible_curvature(layout: WheelLayout, cap: float, sign: float) -> floa
     if cap < 0.0 or not math.isfinite(cap):
         raise ValueError(f'cap must be finite and >= 0, got {cap!r}')
 
-    def ok(kappa: float) -> bool:
-        return within_steer_limits(layout, steering_angles(layout, 1.0, sign * kappa))
+    def ok(kappa: float) -> bool:  # strict, so rounding in later use stays inside the slack
+        return within_steer_limits(layout, steering_angles(layout, 1.0, sign * kappa), slack=0.0)
 
     grid = np.linspace(0.0, cap, 257)
     for i, kappa in enumerate(grid):

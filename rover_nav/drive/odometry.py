@@ -11,7 +11,10 @@ motion of the others: its residual stands out, and it is dropped (leave-one-out:
 removal best explains the rest) while at least three wheels remain. The covariance of (v, w)
 is sigma^2 (A^T A)^-1 with sigma^2 from the residuals (floored by the encoder noise), plus a
 term for the common-mode slip every wheel shares, which residuals cannot see (on regolith the
-whole rover slips: the dominant odometry error).
+whole rover slips: the dominant odometry error). One estimate has only n - 2 = 4 degrees of
+freedom for sigma^2, so it is inflated to rss / (dof - 2) (the mean of the resulting normalised
+error is then right); a `ResidualPool` pools the residuals of many estimates for a steadier,
+better calibrated sigma^2.
 
 `Odometry2D` integrates the twist exactly along a circular arc and propagates the pose
 covariance; IMU yaw or yaw rate can replace or be fused with the wheel-derived heading.
@@ -65,7 +68,8 @@ class TwistEstimate:
     residual: (n,) m/s, measured minus fitted surface speed (NaN for wheels without data).
     used: (n,) bool, wheels in the final fit. slip: (n,) residual / measured speed (0 when the
     wheel is still), positive = the wheel turns faster than the fitted motion (spinning).
-    sigma: m/s residual standard deviation of the used wheels.
+    sigma: m/s wheel-speed standard deviation the covariance assumes.
+    rss: m^2/s^2 residual sum of squares of the used wheels; dof: used wheels - 2.
     """
 
     v: float
@@ -75,6 +79,8 @@ class TwistEstimate:
     used: np.ndarray
     slip: np.ndarray
     sigma: float
+    rss: float = 0.0
+    dof: int = 0
 
     @property
     def rejected(self) -> int:
@@ -98,12 +104,13 @@ def _fit(a: np.ndarray, s: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, fl
 
 
 def estimate_twist(layout: WheelLayout, steer: np.ndarray, wheel_rate: np.ndarray,
-                   config: OdometryConfig | None = None) -> TwistEstimate:
+                   config: OdometryConfig | None = None, sigma2: float | None = None) -> TwistEstimate:
     """Least-squares body twist from wheel rates (rad/s, (n,)) and steering angles (rad, (n,)).
 
     Non-finite entries mark a wheel as missing. Fixed wheels' angles are taken as 0 whatever
-    is passed. Raises ValueError when the remaining wheels cannot determine (v, w) or the
-    shapes are wrong.
+    is passed. `sigma2` (m^2/s^2), e.g. from a `ResidualPool`, replaces this estimate's own
+    residual variance in the covariance. Raises ValueError when the remaining wheels cannot
+    determine (v, w) or the shapes are wrong.
     """
     cfg = config or OdometryConfig()
     n = layout.n
@@ -140,7 +147,9 @@ def estimate_twist(layout: WheelLayout, steer: np.ndarray, wheel_rate: np.ndarra
         theta = best[2]
         rss = best[0]
     dof = int(np.count_nonzero(used)) - 2
-    sigma2 = max(rss / dof if dof > 0 else threshold**2, cfg.speed_noise**2)
+    if sigma2 is None or not math.isfinite(sigma2):
+        sigma2 = rss / (dof - 2) if dof > 2 else threshold**2
+    sigma2 = max(sigma2, cfg.speed_noise**2)
     au = a[used]
     cov = sigma2 * np.linalg.inv(au.T @ au)
     v, w = float(theta[0]), float(theta[1])
@@ -148,7 +157,32 @@ def estimate_twist(layout: WheelLayout, steer: np.ndarray, wheel_rate: np.ndarra
     residual = np.where(valid, s - a @ theta, np.nan)
     with np.errstate(divide='ignore', invalid='ignore'):
         slip = np.where(valid & (np.abs(s) > cfg.speed_noise), residual / np.where(s == 0.0, 1.0, s), 0.0)
-    return TwistEstimate(v, w, cov, residual, used, slip, math.sqrt(sigma2))
+    return TwistEstimate(v, w, cov, residual, used, slip, math.sqrt(sigma2), rss, dof)
+
+
+class ResidualPool:
+    """Exponentially weighted pool of residuals: sigma^2 = sum(rss) / sum(dof) over recent estimates.
+
+    `memory` is the effective number of estimates remembered (e.g. 100 at 10 Hz = 10 s), so a
+    change of terrain shows up in the covariance within that time.
+    """
+
+    def __init__(self, memory: float = 100.0) -> None:
+        if not (math.isfinite(memory) and memory >= 1.0):
+            raise ValueError(f'memory must be >= 1, got {memory!r}')
+        self._decay = 1.0 - 1.0 / memory
+        self._rss = 0.0
+        self._dof = 0.0
+
+    def update(self, rss: float, dof: int) -> None:
+        if dof > 0 and math.isfinite(rss):
+            self._rss = self._decay * self._rss + rss
+            self._dof = self._decay * self._dof + dof
+
+    @property
+    def sigma2(self) -> float | None:
+        """Pooled wheel-speed variance (m^2/s^2), None until enough residual dof (>= 10) were seen."""
+        return self._rss / self._dof if self._dof >= 10.0 else None
 
 
 def wrap_angle(angle: float) -> float:

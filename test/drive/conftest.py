@@ -55,3 +55,9 @@ def profile(request) -> str:
 @pytest.fixture(scope='session')
 def layout(profile) -> WheelLayout:
     return layout_for(profile)
+
+
+@pytest.fixture(scope='session')
+def layouts():
+    """`layouts(profile)` -> WheelLayout, for tests that draw the profile with hypothesis."""
+    return layout_for

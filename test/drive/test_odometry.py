@@ -1,0 +1,248 @@
+"""The odometry core: least-squares twist, outlier wheels, honest covariance, SE(2) integration."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+import numpy as np
+import pytest
+
+from rover_nav.drive.kinematics import DriveKinematics, DriveLimits, steering_angles, surface_speeds
+from rover_nav.drive.odometry import (
+    ImuYaw,
+    Odometry2D,
+    OdometryConfig,
+    ResidualPool,
+    arc_step,
+    estimate_twist,
+    fuse_rates,
+    wrap_angle,
+    yaw_from_quaternion,
+)
+
+LIMITS = DriveLimits(max_wheel_speed=0.08, min_turning_radius=1.0)
+
+
+def wheels_for(layout, v: float, w: float) -> tuple[np.ndarray, np.ndarray]:
+    """Steering angles and wheel rates a rigid body moving with (v, w) would show."""
+    steer = steering_angles(layout, v, w)
+    return steer, surface_speeds(layout, steer, v, w) / layout.radius
+
+
+@settings(max_examples=300)
+@given(v=st.floats(-0.3, 0.3), w=st.floats(-0.5, 0.5), profile=st.sampled_from(('yutu2', 'hobby', 'tight')))
+def test_kinematics_then_odometry_returns_the_commanded_twist(layouts, v, w, profile):
+    """For every command, the odometry of the wheels equals what the drive realises; for feasible ones, the request."""
+    layout = layouts(profile)
+    drive = DriveKinematics(layout, LIMITS)
+    drive.command(v, w, 0.0)
+    cmd = drive.command(v, w, 1000.0)  # steering settled
+    est = estimate_twist(layout, cmd.steer, cmd.wheel_rate)
+    assert est.v == pytest.approx(cmd.v, abs=1e-9)
+    assert est.w == pytest.approx(cmd.w, abs=1e-9)
+    assert est.rejected == 0
+    feasible = not (cmd.stopped or cmd.clamped or cmd.saturated) and abs(v) > LIMITS.v_eps_exit
+    if feasible:
+        assert (est.v, est.w) == pytest.approx((v, w), abs=1e-9)
+
+
+def test_feasible_commands_are_a_large_share(layouts):
+    """Guard against the property above passing vacuously: typical commands are feasible."""
+    layout = layouts('yutu2')
+    for v, w in ((0.05, 0.0), (0.05, 0.03), (-0.04, 0.02), (0.03, -0.03)):
+        drive = DriveKinematics(layout, LIMITS)
+        drive.command(v, w, 0.0)
+        cmd = drive.command(v, w, 1000.0)
+        assert not (cmd.stopped or cmd.clamped or cmd.saturated)
+        est = estimate_twist(layout, cmd.steer, cmd.wheel_rate)
+        assert (est.v, est.w) == pytest.approx((v, w), abs=1e-9)
+
+
+@pytest.mark.parametrize('wheel', range(6))
+@pytest.mark.parametrize('fault', ['stalled', 'spinning', 'reversed'])
+@pytest.mark.parametrize('v, w', [(0.05, 0.0), (0.05, 0.03), (0.0, 0.08), (-0.04, -0.02)])
+def test_one_slipping_or_stalled_wheel_is_rejected(layout, wheel, fault, v, w):
+    steer, rate = wheels_for(layout, v, w)
+    if abs(rate[wheel]) < 1e-9:
+        pytest.skip('this wheel does not turn for this motion')
+    rate[wheel] = {'stalled': 0.0, 'spinning': 1.8 * rate[wheel], 'reversed': -rate[wheel]}[fault]
+    est = estimate_twist(layout, steer, rate)
+    assert (est.v, est.w) == pytest.approx((v, w), abs=1e-9)
+    assert not est.used[wheel] and est.rejected == 1
+    assert abs(est.residual[wheel]) > 0.0
+    if fault == 'spinning':
+        assert est.slip[wheel] == pytest.approx(1.0 - 1.0 / 1.8)
+
+
+def test_two_bad_wheels_are_rejected(layout):
+    steer, rate = wheels_for(layout, 0.05, 0.02)
+    rate[0] = 0.0  # fl stalled
+    rate[4] *= 2.0  # mr spinning
+    est = estimate_twist(layout, steer, rate)
+    assert (est.v, est.w) == pytest.approx((0.05, 0.02), abs=1e-9)
+    assert list(np.flatnonzero(~est.used)) == [0, 4]
+
+
+def test_no_rejection_without_an_outlier(layout):
+    rng = np.random.default_rng(1)
+    steer, rate = wheels_for(layout, 0.05, 0.02)
+    noisy = rate + rng.normal(0.0, 0.0005, 6) / layout.radius
+    est = estimate_twist(layout, steer, noisy)
+    assert est.rejected == 0
+    assert est.v == pytest.approx(0.05, abs=0.002)
+
+
+def test_missing_wheels_are_skipped_and_too_few_raise(layout):
+    steer, rate = wheels_for(layout, 0.05, 0.02)
+    rate[[0, 2]] = np.nan
+    est = estimate_twist(layout, steer, rate)
+    assert (est.v, est.w) == pytest.approx((0.05, 0.02))
+    assert np.isnan(est.residual[0]) and not est.used[0]
+    one_wheel = np.full(6, np.nan)
+    one_wheel[1] = rate[1]
+    with pytest.raises(ValueError, match='cannot determine'):
+        estimate_twist(layout, steer, one_wheel)
+    with pytest.raises(ValueError, match='shape'):
+        estimate_twist(layout, steer[:4], rate[:4])
+
+
+def test_covariance_is_never_zero_and_grows_with_disagreement(layout):
+    cfg = OdometryConfig(slip_ratio_sigma=0.0)
+    steer, rate = wheels_for(layout, 0.05, 0.0)
+    clean = estimate_twist(layout, steer, rate, cfg)
+    assert np.all(np.linalg.eigvalsh(clean.cov) > 0.0)
+    assert clean.sigma == pytest.approx(cfg.speed_noise)
+    rough = rate + np.array([1, -1, 1, -1, 1, -1]) * 0.002 / layout.radius  # disagree, but under the outlier bar
+    noisy = estimate_twist(layout, steer, rough, cfg)
+    assert noisy.rejected == 0
+    assert np.trace(noisy.cov) > 4.0 * np.trace(clean.cov)
+
+
+def test_common_mode_slip_term_scales_with_speed(layout):
+    steer, rate = wheels_for(layout, 0.05, 0.0)
+    with_slip = estimate_twist(layout, steer, rate, OdometryConfig(slip_ratio_sigma=0.1))
+    without = estimate_twist(layout, steer, rate, OdometryConfig(slip_ratio_sigma=0.0))
+    assert with_slip.cov[0, 0] - without.cov[0, 0] == pytest.approx((0.1 * 0.05) ** 2)
+
+
+def _nees(layout, pool: ResidualPool | None, samples: int = 2000) -> np.ndarray:
+    """Normalised estimation errors e^T P^-1 e of (v, w) under Gaussian wheel-speed noise."""
+    rng = np.random.default_rng(7)
+    cfg = OdometryConfig(speed_noise=1e-5, slip_ratio_sigma=0.0, max_rejected=0)
+    true = np.array([0.04, 0.03])
+    steer, rate = wheels_for(layout, *true)
+    nees = []
+    for _ in range(samples):
+        noisy = rate + rng.normal(0.0, 0.002, 6) / layout.radius
+        est = estimate_twist(layout, steer, noisy, cfg, sigma2=pool.sigma2 if pool else None)
+        if pool is not None:
+            pool.update(est.rss, est.dof)
+        err = np.array([est.v, est.w]) - true
+        nees.append(float(err @ np.linalg.solve(est.cov, err)))
+    return np.array(nees[100:])
+
+
+def test_pooled_covariance_is_honest_under_wheel_noise(layout):
+    """With a pooled sigma^2 the normalised errors follow chi^2(2): mean ~2, 95 % under 5.99."""
+    nees = _nees(layout, ResidualPool(memory=200.0))
+    assert 1.8 < np.mean(nees) < 2.3
+    assert 0.93 < np.mean(nees < 5.99) < 0.97
+
+
+def test_single_estimate_covariance_is_not_overconfident(layout):
+    """Four residual dof per estimate: heavy tails, but the bulk is covered, and never wildly over-wide."""
+    nees = _nees(layout, None)
+    assert 0.9 < np.mean(nees < 5.99) < 0.98
+    assert 0.5 < np.median(nees) < 2.5
+
+
+def test_residual_pool_needs_data_then_tracks_the_variance():
+    pool = ResidualPool(memory=50.0)
+    assert pool.sigma2 is None
+    pool.update(4e-6, 4)
+    assert pool.sigma2 is None
+    for _ in range(200):
+        pool.update(4 * 9e-6, 4)
+    assert pool.sigma2 == pytest.approx(9e-6, rel=0.01)
+    with pytest.raises(ValueError, match='memory'):
+        ResidualPool(0.5)
+
+
+@given(v=st.floats(-0.2, 0.2), w=st.floats(-0.5, 0.5), dt=st.floats(0.0, 20.0))
+def test_arc_step_matches_fine_integration(v, w, dt):
+    dx, dy, dth = arc_step(v, w, dt)
+    x = y = yaw = 0.0
+    n = 2000
+    for _ in range(n):  # midpoint rule
+        mid = yaw + 0.5 * w * dt / n
+        x += v * math.cos(mid) * dt / n
+        y += v * math.sin(mid) * dt / n
+        yaw += w * dt / n
+    assert (dx, dy, dth) == pytest.approx((x, y, yaw), abs=1e-6)
+
+
+def test_a_full_circle_returns_to_the_start_and_grows_uncertainty():
+    odom = Odometry2D()
+    cov = np.diag([1e-6, 1e-6])
+    w = 0.05
+    for _ in range(100):
+        odom.step(0.05, w, cov, 2.0 * math.pi / w / 100)
+    assert (odom.x, odom.y) == pytest.approx((0.0, 0.0), abs=1e-9)
+    assert wrap_angle(odom.yaw) == pytest.approx(0.0, abs=1e-9)
+    assert odom.distance == pytest.approx(2.0 * math.pi)
+    assert np.all(np.linalg.eigvalsh(odom.cov) > 0.0)
+    assert odom.cov[2, 2] == pytest.approx(1e-6 * (2.0 * math.pi / w) ** 2 / 100, rel=1e-6)
+
+
+def test_straight_then_turn_in_the_world_frame():
+    odom = Odometry2D()
+    zero = np.zeros((2, 2))
+    odom.step(0.05, 0.0, zero, 20.0)  # 1 m ahead
+    odom.step(0.0, 0.1, zero, math.pi / 2 / 0.1)  # quarter turn left in place
+    odom.step(0.05, 0.0, zero, 20.0)  # 1 m to the left
+    assert (odom.x, odom.y, odom.yaw) == pytest.approx((1.0, 1.0, math.pi / 2))
+
+
+def test_step_rejects_bad_input():
+    odom = Odometry2D()
+    with pytest.raises(ValueError, match='twist'):
+        odom.step(math.nan, 0.0, np.eye(2), 0.1)
+    with pytest.raises(ValueError, match='dt'):
+        odom.step(0.0, 0.0, np.eye(2), -0.1)
+
+
+def test_set_yaw_replaces_heading_and_its_variance():
+    odom = Odometry2D()
+    odom.step(0.05, 0.01, np.eye(2) * 1e-4, 10.0)
+    odom.set_yaw(3.5, 1e-4)
+    assert odom.yaw == pytest.approx(3.5 - 2 * math.pi)
+    assert odom.cov[2, 2] == 1e-4 and odom.cov[0, 2] == 0.0
+
+
+@given(st.floats(-math.pi, math.pi))
+def test_yaw_from_quaternion_inverts_a_yaw_rotation(yaw):
+    q = (0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2))
+    assert wrap_angle(yaw_from_quaternion(*q) - yaw) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_imu_yaw_keeps_the_odom_origin():
+    imu = ImuYaw()
+    assert imu.odom_yaw(1.0, 0.0) == pytest.approx(0.0)  # first reading: odom keeps its heading
+    assert imu.odom_yaw(1.5, 123.0) == pytest.approx(0.5)
+
+
+def test_fuse_rates_weights_by_inverse_variance():
+    w, var = fuse_rates(0.1, 1e-4, 0.2, 1e-4)
+    assert (w, var) == pytest.approx((0.15, 5e-5))
+    w, _ = fuse_rates(0.1, 1e-8, 0.2, 1.0)
+    assert w == pytest.approx(0.1, abs=1e-6)
+    with pytest.raises(ValueError):
+        fuse_rates(0.1, 0.0, 0.2, 1.0)
+
+
+@pytest.mark.parametrize('field', ['speed_noise', 'outlier_floor', 'slip_ratio_sigma'])
+def test_bad_config_names_the_field(field):
+    with pytest.raises(ValueError, match=field):
+        OdometryConfig(**{field: -1.0})
