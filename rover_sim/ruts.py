@@ -1,0 +1,73 @@
+"""Wheel tracks in the regolith: lower the height grid where the wheels have passed. Pure numpy.
+
+Each wheel presses a disc as wide as the wheel to the depth it sinks (Bekker sinkage). The disc is
+placed half a wheel width plus one cell *behind* the contact point (along the wheel's motion),
+so the cell a wheel stands on never drops under it: ruts are what the wheels leave, and the rolling
+resistance of sinking is already in the terramechanics (no double counting as a step to climb).
+Depth does not accumulate over passes: a node is lowered to at most ``original - sinkage``, so a
+rear wheel running in the front wheel's rut deepens it only if it sinks deeper.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rover_sim.terrain.grid import Grid
+
+
+class RutPress:
+    """Lowers `heights` (ny, nx; edited in place) below `original`; reports the touched window.
+
+    width: rut width (m, the wheel width); max_depth: cap (m) so a bad sinkage value cannot dig
+    a hole (and so the physics heightfield keeps its bottom headroom).
+    """
+
+    def __init__(self, grid: Grid, heights: np.ndarray, width: float, max_depth: float) -> None:
+        if heights.shape != grid.shape:
+            raise ValueError(f'RutPress: heights shape {heights.shape} does not match the grid {grid.shape}')
+        if not (width > 0.0 and math.isfinite(width)):
+            raise ValueError(f'RutPress: width must be > 0 m, got {width!r}')
+        if not (max_depth >= 0.0 and math.isfinite(max_depth)):
+            raise ValueError(f'RutPress: max_depth must be >= 0 m, got {max_depth!r}')
+        self.grid = grid
+        self.heights = heights
+        self.original = heights.copy()
+        self.radius = width / 2.0
+        self.offset = width / 2.0 + grid.resolution
+        self.max_depth = float(max_depth)
+
+    def press(self, x: np.ndarray, y: np.ndarray, vx: np.ndarray, vy: np.ndarray, depth: np.ndarray,
+              min_speed: float = 1e-4) -> tuple[slice, slice] | None:
+        """Press one rut disc per wheel behind contact points (x, y) moving at (vx, vy) m/s.
+
+        depth: sinkage (m) per wheel. Wheels slower than `min_speed` leave nothing (a standing
+        wheel has no 'behind'). Returns the (rows, cols) window that changed, or None.
+        """
+        x, y, vx, vy, depth = (np.atleast_1d(np.asarray(a, dtype=float)) for a in (x, y, vx, vy, depth))
+        rows_lo, rows_hi, cols_lo, cols_hi = self.grid.ny, 0, self.grid.nx, 0
+        for xi, yi, vxi, vyi, di in zip(x, y, vx, vy, depth, strict=True):
+            speed = math.hypot(vxi, vyi)
+            if not (math.isfinite(speed) and math.isfinite(di) and math.isfinite(xi) and math.isfinite(yi)):
+                continue
+            if speed < min_speed or di <= 0.0:
+                continue
+            cx = xi - vxi / speed * self.offset
+            cy = yi - vyi / speed * self.offset
+            rows, cols, dx, dy = self.grid.window(cx, cy, self.radius)
+            if rows.start >= rows.stop or cols.start >= cols.stop:
+                continue
+            inside = dx * dx + dy * dy <= self.radius * self.radius
+            target = self.original[rows, cols] - min(di, self.max_depth)
+            block = self.heights[rows, cols]
+            np.copyto(block, np.minimum(block, target), where=inside)
+            rows_lo, rows_hi = min(rows_lo, rows.start), max(rows_hi, rows.stop)
+            cols_lo, cols_hi = min(cols_lo, cols.start), max(cols_hi, cols.stop)
+        if rows_lo >= rows_hi:
+            return None
+        return slice(rows_lo, rows_hi), slice(cols_lo, cols_hi)
+
+    def depth_map(self) -> np.ndarray:
+        """How far every node was lowered (m, >= 0)."""
+        return self.original - self.heights

@@ -1,0 +1,192 @@
+"""Sensor models of the simulator: the IMU and the forward hazard depth sensor. Pure numpy.
+
+Frames: the world is ENU (x east, y north, z up); rotation matrices map body vectors to world
+vectors (``v_world = R @ v_body``). Quaternions are returned as (x, y, z, w), the ROS order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+
+import numpy as np
+
+from rover_sim.terrain.grid import Grid
+
+
+def quat_from_matrix(rot: np.ndarray) -> np.ndarray:
+    """Unit quaternion (x, y, z, w) of a 3x3 rotation matrix, w >= 0 (Shepperd's method)."""
+    m = np.asarray(rot, dtype=float)
+    if m.shape != (3, 3) or not np.all(np.isfinite(m)):
+        raise ValueError(f'quat_from_matrix: need a finite 3x3 matrix, got shape {m.shape}')
+    trace = m[0, 0] + m[1, 1] + m[2, 2]
+    if trace > 0.0:
+        k = 2.0 * math.sqrt(1.0 + trace)
+        q = np.array([(m[2, 1] - m[1, 2]) / k, (m[0, 2] - m[2, 0]) / k, (m[1, 0] - m[0, 1]) / k, 0.25 * k])
+    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
+        k = 2.0 * math.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
+        q = np.array([0.25 * k, (m[0, 1] + m[1, 0]) / k, (m[0, 2] + m[2, 0]) / k, (m[2, 1] - m[1, 2]) / k])
+    elif m[1, 1] > m[2, 2]:
+        k = 2.0 * math.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
+        q = np.array([(m[0, 1] + m[1, 0]) / k, 0.25 * k, (m[1, 2] + m[2, 1]) / k, (m[0, 2] - m[2, 0]) / k])
+    else:
+        k = 2.0 * math.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
+        q = np.array([(m[0, 2] + m[2, 0]) / k, (m[1, 2] + m[2, 1]) / k, 0.25 * k, (m[1, 0] - m[0, 1]) / k])
+    if q[3] < 0.0:
+        q = -q
+    return q / np.linalg.norm(q)
+
+
+def roll_pitch_yaw(rot: np.ndarray) -> tuple[float, float, float]:
+    """Fixed-axis roll, pitch, yaw (rad) of a body->world rotation (REP-103: nose-down pitch > 0)."""
+    m = np.asarray(rot, dtype=float)
+    pitch = math.asin(max(-1.0, min(1.0, -m[2, 0])))
+    return math.atan2(m[2, 1], m[2, 2]), pitch, math.atan2(m[1, 0], m[0, 0])
+
+
+def tilt_deg(rot: np.ndarray) -> float:
+    """Angle between the body z axis and world up (deg)."""
+    return math.degrees(math.acos(max(-1.0, min(1.0, float(np.asarray(rot)[2, 2])))))
+
+
+@dataclass(frozen=True)
+class ImuSample:
+    """One IMU reading: orientation (x, y, z, w) of the IMU frame in ENU, angular velocity (rad/s)
+    and specific force (m/s^2, includes the gravity reaction: +g on z at rest) in the IMU frame."""
+
+    stamp: float
+    orientation: np.ndarray
+    angular_velocity: np.ndarray
+    linear_acceleration: np.ndarray
+
+
+class ImuModel:
+    """An IMU that differentiates the true velocity of its frame between samples and adds noise.
+
+    Accelerometer = R^T (dv/dt + (0, 0, g)): the finite difference over the sample period is what a
+    real accelerometer's anti-alias filter averages too, and it costs nothing per physics step.
+    Noise: white Gaussian with the given standard deviations (orientation noise in rad, applied as
+    a small random rotation).
+    """
+
+    def __init__(self, gravity: float, accel_noise: float, gyro_noise: float, orientation_noise: float,
+                 rng: np.random.Generator) -> None:
+        for name, value in (('gravity', gravity), ('accel_noise', accel_noise), ('gyro_noise', gyro_noise),
+                            ('orientation_noise', orientation_noise)):
+            if not (math.isfinite(value) and value >= 0.0):
+                raise ValueError(f'ImuModel: {name} must be finite and >= 0, got {value!r}')
+        self.gravity = gravity
+        self.accel_noise = accel_noise
+        self.gyro_noise = gyro_noise
+        self.orientation_noise = orientation_noise
+        self.rng = rng
+        self._last: tuple[float, np.ndarray] | None = None
+
+    def sample(self, stamp: float, rot: np.ndarray, omega_body: np.ndarray, velocity_world: np.ndarray) -> ImuSample:
+        """Reading at `stamp` (s) for body->world rotation `rot`, body-frame rates and world velocity (m/s)."""
+        rot = np.asarray(rot, dtype=float)
+        velocity_world = np.asarray(velocity_world, dtype=float)
+        accel_world = np.zeros(3)
+        if self._last is not None:
+            t_prev, v_prev = self._last
+            if stamp > t_prev:
+                accel_world = (velocity_world - v_prev) / (stamp - t_prev)
+        self._last = (stamp, velocity_world.copy())
+        specific = rot.T @ (accel_world + np.array([0.0, 0.0, self.gravity]))
+        gyro = np.asarray(omega_body, dtype=float).copy()
+        if self.accel_noise > 0.0:
+            specific = specific + self.rng.normal(0.0, self.accel_noise, 3)
+        if self.gyro_noise > 0.0:
+            gyro = gyro + self.rng.normal(0.0, self.gyro_noise, 3)
+        if self.orientation_noise > 0.0:
+            rot = rot @ _small_rotation(self.rng.normal(0.0, self.orientation_noise, 3))
+        return ImuSample(stamp, quat_from_matrix(rot), gyro, specific)
+
+
+def _small_rotation(v: np.ndarray) -> np.ndarray:
+    """Rotation matrix of the rotation vector v (Rodrigues)."""
+    angle = float(np.linalg.norm(v))
+    if angle < 1e-12:
+        return np.eye(3)
+    k = v / angle
+    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.eye(3) + math.sin(angle) * kx + (1.0 - math.cos(angle)) * kx @ kx
+
+
+def ray_directions(h_fov: float, v_fov: float, width: int, height: int) -> np.ndarray:
+    """Unit ray directions of a depth sensor in its link frame (x forward, y left, z up).
+
+    Shape (height, width, 3), row 0 the top row, column 0 the left-most (like an image): a pinhole
+    grid, uniform in tan(angle) like a depth camera.
+    """
+    if not (0.0 < h_fov < math.pi and 0.0 < v_fov < math.pi):
+        raise ValueError(f'ray_directions: fields of view must be in (0, pi), got {h_fov!r}, {v_fov!r}')
+    if width < 1 or height < 1:
+        raise ValueError(f'ray_directions: need width, height >= 1, got {width}, {height}')
+    u = np.linspace(math.tan(h_fov / 2), -math.tan(h_fov / 2), width) if width > 1 else np.zeros(1)
+    v = np.linspace(math.tan(v_fov / 2), -math.tan(v_fov / 2), height) if height > 1 else np.zeros(1)
+    d = np.stack(np.broadcast_arrays(np.ones((height, width)), u[None, :], v[:, None]), axis=-1)
+    return d / np.linalg.norm(d, axis=-1, keepdims=True)
+
+
+def link_to_optical(points: np.ndarray) -> np.ndarray:
+    """Points from a sensor link frame (x fwd, y left, z up) to its optical frame (z fwd, x right, y down)."""
+    p = np.asarray(points)
+    return np.stack([-p[..., 1], -p[..., 2], p[..., 0]], axis=-1)
+
+
+class HeightfieldScanner:
+    """Cast a depth sensor's rays against a height grid (occlusion included: the first crossing wins).
+
+    Each ray is sampled every `step` metres between min and max range; the first sample below the
+    ground brackets the hit, refined by linear interpolation of the height above ground. Cost is
+    rays x samples bilinear look-ups (no physics-engine ray casts), about a millisecond for 1500
+    rays over 4 m. Features thinner than `step` along a ray can be missed; keep it <= the rocks' size.
+    """
+
+    def __init__(self, directions: np.ndarray, min_range: float, max_range: float, step: float,
+                 range_noise: float, rng: np.random.Generator) -> None:
+        directions = np.asarray(directions, dtype=float)
+        if directions.ndim != 3 or directions.shape[-1] != 3:
+            raise ValueError(f'HeightfieldScanner: directions must be (h, w, 3), got {directions.shape}')
+        if not (0.0 <= min_range < max_range and math.isfinite(max_range)):
+            raise ValueError(f'HeightfieldScanner: need 0 <= min_range < max_range, got {min_range}, {max_range}')
+        if not (step > 0.0 and math.isfinite(step)):
+            raise ValueError(f'HeightfieldScanner: step must be > 0, got {step!r}')
+        if not (range_noise >= 0.0 and math.isfinite(range_noise)):
+            raise ValueError(f'HeightfieldScanner: range_noise must be >= 0, got {range_noise!r}')
+        self.shape = directions.shape[:2]
+        self.directions = directions.reshape(-1, 3)
+        self.min_range = float(min_range)
+        self.max_range = float(max_range)
+        n = max(2, math.ceil((max_range - min_range) / step) + 1)
+        self.ranges = np.linspace(min_range, max_range, n)
+        self.range_noise = float(range_noise)
+        self.rng = rng
+
+    def scan(self, grid: Grid, heights: np.ndarray, position: np.ndarray, rot: np.ndarray) -> np.ndarray:
+        """Points (h, w, 3) in the sensor link frame; NaN where a ray sees nothing within range.
+
+        position: sensor origin in the world (m); rot: sensor link -> world rotation.
+        """
+        dirs_world = self.directions @ np.asarray(rot, dtype=float).T  # (rays, 3)
+        t = self.ranges
+        px = position[0] + dirs_world[:, 0:1] * t
+        py = position[1] + dirs_world[:, 1:2] * t
+        pz = position[2] + dirs_world[:, 2:3] * t
+        above = pz - grid.bilinear(heights, px, py)  # (rays, samples)
+        below = above <= 0.0
+        hit = below.any(axis=1)
+        first = np.argmax(below, axis=1)
+        rows = np.arange(len(first))
+        prev = np.maximum(first - 1, 0)
+        a0 = above[rows, prev]
+        a1 = above[rows, first]
+        denom = np.where(a0 - a1 > 1e-12, a0 - a1, 1.0)
+        frac = np.where(first > 0, np.clip(a0 / denom, 0.0, 1.0), 0.0)
+        t_hit = t[prev] + frac * (t[first] - t[prev])
+        if self.range_noise > 0.0:
+            t_hit = t_hit + self.rng.normal(0.0, self.range_noise, t_hit.shape)
+        valid = hit & (t_hit >= self.min_range) & (t_hit <= self.max_range)
+        points = self.directions * np.where(valid, t_hit, np.nan)[:, None]
+        return points.reshape(*self.shape, 3)

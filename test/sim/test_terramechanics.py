@@ -1,0 +1,150 @@
+"""The terramechanics core: Bekker/Janosi/grouser physics and the slip-hinge coupling."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+import numpy as np
+import pytest
+
+from rover_sim.terramechanics import (
+    Soil,
+    TractionTable,
+    WheelSoilParams,
+    couple,
+    slip_ratio,
+    wong_reece,
+)
+
+SOIL = Soil()
+WHEEL = WheelSoilParams(radius=0.15, width=0.15)
+W_WHEEL = 135.0 * 1.62 / 6.0  # N, one wheel's share of the rover's lunar weight
+
+
+@pytest.fixture(scope='module')
+def table() -> TractionTable:
+    return TractionTable(SOIL, WHEEL, max_load=135.0 * 1.62)
+
+
+def test_bekker_sinkage_supports_the_load_of_a_static_wheel():
+    forces = wong_reece(np.array([W_WHEEL]), np.array([0.0]), SOIL, WHEEL)
+    z = float(forces.sinkage[0])
+    # closed form for n = 1 with a linear pressure profile: W = (2/3) b k z sqrt(2 r z)
+    k = SOIL.k_c / WHEEL.width + SOIL.k_phi
+    z_closed = (W_WHEEL / ((2.0 / 3.0) * WHEEL.width * k * math.sqrt(2 * WHEEL.radius))) ** (2.0 / 3.0)
+    assert z == pytest.approx(z_closed, rel=0.35)  # same order: the Wong-Reece profile is not linear
+    assert 0.005 < z < 0.02
+
+
+def test_smooth_wheel_cannot_climb_twenty_degrees_but_the_grousered_one_can():
+    smooth = WheelSoilParams(radius=0.15, width=0.15, grouser_height=0.0)
+    best_smooth = wong_reece(np.array([W_WHEEL]), np.array([1.0]), SOIL, smooth).drawbar_pull[0] / W_WHEEL
+    best_grouser = wong_reece(np.array([W_WHEEL]), np.array([1.0]), SOIL, WHEEL).drawbar_pull[0] / W_WHEEL
+    assert math.degrees(math.atan(best_smooth)) < 16.0  # the spec's note: ~14 degrees for a smooth wheel
+    assert best_grouser > math.tan(math.radians(20.0))
+    assert best_grouser < math.tan(math.radians(30.0))  # 30 degrees stays out of reach
+
+
+@pytest.mark.parametrize(('slope_deg', 'max_slip'), [(0.0, 0.15), (10.0, 0.5), (20.0, 0.8)])
+def test_steady_slip_targets(table, slope_deg, max_slip):
+    a = math.radians(slope_deg)
+    slip = table.steady_slip(W_WHEEL * math.cos(a), W_WHEEL * math.sin(a))
+    assert slip <= max_slip
+
+
+def test_thirty_degrees_gives_no_progress(table):
+    a = math.radians(30.0)
+    assert table.steady_slip(W_WHEEL * math.cos(a), W_WHEEL * math.sin(a)) == 1.0
+
+
+def test_table_matches_the_direct_solution(table):
+    loads = np.array([5.0, 20.0, W_WHEEL, 60.0, 150.0])
+    slips = np.array([0.03, -0.2, 0.5, 0.77, 1.0])
+    direct = wong_reece(loads, slips, SOIL, WHEEL)
+    looked = table.lookup(loads, slips)
+    np.testing.assert_allclose(looked.thrust, direct.thrust, rtol=0.03, atol=0.05)
+    np.testing.assert_allclose(looked.resistance, direct.resistance, rtol=0.03, atol=0.05)
+    np.testing.assert_allclose(looked.sinkage, direct.sinkage, rtol=0.03, atol=1e-4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(load=st.floats(0.0, 200.0), s1=st.floats(0.0, 1.0), s2=st.floats(0.0, 1.0))
+def test_thrust_grows_with_slip_and_skid_mirrors_it(table, load, s1, s2):
+    lo, hi = sorted((s1, s2))
+    f = table.lookup(np.array([load, load, load]), np.array([lo, hi, -hi]))
+    assert f.thrust[0] <= f.thrust[1] + 1e-9
+    assert f.thrust[2] == pytest.approx(-f.thrust[1])
+    assert np.all(f.resistance >= 0.0)
+    assert np.all(f.sinkage >= 0.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(l1=st.floats(0.0, 200.0), l2=st.floats(0.0, 200.0), s=st.floats(0.0, 1.0))
+def test_sinkage_grows_with_load(table, l1, l2, s):
+    lo, hi = sorted((l1, l2))
+    f = table.lookup(np.array([lo, hi]), np.array([s, s]))
+    assert f.sinkage[0] <= f.sinkage[1] + 1e-9
+
+
+def test_zero_load_means_no_force(table):
+    f = table.lookup(np.zeros(2), np.array([0.5, -0.5]))
+    assert np.all(f.thrust == 0.0) and np.all(f.resistance == 0.0) and np.all(f.sinkage == 0.0)
+
+
+@pytest.mark.parametrize('bad', [(np.array([-1.0]), np.array([0.1])), (np.array([1.0]), np.array([1.5])),
+                                 (np.array([np.nan]), np.array([0.1])), (np.array([1.0]), np.array([np.inf]))])
+def test_wong_reece_rejects_bad_input(bad):
+    with pytest.raises(ValueError):
+        wong_reece(bad[0], bad[1], SOIL, WHEEL)
+
+
+def test_parameter_objects_reject_bad_values():
+    with pytest.raises(ValueError, match='shear_k'):
+        Soil(shear_k=0.0)
+    with pytest.raises(ValueError, match='friction_deg'):
+        Soil(friction_deg=90.0)
+    with pytest.raises(ValueError, match='grouser_height'):
+        WheelSoilParams(radius=0.15, width=0.15, grouser_height=0.2)
+    with pytest.raises(ValueError, match='max_load'):
+        TractionTable(SOIL, WHEEL, max_load=0.0)
+
+
+@given(hub=st.floats(-5, 5), tread=st.floats(-5, 5))
+def test_slip_ratio_is_bounded_and_signed(hub, tread):
+    s = float(slip_ratio(np.array([hub]), np.array([tread]))[0])
+    assert -1.0 <= s <= 1.0
+    if abs(hub) > 1e-6 and abs(hub - tread) > 1e-9:
+        assert math.copysign(1.0, s) == math.copysign(1.0, hub - tread)
+
+
+def test_slip_ratio_zero_when_both_stopped():
+    assert slip_ratio(np.zeros(3), np.zeros(3)).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_coupling_secant_converges_to_the_steady_slip(table):
+    """Iterate the damper update against a constant demanded pull: the fixed point is the curve's slip."""
+    omega_hub = 0.0559 / 0.15
+    pull = 5.0  # N the wheel must pass to the ground (gross thrust)
+    tread = omega_hub
+    for _ in range(60):
+        c = couple(table, np.array([W_WHEEL]), np.array([omega_hub]), np.array([tread]))
+        # damper equilibrium: r * pull = damping * (omega_hub - omega_tread)
+        tread = omega_hub - WHEEL.radius * pull / c.slip_damping[0]
+    s = 1.0 - tread / omega_hub
+    thrust = table.lookup(np.array([W_WHEEL]), np.array([s])).thrust[0]
+    assert thrust == pytest.approx(pull, rel=0.02)
+
+
+def test_coupling_holds_a_stopped_wheel_and_frees_an_unloaded_one(table):
+    c = couple(table, np.array([W_WHEEL, 0.0]), np.array([0.0, 0.3]), np.array([0.0, 0.3]))
+    assert c.slip_friction[0] > 0.5 * WHEEL.radius * W_WHEEL  # soil shear strength holds it
+    assert c.slip_friction[1] == 0.0
+    assert c.slip_damping[1] <= 1e-3 + 1e-12
+    assert c.rolling_friction[0] > 0.0 and c.rolling_friction[1] == 0.0
+
+
+def test_coupling_rejects_non_finite(table):
+    with pytest.raises(ValueError):
+        couple(table, np.array([np.nan]), np.array([0.0]), np.array([0.0]))
