@@ -1,0 +1,153 @@
+"""Local ground from a point cloud, robust to rocks, so a slope is ground and a rock on it is not.
+
+Method (all vectorised numpy, points (N, 3) in base_link metres):
+1. Bin the points into square cells of `cell` m on the xy plane; each cell contributes one
+   ground sample, its low-percentile point in z (a rock face cannot outvote the ground under
+   it by having many pixels).
+2. For every cell, fit a plane z = a x + b y + c to the samples of the (2k+1)^2 cells around it
+   (least squares on centred moments with box sums over the cell grid).
+3. Drop samples lying more than `trim` m above their plane (rocks sit ON the ground, so only
+   the upper side is trimmed) and refit, `iterations` times. A slope or a gentle kink stays
+   planar within a window and keeps its samples, a rock's samples are trimmed.
+4. A point's height is its distance along the plane normal above its own cell's plane.
+Windows with fewer than `min_cells` samples fall back to one robust plane over the whole cloud.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+
+import numpy as np
+
+Plane = tuple[float, float, float]  # z = a x + b y + c
+
+
+@dataclass(frozen=True)
+class GroundParams:
+    """Ground-fit tuning: cell size (m), window half-width (cells), trim (m), iterations."""
+
+    cell: float = 0.25
+    window: int = 2
+    trim: float = 0.08
+    iterations: int = 3
+    min_cells: int = 6
+    percentile: float = 0.2
+    ridge: float = 1e-3  # m^2: pulls the slope of an ill-conditioned (collinear) window to level
+
+    def __post_init__(self) -> None:
+        if not (self.cell > 0 and self.window >= 1 and self.trim > 0 and self.iterations >= 1
+                and self.min_cells >= 3 and 0.0 <= self.percentile <= 1.0 and self.ridge >= 0.0):
+            raise ValueError(f'invalid ground parameters {self}')
+
+
+def finite_points(points: np.ndarray) -> np.ndarray:
+    """The rows of an (N, 3) array whose x, y and z are all finite (no-returns dropped)."""
+    pts = np.asarray(points, dtype=float)
+    if pts.ndim != 2 or pts.shape[1] != 3:
+        raise ValueError(f'points must have shape (N, 3), got {pts.shape}')
+    return pts[np.all(np.isfinite(pts), axis=1)]
+
+
+def _solve_planes(s1, sx, sy, sz, sxx, sxy, syy, sxz, syz, ridge: float):
+    """Vectorised least-squares planes from moment sums; returns a, b, c, valid (arrays)."""
+    with np.errstate(divide='ignore', invalid='ignore'):
+        n = np.where(s1 > 0, s1, 1.0)
+        mx, my, mz = sx / n, sy / n, sz / n
+        cxx = sxx - sx * mx + ridge * s1
+        cyy = syy - sy * my + ridge * s1
+        cxy = sxy - sx * my
+        cxz = sxz - sx * mz
+        cyz = syz - sy * mz
+        det = cxx * cyy - cxy * cxy
+        ok = (s1 > 0) & (det > 1e-12)
+        det = np.where(ok, det, 1.0)
+        a = (cxz * cyy - cyz * cxy) / det
+        b = (cyz * cxx - cxz * cxy) / det
+        c = mz - a * mx - b * my
+    return a, b, c, ok
+
+
+def fit_plane(points: np.ndarray, trim: float = 0.08, iterations: int = 3, ridge: float = 1e-3) -> Plane | None:
+    """One robust plane z = a x + b y + c through (N, 3) points, upper outliers trimmed.
+
+    Returns None with fewer than 3 usable points or a degenerate (collinear) set.
+    """
+    pts = finite_points(points)
+    keep = np.ones(len(pts), dtype=bool)
+    plane: Plane | None = None
+    for _ in range(iterations + 1):
+        p = pts[keep]
+        if len(p) < 3:
+            return plane
+        x, y, z = p[:, 0], p[:, 1], p[:, 2]
+        a, b, c, ok = _solve_planes(
+            np.float64(len(p)), x.sum(), y.sum(), z.sum(), (x * x).sum(), (x * y).sum(), (y * y).sum(),
+            (x * z).sum(), (y * z).sum(), ridge)
+        if not ok:
+            return plane
+        plane = (float(a), float(b), float(c))
+        residual = pts[:, 2] - (plane[0] * pts[:, 0] + plane[1] * pts[:, 1] + plane[2])
+        keep = residual <= trim
+    return plane
+
+
+def plane_tilt(plane: Plane, up: np.ndarray) -> float:
+    """Angle (rad) between the plane's normal and the unit vector `up` (both in the same frame)."""
+    a, b, _ = plane
+    normal = np.array([-a, -b, 1.0]) / math.sqrt(1.0 + a * a + b * b)
+    up = np.asarray(up, dtype=float) / float(np.linalg.norm(up))
+    return math.acos(max(-1.0, min(1.0, float(normal @ up))))
+
+
+def _box_sum(grid: np.ndarray, k: int) -> np.ndarray:
+    """Sum over the (2k+1) x (2k+1) neighbourhood of every cell (zero outside the grid)."""
+    padded = np.pad(grid, ((k + 1, k), (k + 1, k)))
+    integral = padded.cumsum(axis=0).cumsum(axis=1)
+    w = 2 * k + 1
+    return integral[w:, w:] - integral[:-w, w:] - integral[w:, :-w] + integral[:-w, :-w]
+
+
+def heights_above_ground(points: np.ndarray, params: GroundParams = GroundParams()) -> np.ndarray:
+    """Height (m, along the local ground normal) of each row of a finite (N, 3) cloud.
+
+    NaN where no ground could be estimated (too few samples anywhere). Input rows must be
+    finite: call `finite_points` first.
+    """
+    pts = np.asarray(points, dtype=float)
+    n_pts = len(pts)
+    out = np.full(n_pts, np.nan)
+    if n_pts < 3:
+        return out
+    ij = np.floor(pts[:, :2] / params.cell).astype(np.int64)
+    ij -= ij.min(axis=0)
+    nx, ny = (int(v) + 1 for v in ij.max(axis=0))
+    flat = ij[:, 0] * ny + ij[:, 1]
+    order = np.lexsort((pts[:, 2], flat))
+    cells, starts, counts = np.unique(flat[order], return_index=True, return_counts=True)
+    sample = pts[order[starts + np.floor(params.percentile * (counts - 1)).astype(np.int64)]]
+    cx, cy = cells // ny, cells % ny
+    x, y, z = sample[:, 0], sample[:, 1], sample[:, 2]
+    moments = (np.ones_like(x), x, y, z, x * x, x * y, y * y, x * z, y * z)
+    keep = np.ones(len(cells), dtype=bool)
+    global_plane = fit_plane(sample, params.trim, params.iterations, params.ridge)
+    a = b = c = ok = None
+    for _ in range(params.iterations + 1):
+        sums = []
+        for m in moments:
+            grid = np.zeros((nx, ny))
+            grid[cx[keep], cy[keep]] = m[keep]
+            sums.append(_box_sum(grid, params.window)[cx, cy])
+        a, b, c, ok = _solve_planes(*sums, ridge=params.ridge)
+        ok &= sums[0] >= params.min_cells
+        if global_plane is not None:
+            ga, gb, gc = global_plane
+            a, b, c = np.where(ok, a, ga), np.where(ok, b, gb), np.where(ok, c, gc)
+            ok = np.ones_like(ok)
+        keep = ~ok | (z - (a * x + b * y + c) <= params.trim)
+    # map every point to its cell's plane
+    cell_of_point = np.searchsorted(cells, flat)
+    pa, pb, pc, pok = a[cell_of_point], b[cell_of_point], c[cell_of_point], ok[cell_of_point]
+    h = (pts[:, 2] - (pa * pts[:, 0] + pb * pts[:, 1] + pc)) / np.sqrt(1.0 + pa * pa + pb * pb)
+    out[pok] = h[pok]
+    return out
