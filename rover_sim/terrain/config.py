@@ -10,7 +10,7 @@ Conventions: world frame ENU, x east/forward, y north/left, z up, metres; the ma
 the origin; headings and yaws are degrees counter-clockwise from +x.
 
 Additions to the spec's format (all optional, documented in the README):
-- `terrain.corner_m`, `terrain.hurst`: shape of the fractal roughness spectrum;
+- `terrain.corner_m`, `terrain.hurst`, `terrain.min_wavelength_m`: shape of the fractal roughness spectrum;
 - `terrain.craters.exponent` (b in N(>D) ~ D^-b), `depth_ratio`, `rim_ratio`;
 - `ramps[i].plateau_m`: length of the flat top behind the slope;
 - `lander`: a deck (the rover's spawn platform) with an egress ramp and a clear corridor;
@@ -78,12 +78,15 @@ class TerrainRelief:
     roughness_m: standard deviation of the fractal height field (m).
     corner_m: wavelength above which the roughness spectrum is flat, so the map has bumps up to
     about this size instead of one map-wide tilt. hurst: spectral slope (0.5 rough .. 1 smooth).
+    min_wavelength_m: shorter wavelengths are smoothed away (Gaussian roll-off): bumps much smaller
+    than a wheel only cost mesh triangles, the wheel bridges them.
     """
 
     seed: int = 0
     roughness_m: float = 0.0
     corner_m: float = 5.0
     hurst: float = 0.8
+    min_wavelength_m: float = 0.25
     craters: CraterField | None = None
     rocks: RockField | None = None
 
@@ -227,6 +230,7 @@ _TERRAIN_FIELDS: dict[str, _Field] = {
     'roughness_m': (0.0, 2.0, 0.0, False),
     'corner_m': (0.1, 1000.0, 5.0, False),
     'hurst': (0.1, 1.0, 0.8, False),
+    'min_wavelength_m': (0.0, 100.0, 0.25, False),
 }
 _ROCK_FIELDS: dict[str, _Field] = {
     'x': (-1e4, 1e4, REQUIRED, False),

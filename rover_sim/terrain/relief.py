@@ -19,12 +19,13 @@ ROCK_SHAPE_POWER = 3.0  # superellipsoid exponent of a rock's profile: 2 = half 
 
 
 def fractal_field(grid: Grid, roughness_m: float, corner_m: float, hurst: float,
-                  rng: np.random.Generator) -> np.ndarray:
+                  rng: np.random.Generator, min_wavelength_m: float = 0.0) -> np.ndarray:
     """Fractal (fBm-like) heights of standard deviation roughness_m, shape (ny, nx), zero mean.
 
     Spectral synthesis: white noise filtered by amplitude (f^2 + f_c^2)^(-(hurst + 1) / 2), f_c =
     1 / corner_m, so the spectrum is a power law at wavelengths below corner_m (self-affine with
-    Hurst exponent `hurst`) and flat above it (no map-wide tilt). The field is periodic.
+    Hurst exponent `hurst`) and flat above it (no map-wide tilt), times exp(-(f min_wavelength_m)^2)
+    so wavelengths below min_wavelength_m fade out. The field is periodic.
     """
     if roughness_m <= 0.0:
         return np.zeros(grid.shape)
@@ -32,7 +33,8 @@ def fractal_field(grid: Grid, roughness_m: float, corner_m: float, hurst: float,
     fy = np.fft.fftfreq(grid.ny, d=grid.resolution)[:, None]
     fx = np.fft.rfftfreq(grid.nx, d=grid.resolution)[None, :]
     fc = 1.0 / corner_m
-    amplitude = (fx * fx + fy * fy + fc * fc) ** (-(hurst + 1.0) / 2.0)
+    f2 = fx * fx + fy * fy
+    amplitude = (f2 + fc * fc) ** (-(hurst + 1.0) / 2.0) * np.exp(-f2 * min_wavelength_m ** 2)
     field = np.fft.irfft2(np.fft.rfft2(noise) * amplitude, s=grid.shape)
     field -= field.mean()
     std = field.std()

@@ -19,27 +19,34 @@ import zipfile
 import numpy as np
 
 from .atomic import write_bytes, write_text
-from .terrain import Rect, Rock, Spawn, Terrain
+from .terrain import Rect, Rock, Spawn, Terrain, dequantize, quantize
 
 FORMAT = 'rover_testbed.terrain/1'
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def heights_npz_bytes(heights: np.ndarray) -> bytes:
-    """An .npz (zip of `heights.npy`, float32, deflated) with a fixed timestamp: same array, same bytes."""
-    array = io.BytesIO()
-    np.lib.format.write_array(array, np.ascontiguousarray(heights, dtype=np.float32), allow_pickle=False)
+    """An .npz with a fixed zip timestamp (same heights, same bytes).
+
+    Entries: `heights_q` (uint16, ny x nx), `offset` and `step` (float64 m):
+    heights = offset + heights_q * step. Also readable by plain `numpy.load`.
+    """
+    q, offset, step = quantize(heights)
     out = io.BytesIO()
     with zipfile.ZipFile(out, 'w') as zf:
-        info = zipfile.ZipInfo('heights.npy', date_time=_ZIP_TIME)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        info.external_attr = 0o644 << 16
-        zf.writestr(info, array.getvalue(), compresslevel=9)
+        for name, array in (('heights_q', q), ('offset', np.float64(offset)), ('step', np.float64(step))):
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.asarray(array), allow_pickle=False)
+            info = zipfile.ZipInfo(name + '.npy', date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, buf.getvalue(), compresslevel=9)
     return out.getvalue()
 
 
 def heights_sha256(heights: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(heights, dtype=np.float32).tobytes()).hexdigest()
+    """SHA-256 of the float64 heights (C order, little endian)."""
+    return hashlib.sha256(np.ascontiguousarray(heights, dtype='<f8').tobytes()).hexdigest()
 
 
 def _r(value: float, digits: int = 6) -> float:
@@ -64,8 +71,7 @@ def terrain_metadata(terrain: Terrain, extra: dict[str, Any] | None = None) -> d
         'gravity': terrain.gravity,
         'layout': 'heights[i, j] at x = origin_x + j * resolution_m, y = origin_y + i * resolution_m; '
                   'metres, world frame ENU',
-        'spawn': {'x': _r(terrain.spawn.x), 'y': _r(terrain.spawn.y), 'z': _r(terrain.spawn.z),
-                  'yaw': _r(terrain.spawn.yaw)},
+        'spawn': {'x': terrain.spawn.x, 'y': terrain.spawn.y, 'z': terrain.spawn.z, 'yaw': terrain.spawn.yaw},
         'rocks': [{'x': _r(r.x, 4), 'y': _r(r.y, 4), 'diameter_m': _r(r.diameter_m, 4), 'height_m': _r(r.height_m, 4),
                    'ground_m': _r(r.ground_m, 4), 'explicit': r.explicit} for r in terrain.rocks],
         'craters': [[_r(c, 4) for c in row] for row in terrain.craters.tolist()],
@@ -102,14 +108,14 @@ def load_terrain(path: Path | str) -> Terrain:
         raise ValueError(f'{json_path}: format {meta.get("format")!r} is not {FORMAT!r}')
     npz_path = json_path.with_name(meta.get('heights_file', base.name + '.npz'))
     with np.load(npz_path, allow_pickle=False) as data:
-        heights32 = data['heights']
-    if heights_sha256(heights32) != meta['heights_sha256']:
+        heights = dequantize(data['heights_q'], float(data['offset']), float(data['step']))
+    if list(heights.shape) != meta['shape']:
+        raise ValueError(f'{npz_path}: shape {heights.shape} is not {meta["shape"]}')
+    if heights_sha256(heights) != meta['heights_sha256']:
         raise ValueError(f'{npz_path}: heights do not match the SHA-256 in {json_path.name}')
-    if list(heights32.shape) != meta['shape']:
-        raise ValueError(f'{npz_path}: shape {heights32.shape} is not {meta["shape"]}')
     s = meta['spawn']
     return Terrain(
-        name=meta['name'], heights=heights32.astype(np.float64), resolution=float(meta['resolution_m']),
+        name=meta['name'], heights=heights, resolution=float(meta['resolution_m']),
         origin_xy=(float(meta['origin_xy'][0]), float(meta['origin_xy'][1])), gravity=float(meta['gravity']),
         spawn=Spawn(s['x'], s['y'], s['z'], s['yaw']), seed=int(meta['seed']),
         rocks=tuple(Rock(**r) for r in meta['rocks']),

@@ -77,9 +77,9 @@ class Rect:
 class Terrain:
     """A height grid in the world frame plus what was placed on it.
 
-    heights: (ny, nx) float64 metres (values exactly representable in float32, so a saved and
-    re-loaded terrain is identical); heights[i, j] is at x = origin_xy[0] + j * resolution,
-    y = origin_xy[1] + i * resolution. craters: (n, 3) array of x, y, diameter (m).
+    heights: (ny, nx) float64 metres, quantised to 65536 levels over the height range (see
+    `quantize`), so a saved and re-loaded terrain is bit-identical; heights[i, j] is at
+    x = origin_xy[0] + j * resolution, y = origin_xy[1] + i * resolution. craters: (n, 3) array of x, y, diameter (m).
     corridors: the egress path the rover drives on (ramp surface, then the clear ground strip).
     """
 
@@ -133,6 +133,22 @@ class Terrain:
     def slope_deg_at(self, x: np.ndarray | float, y: np.ndarray | float) -> np.ndarray:
         """Slope (deg) at world points, bilinear in the slope map."""
         return self.grid.bilinear(self.slope_map(), x, y)
+
+
+HEIGHT_LEVELS = 65535  # heights are stored as uint16 steps between the map's min and max
+
+
+def quantize(heights: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(q, offset, step): heights ~ offset + q * step with q uint16; step = range / 65535 (26 um for 1.7 m)."""
+    offset = float(heights.min())
+    step = max(float(heights.max()) - offset, 1e-3) / HEIGHT_LEVELS
+    q = np.clip(np.rint((heights - offset) / step), 0, HEIGHT_LEVELS).astype(np.uint16)
+    return q, offset, step
+
+
+def dequantize(q: np.ndarray, offset: float, step: float) -> np.ndarray:
+    """Heights (m, float64) from quantize's output; bit-identical wherever it is computed."""
+    return offset + q.astype(np.float64) * step
 
 
 def _streams(seed: int) -> dict[str, np.random.Generator]:
@@ -222,7 +238,8 @@ def build_terrain(world: WorldConfig) -> Terrain:
     area = world.size_m[0] * world.size_m[1]
     x_lo, x_hi, y_lo, y_hi = grid.extent
 
-    heights = fractal_field(grid, relief.roughness_m, relief.corner_m, relief.hurst, rng['roughness'])
+    heights = fractal_field(grid, relief.roughness_m, relief.corner_m, relief.hurst, rng['roughness'],
+                            relief.min_wavelength_m)
     keep_out = keep_out_mask(world, grid)
 
     craters: list[tuple[float, float, float]] = []
@@ -261,8 +278,7 @@ def build_terrain(world: WorldConfig) -> Terrain:
         ground = stamp_rock(heights, grid, rock.x, rock.y, rock.diameter_m, rock.height_m)
         rocks.append(Rock(rock.x, rock.y, rock.diameter_m, rock.height_m, ground, explicit=True))
 
-    # Exactly float32-representable, so the saved terrain (float32) reloads bit-identical.
-    heights = heights.astype(np.float32).astype(np.float64)
+    heights = dequantize(*quantize(heights))  # what the saved file holds, so save/load is exact
     spawn_z = float(grid.bilinear(heights, world.spawn.x, world.spawn.y))
     spawn = Spawn(world.spawn.x, world.spawn.y, spawn_z, math.radians(world.spawn.yaw_deg))
     return Terrain(name=world.name, heights=heights, resolution=world.resolution_m,
