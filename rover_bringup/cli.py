@@ -16,6 +16,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     'doctor': ('rover_bringup.commands.doctor',
                'check the embedded ROS 2 runtime: rclpy, DDS loopback, validators'),
+    'describe': ('rover_bringup.commands.describe', 'print the rover geometry, write its URDF, render a picture'),
 }
 
 EXIT_USAGE = 2
