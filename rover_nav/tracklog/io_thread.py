@@ -1,0 +1,317 @@
+"""The writer thread: every file operation of the logger happens here, never in a ROS callback.
+
+Callbacks hand work over through a bounded queue with `put_nowait`: when the disk is slow the
+queue fills and new bag messages are dropped (and counted) instead of blocking the executor that
+runs the control chain. Track rows, events and JSON snapshots go through the same queue but are
+never dropped for space (they are rare and small; a separate small reserve keeps them).
+
+Errors (disk full, file size limit, unwritable folder) are caught per sink, kept as a readable
+status for /diagnostics and the log, and the sink is retried every `retry_period_s`: a bag gets a
+new split file, the CSV is reopened in append mode. The thread itself never dies of an OSError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+import json
+import os
+from pathlib import Path
+import queue
+import threading
+import time
+from typing import Any
+
+from rover_nav.tracklog.bag import BagWriter, TopicInfo
+from rover_nav.tracklog.files import CsvSink, write_json_atomic
+
+SINKS = ('folder', 'bag', 'csv', 'summary', 'geojson')
+
+
+@dataclass
+class WriterStatus:
+    """A consistent copy of the writer's state for diagnostics (read from the ROS thread)."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    messages_written: int = 0
+    messages_dropped: int = 0
+    rows_written: int = 0
+    queue_depth: int = 0
+    bag_files: int = 0
+    bag_bytes: int = 0
+    alive: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class RunWriter:
+    """Owns the run folder's files; `start()` the thread, feed it, `close()` to finish."""
+
+    def __init__(self, out_dir: Path, bag_split_bytes: int, compression: str = 'zstd', flush_period_s: float = 0.5,
+                 queue_size: int = 2000, retry_period_s: float = 5.0,
+                 on_error: Callable[[str, str], None] | None = None) -> None:
+        self.out_dir = Path(out_dir)
+        self.flush_period_s = flush_period_s
+        self.retry_period_s = retry_period_s
+        self._bag_args = dict(split_size_bytes=bag_split_bytes, compression=compression, flush_period_s=flush_period_s)
+        self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=queue_size)
+        self._control: queue.Queue[tuple[Any, ...]] = queue.Queue()  # rows, JSON, topics: never dropped
+        self._lock = threading.Lock()
+        self._status = WriterStatus()
+        self._retry_at: dict[str, float] = {}
+        self._on_error = on_error
+        self._thread = threading.Thread(target=self._run, name='track_logger_writer', daemon=True)
+        self._stop = threading.Event()
+        self._bag: BagWriter | None = None
+        self._csv = CsvSink(self.out_dir / 'track.csv')
+        self._topics: list[TopicInfo] = []
+        self._pending_json: dict[str, Any] = {}
+        self._meta_wall = 0.0
+
+    # -- producer side (ROS callbacks) ----------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def add_topic(self, topic: TopicInfo) -> None:
+        self._control.put(('topic', topic))
+
+    def message(self, topic: str, data: bytes, log_ns: int) -> bool:
+        """Queue one bag message; False (and counted as dropped) when the queue is full."""
+        try:
+            self._queue.put_nowait(('msg', topic, data, log_ns))
+            return True
+        except queue.Full:
+            with self._lock:
+                self._status.messages_dropped += 1
+            return False
+
+    def row(self, line: str) -> None:
+        self._control.put(('row', line))
+
+    def json(self, sink: str, name: str, obj: Any) -> None:
+        """Write `obj` to out_dir/name atomically (only the newest pending copy is written)."""
+        self._control.put(('json', sink, name, obj))
+
+    def status(self) -> WriterStatus:
+        with self._lock:
+            s = self._status
+            return WriterStatus(dict(s.errors), s.messages_written, s.messages_dropped, s.rows_written,
+                                self._queue.qsize(), s.bag_files, s.bag_bytes, self._thread.is_alive())
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Drain the queues, finish the bag (footer, metadata.yaml), close the CSV; join the thread."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=timeout_s)
+        else:
+            self._drain_all()
+            self._finish()
+
+    # -- writer thread --------------------------------------------------------------------
+    def _run(self) -> None:
+        self._prepare()
+        while not self._stop.is_set():
+            self._step(block_s=0.05)
+        self._drain_all()
+        self._finish()
+
+    def _drain_all(self) -> None:
+        deadline = time.monotonic() + 5.0
+        while (not self._queue.empty() or not self._control.empty()) and time.monotonic() < deadline:
+            self._step(block_s=0.0)
+
+    def _step(self, block_s: float) -> None:
+        self._handle_control()
+        batch = 0
+        try:
+            item = self._queue.get(timeout=block_s) if block_s > 0 else self._queue.get_nowait()
+        except queue.Empty:
+            item = None
+        while item is not None:
+            self._write_message(*item[1:])
+            batch += 1
+            if batch >= 200:
+                break
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                item = None
+        self._handle_control()
+        self._flush_json()
+        self._periodic()
+
+    def _prepare(self) -> None:
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.out_dir, os.W_OK):
+                raise PermissionError(13, 'folder is not writable', str(self.out_dir))
+            self._clear('folder')
+        except OSError as exc:
+            self._fail('folder', exc)
+            return
+        self._open_csv()
+        self._open_bag()
+
+    def _ready(self, sink: str) -> bool:
+        """True when the sink may be used now (no error, or its retry time has come)."""
+        with self._lock:
+            failed = sink in self._status.errors
+        if not failed:
+            return True
+        if time.monotonic() < self._retry_at.get(sink, 0.0):
+            return False
+        if sink != 'folder' and not self._ready('folder'):
+            return False
+        if sink == 'folder':
+            self._prepare()
+        elif sink == 'bag':
+            self._open_bag()
+        elif sink == 'csv':
+            self._open_csv()
+        else:
+            return True  # JSON sinks simply try again
+        with self._lock:
+            return sink not in self._status.errors
+
+    def _open_bag(self) -> None:
+        try:
+            if self._bag is None:
+                self._bag = BagWriter(self.out_dir / 'bag', **self._bag_args)
+                for topic in self._topics:
+                    self._bag.add_topic(topic)
+            else:
+                self._bag.abandon_file()
+            self._bag.write_metadata_yaml(force=True)
+            self._clear('bag')
+        except OSError as exc:
+            self._fail('bag', exc)
+
+    def _open_csv(self) -> None:
+        try:
+            self._csv.open()
+            self._clear('csv')
+        except OSError as exc:
+            self._fail('csv', exc)
+
+    def _handle_control(self) -> None:
+        while True:
+            try:
+                item = self._control.get_nowait()
+            except queue.Empty:
+                return
+            kind = item[0]
+            if kind == 'topic':
+                self._topics.append(item[1])
+                if self._bag is not None:
+                    self._bag.add_topic(item[1])
+            elif kind == 'row':
+                self._write_row(item[1])
+            elif kind == 'json':
+                self._pending_json[item[2]] = (item[1], item[3])
+
+    def _usable(self, sink: str) -> bool:
+        return self._ready('folder') and self._ready(sink)
+
+    def _write_message(self, topic: str, data: bytes, log_ns: int) -> None:
+        if not self._usable('bag') or self._bag is None:
+            with self._lock:
+                self._status.messages_dropped += 1
+            return
+        try:
+            self._bag.write(topic, data, log_ns)
+        except OSError as exc:
+            self._bag.abandon_file()
+            self._fail('bag', exc)
+            with self._lock:
+                self._status.messages_dropped += 1
+            return
+        with self._lock:
+            self._status.messages_written += 1
+            self._status.bag_files = len(self._bag.files)
+            self._status.bag_bytes = self._bag.current_file_bytes
+
+    def _write_row(self, line: str) -> None:
+        if not self._usable('csv') or not self._csv.is_open:
+            return
+        try:
+            self._csv.write(line)
+        except OSError as exc:
+            self._fail('csv', exc)
+            return
+        with self._lock:
+            self._status.rows_written += 1
+
+    def _flush_json(self) -> None:
+        for name, (sink, obj) in list(self._pending_json.items()):
+            if not self._usable(sink):
+                continue
+            try:
+                write_json_atomic(self.out_dir / name, obj)
+                self._clear(sink)
+            except OSError as exc:
+                self._fail(sink, exc)
+            except (TypeError, ValueError) as exc:  # a programming error in the content: report, drop
+                self._fail(sink, OSError(0, f'cannot encode {name}: {exc}'))
+            self._pending_json.pop(name, None)
+
+    def _periodic(self) -> None:
+        bag = self._bag
+        if bag is None:
+            return
+        with self._lock:
+            failed = 'bag' in self._status.errors
+        if failed:
+            return
+        try:
+            bag.maybe_flush()
+            if time.monotonic() - self._meta_wall >= max(1.0, self.flush_period_s):
+                self._meta_wall = time.monotonic()
+                bag.write_metadata_yaml()
+        except OSError as exc:
+            bag.abandon_file()
+            self._fail('bag', exc)
+
+    def _finish(self) -> None:
+        self._handle_control()
+        self._flush_json()
+        if self._bag is not None:
+            with self._lock:
+                failed = 'bag' in self._status.errors
+            try:
+                if failed:
+                    self._bag.abandon_file()
+                    self._bag.write_metadata_yaml(force=True)
+                else:
+                    self._bag.close()
+            except OSError as exc:
+                self._bag.abandon_file()
+                self._fail('bag', exc)
+        self._csv.close()
+
+    # -- status ---------------------------------------------------------------------------
+    def _fail(self, sink: str, exc: OSError) -> None:
+        text = f'{exc.strerror or exc}' + (f': {exc.filename}' if getattr(exc, 'filename', None) else '')
+        self._retry_at[sink] = time.monotonic() + self.retry_period_s
+        with self._lock:
+            new = self._status.errors.get(sink) != text
+            self._status.errors[sink] = text
+        if new and self._on_error is not None:
+            self._on_error(sink, text)
+
+    def _clear(self, sink: str) -> None:
+        with self._lock:
+            self._status.errors.pop(sink, None)
+
+
+def describe_errors(errors: dict[str, str]) -> str:
+    """'cannot write bag: No space left on device: /x/bag_0.mcap; ...' for logs and diagnostics."""
+    return '; '.join(f'cannot write {sink}: {text}' for sink, text in sorted(errors.items()))
+
+
+def dumps_compact(obj: Any) -> str:
+    return json.dumps(obj, separators=(',', ':'))
+
+
+__all__ = ['SINKS', 'RunWriter', 'WriterStatus', 'describe_errors']

@@ -1,0 +1,379 @@
+"""`track_logger`: records every drive as a rosbag2 (MCAP) bag, a track, a map and a summary.
+
+Thin shell: raw (serialized) subscriptions feed the bag writer thread unchanged; the few topics
+the track needs (ground truth, odometry, IMU, events, diagnostics, clock) are also decoded and
+handed to `TrackRecorder`. Nothing here touches a file: `RunWriter` does, in its own thread, with
+a bounded queue, so a slow or full disk never blocks the executor that runs the control chain.
+Publishes the sampled track as a bounded nav_msgs/Path on `track` (latched) and its own health
+on /diagnostics (ERROR with the reason when a file cannot be written; the node keeps running).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import json
+import math
+from pathlib import Path
+import sys
+import time
+from typing import Any
+
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import PoseStamped, TwistStamped
+from nav_msgs.msg import Odometry
+from nav_msgs.msg import Path as PathMsg
+from rclpy.clock import Clock, ClockType
+from rclpy.qos import QoSProfile
+from rclpy.serialization import deserialize_message
+from rosgraph_msgs.msg import Clock as ClockMsg
+from sensor_msgs.msg import BatteryState, Imu, JointState, Joy, PointCloud2
+from std_msgs.msg import Bool, String
+
+from rover_nav.runtime import qos
+from rover_nav.runtime.node_main import run_node
+from rover_nav.runtime.params import ParamSpec, Snapshot
+from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNode
+from rover_nav.tracklog.bag import QosOffer, TopicInfo
+from rover_nav.tracklog.files import csv_line, track_geojson
+from rover_nav.tracklog.geo import CHANGE4_LAT_DEG, CHANGE4_LON_DEG, tilt_deg_from_quaternion
+from rover_nav.tracklog.io_thread import RunWriter, describe_errors
+from rover_nav.tracklog.msgdefs import type_name_of
+from rover_nav.tracklog.recorder import SOURCES, TrackPoint, TrackRecorder
+from rover_nav.tracklog.sampling import decimate
+
+#: Recording QoS: reliable subscribers deeper than the publishers, so a busy executor loses nothing.
+_RELIABLE_REC = QoSProfile(depth=50, reliability=qos.COMMAND.reliability, durability=qos.COMMAND.durability,
+                           history=qos.COMMAND.history)
+#: Track points kept in memory for the GeoJSON (decimated beyond this, the CSV keeps all).
+MAX_MEMORY_POINTS = 100_000
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One recorded topic: relative name, message class, subscription QoS, stamp at the start?"""
+
+    name: str
+    msg_type: type
+    qos: QoSProfile
+    stamped: bool
+    default_offer: QosOffer
+
+
+_REL = QosOffer(depth=10)
+_CMD = QosOffer(depth=1)
+_LATCH = QosOffer(depth=1, durability=1)
+_BEST = QosOffer(depth=1, reliability=2)
+TOPICS = (
+    Recorded('teleop/cmd_vel', TwistStamped, _RELIABLE_REC, True, _CMD),
+    Recorded('safety/limited_cmd_vel', TwistStamped, _RELIABLE_REC, True, _CMD),
+    Recorded('safety/slope_checked_cmd_vel', TwistStamped, _RELIABLE_REC, True, _CMD),
+    Recorded('cmd_vel', TwistStamped, _RELIABLE_REC, True, _CMD),
+    Recorded('joint_commands', JointState, _RELIABLE_REC, True, _CMD),
+    Recorded('joint_states', JointState, qos.SENSOR_SUB, True, _REL),
+    Recorded('imu', Imu, qos.SENSOR_SUB, True, _REL),
+    Recorded('odom', Odometry, _RELIABLE_REC, True, _REL),
+    Recorded('ground_truth', Odometry, _RELIABLE_REC, True, _REL),
+    Recorded('events', String, qos.EVENTS, False, QosOffer(depth=50)),
+    Recorded('estop', Bool, qos.LATCHED, False, _LATCH),
+    Recorded('battery', BatteryState, _RELIABLE_REC, True, _CMD),
+    Recorded('joy', Joy, qos.JOY, True, _REL),
+    Recorded('/diagnostics', DiagnosticArray, _RELIABLE_REC, True, _REL),
+    Recorded('/clock', ClockMsg, qos.CLOCK, True, _BEST),
+    Recorded('hazcam/points', PointCloud2, qos.SENSOR_SUB, True, _REL),
+)
+
+SPECS = (
+    ParamSpec('output_dir', str, '', 'Run folder for bag/, track.csv, track.geojson, summary.json; '
+              'empty = ./runs/<YYYYmmdd-HHMMSS>. Created if missing; if it cannot be written the node '
+              'reports ERROR on /diagnostics and keeps running.', read_only=True),
+    ParamSpec('world', str, 'change4', 'World name or file the drive ran in; stored in the summary so '
+              '`rover track show` can draw the terrain.', read_only=True),
+    ParamSpec('frame_prefix', str, '', "Prefix for frame ids of the published track ('' or 'rover1/').",
+              read_only=True),
+    ParamSpec('track_source', str, 'auto', 'Pose source of the track: ground_truth (simulator), odom (hardware) '
+              'or auto (ground truth when present, else odometry after 2 s without it).', choices=SOURCES,
+              read_only=True),
+    ParamSpec('sample_distance', float, 0.05, 'm travelled (3-D) between track points; too small bloats '
+              'track.csv/Path, too large cuts corners.', lo=0.001, hi=100.0, read_only=True),
+    ParamSpec('sample_heading_deg', float, 5.0, 'deg of heading change that also adds a track point '
+              '(point turns); too large hides turns.', lo=0.1, hi=180.0, read_only=True),
+    ParamSpec('max_path_poses', int, 2000, 'Bound of the published nav_msgs/Path; beyond it every second pose '
+              'is dropped (whole drive kept, coarser).', lo=10, hi=1_000_000),
+    ParamSpec('bag_split_size_mb', float, 100.0, 'MB per MCAP file before the bag splits into the next '
+              'bag_<n>.mcap; too small makes many files.', lo=0.01, hi=1.0e6, read_only=True),
+    ParamSpec('bag_compression', str, 'zstd', 'MCAP chunk compression.', choices=('zstd', 'lz4', 'none'),
+              read_only=True),
+    ParamSpec('flush_period', float, 0.5, 's (wall or sim) between closed MCAP chunks: the most data a '
+              'SIGKILL can lose. Smaller = more, smaller chunks.', lo=0.05, hi=1.0, read_only=True),
+    ParamSpec('summary_period', float, 1.0, 's (wall) between rewrites of summary.json and track.geojson.',
+              lo=0.2, hi=60.0),
+    ParamSpec('queue_size', int, 5000, 'Messages buffered for the writer thread; when full, new bag messages '
+              'are dropped (counted, WARN) instead of blocking the control chain.', lo=10, hi=1_000_000,
+              read_only=True),
+    ParamSpec('points_decimation', int, 10, 'Record every Nth hazcam/points cloud (0 = none): clouds dominate '
+              'the bag size.', lo=0, hi=100_000),
+    ParamSpec('origin_lon_deg', float, CHANGE4_LON_DEG, 'Selenographic east longitude (deg) of the world origin '
+              "(Chang'e-4 landing site by default).", lo=-180.0, hi=360.0, read_only=True),
+    ParamSpec('origin_lat_deg', float, CHANGE4_LAT_DEG, 'Selenographic latitude (deg) of the world origin.',
+              lo=-89.0, hi=89.0, read_only=True),
+)
+
+
+def default_output_dir() -> Path:
+    return Path('runs') / time.strftime('%Y%m%d-%H%M%S')
+
+
+def _offers(infos: list[Any]) -> list[QosOffer]:
+    """rclpy TopicEndpointInfo list -> QosOffer list (what the publishers really offer)."""
+    out = []
+    for info in infos:
+        q = info.qos_profile
+        out.append(QosOffer(history=int(q.history), depth=int(q.depth), reliability=int(q.reliability),
+                            durability=int(q.durability), deadline_ns=q.deadline.nanoseconds,
+                            lifespan_ns=q.lifespan.nanoseconds, liveliness=int(q.liveliness),
+                            liveliness_lease_ns=q.liveliness_lease_duration.nanoseconds,
+                            avoid_ros_namespace_conventions=bool(q.avoid_ros_namespace_conventions)))
+    return out
+
+
+class TrackLoggerNode(RoverNode):
+    """Records the drive; see the module docstring."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('track_logger', SPECS, **kwargs)
+        snap: Snapshot = self.params.snapshot
+        self.out_dir = Path(snap.output_dir) if snap.output_dir else default_output_dir()
+        self.out_dir = self.out_dir.expanduser().absolute()
+        self.recorder = TrackRecorder(snap.sample_distance, math.radians(snap.sample_heading_deg),
+                                      source=snap.track_source)
+        self.writer = RunWriter(self.out_dir, int(snap.bag_split_size_mb * 1024 * 1024), snap.bag_compression,
+                                snap.flush_period, snap.queue_size)
+        self._points: list[TrackPoint] = []
+        self._path = PathMsg()
+        self._path.header.frame_id = f'{snap.frame_prefix}world'
+        self._path_pub = self.create_publisher(PathMsg, 'track', qos.LATCHED)
+        self._declared: set[str] = set()
+        self._last_clock_ns: int | None = None
+        self._wall_first: float | None = None
+        self._wall_last: float | None = None
+        self._cloud_count = 0
+        self._changed = True
+        self._geo_dirty = True
+        self._logged_errors: dict[str, str] = {}
+        self._closed = False
+        self._decoders = {'ground_truth': self._on_ground_truth, 'odom': self._on_odom, 'imu': self._on_imu,
+                          'events': self._on_events, '/diagnostics': self._on_diagnostics, '/clock': self._on_clock}
+        self.writer.start()
+        for rec in TOPICS:
+            self.create_subscription(rec.msg_type, rec.name, self._make_callback(rec), rec.qos, raw=True)
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(snap.summary_period, self._periodic, clock=steady)
+        self.create_timer(1.0, self._report_health, clock=steady)
+        self.params.on_change(self._on_params)
+        self.get_logger().info(f'recording to {self.out_dir}')
+
+    # -- parameters -----------------------------------------------------------------------
+    def _on_params(self, snap: Snapshot) -> None:
+        self._trim_path(snap.max_path_poses)
+
+    # -- receiving ------------------------------------------------------------------------
+    def _make_callback(self, rec: Recorded) -> Any:
+        topic = self.resolve_topic_name(rec.name)
+        decode = self._decoders.get(rec.name)
+
+        def callback(data: bytes) -> None:
+            self._receive(rec, topic, data, decode)
+
+        return callback
+
+    def _receive(self, rec: Recorded, topic: str, data: bytes, decode: Any) -> None:
+        wall = time.monotonic()
+        if self._wall_first is None:
+            self._wall_first = wall
+        self._wall_last = wall
+        log_ns = self._log_time_ns(rec, data)
+        if decode is not None:
+            try:
+                decode(data, log_ns)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                self.warn_throttled(f'rejected a message on {topic}: {exc}')
+        if rec.msg_type is PointCloud2:
+            n = self.params.snapshot.points_decimation
+            self._cloud_count += 1
+            if n == 0 or (self._cloud_count - 1) % n:
+                return
+        if topic not in self._declared:
+            self._declared.add(topic)
+            try:
+                offers = _offers(self.get_publishers_info_by_topic(topic)) or [rec.default_offer]
+            except Exception:  # the graph query is best effort; fall back to the spec's QoS
+                offers = [rec.default_offer]
+            try:
+                self.writer.add_topic(TopicInfo.for_type(topic, type_name_of(rec.msg_type), offers))
+            except (LookupError, OSError, ValueError) as exc:
+                self.get_logger().error(f'cannot record {topic}: no message definition ({exc})')
+                return
+        self.writer.message(topic, data, log_ns)
+        self._changed = True
+
+    def _log_time_ns(self, rec: Recorded, data: bytes) -> int:
+        """Sim time of a message: its header stamp, else the latest /clock, else the node clock."""
+        if rec.stamped:
+            from rover_nav.tracklog.bag import header_stamp_ns
+
+            stamp = header_stamp_ns(data)
+            if stamp:
+                return stamp
+        if self._last_clock_ns is not None:
+            return self._last_clock_ns
+        return self.get_clock().now().nanoseconds
+
+    # -- decoded inputs -------------------------------------------------------------------
+    def _on_clock(self, data: bytes, log_ns: int) -> None:
+        msg = deserialize_message(data, ClockMsg)
+        self._last_clock_ns = msg.clock.sec * 1_000_000_000 + msg.clock.nanosec
+        self.recorder.note_time(self._last_clock_ns * 1e-9)
+
+    def _odometry(self, data: bytes) -> tuple[float, float, float, float, tuple[float, float, float, float]]:
+        msg = deserialize_message(data, Odometry)
+        p, q = msg.pose.pose.position, msg.pose.pose.orientation
+        t = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        if t == 0.0:
+            t = (self._last_clock_ns or self.get_clock().now().nanoseconds) * 1e-9
+        return t, p.x, p.y, p.z, (q.x, q.y, q.z, q.w)
+
+    def _on_ground_truth(self, data: bytes, log_ns: int) -> None:
+        self._add_point(self.recorder.on_ground_truth(*self._odometry(data)))
+
+    def _on_odom(self, data: bytes, log_ns: int) -> None:
+        self._add_point(self.recorder.on_odom(*self._odometry(data)))
+
+    def _on_imu(self, data: bytes, log_ns: int) -> None:
+        msg = deserialize_message(data, Imu)
+        if msg.orientation_covariance[0] == -1.0:
+            return  # orientation not provided
+        q = msg.orientation
+        self.recorder.on_imu_tilt(tilt_deg_from_quaternion(q.x, q.y, q.z, q.w))
+
+    def _on_events(self, data: bytes, log_ns: int) -> None:
+        text = deserialize_message(data, String).data
+        try:
+            entry = json.loads(text)
+        except ValueError:
+            entry = {'kind': 'unknown', 'detail': text}
+        if not isinstance(entry, dict):
+            entry = {'kind': 'unknown', 'detail': text}
+        log_s = log_ns * 1e-9
+        t = entry.get('t')
+        t = float(t) if isinstance(t, (int, float)) and math.isfinite(t) and abs(t - log_s) < 5.0 else log_s
+        self.recorder.on_event(t, str(entry.get('kind', 'unknown')), str(entry.get('detail', '')),
+                               str(entry.get('source', '')))
+        self._geo_dirty = True
+
+    def _on_diagnostics(self, data: bytes, log_ns: int) -> None:
+        msg = deserialize_message(data, DiagnosticArray)
+        for status in msg.status:
+            level = status.level[0] if isinstance(status.level, (bytes, bytearray)) else int(status.level)
+            self.recorder.on_diagnostic(level, status.name, status.message)
+
+    # -- track ----------------------------------------------------------------------------
+    def _add_point(self, point: TrackPoint | None) -> None:
+        if point is None:
+            return
+        self.writer.row(csv_line(point))
+        self._points.append(point)
+        if len(self._points) > MAX_MEMORY_POINTS:
+            self._points = decimate(self._points, MAX_MEMORY_POINTS // 2)
+        self._geo_dirty = True
+        pose = PoseStamped()
+        pose.header.frame_id = self._path.header.frame_id
+        pose.header.stamp.sec = int(math.floor(point.stamp))
+        pose.header.stamp.nanosec = int((point.stamp - math.floor(point.stamp)) * 1e9) % 1_000_000_000
+        pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = point.x, point.y, point.z
+        pose.pose.orientation.z = math.sin(point.yaw / 2.0)
+        pose.pose.orientation.w = math.cos(point.yaw / 2.0)
+        self._path.poses.append(pose)
+        self._path.header.stamp = pose.header.stamp
+        self._trim_path(self.params.snapshot.max_path_poses)
+        self._path_pub.publish(self._path)
+
+    def _trim_path(self, max_poses: int) -> None:
+        if len(self._path.poses) > max_poses:
+            self._path.poses = decimate(self._path.poses, max_poses)
+
+    # -- periodic output ------------------------------------------------------------------
+    def _wall_time(self) -> float:
+        if self._wall_first is None or self._wall_last is None:
+            return 0.0
+        return self._wall_last - self._wall_first
+
+    def summary(self) -> dict[str, Any]:
+        status = self.writer.status()
+        snap = self.params.snapshot
+        return self.recorder.summary(
+            self._wall_time(), world=snap.world, output_dir=str(self.out_dir),
+            origin={'lon_deg': snap.origin_lon_deg, 'lat_deg': snap.origin_lat_deg},
+            recording={'messages_written': status.messages_written, 'messages_dropped': status.messages_dropped,
+                       'bag_files': status.bag_files, 'errors': status.errors})
+
+    def _write_outputs(self) -> None:
+        self.writer.json('summary', 'summary.json', self.summary())
+        if self._geo_dirty:
+            snap = self.params.snapshot
+            self.writer.json('geojson', 'track.geojson', track_geojson(
+                self._points, self.recorder.events, snap.world, snap.origin_lon_deg, snap.origin_lat_deg))
+            self._geo_dirty = False
+
+    def _periodic(self) -> None:
+        if self._changed:
+            self._changed = False
+            self._write_outputs()
+
+    def _report_health(self) -> None:
+        status = self.writer.status()
+        values = {'output_dir': str(self.out_dir), 'messages_written': status.messages_written,
+                  'messages_dropped': status.messages_dropped, 'queue_depth': status.queue_depth,
+                  'bag_files': status.bag_files, 'track_points': self.recorder.points}
+        for sink, text in status.errors.items():
+            if self._logged_errors.get(sink) != text:
+                self.get_logger().error(f'cannot write {sink}: {text} (recording continues without it)')
+        self._logged_errors = dict(status.errors)
+        if status.errors:
+            self.publish_diagnostic(DIAG_ERROR, describe_errors(status.errors), values)
+        elif not status.alive:
+            self.publish_diagnostic(DIAG_ERROR, 'writer thread stopped', values)
+        elif status.messages_dropped:
+            self.publish_diagnostic(DIAG_WARN, f'{status.messages_dropped} messages dropped (disk too slow)', values)
+        else:
+            self.publish_diagnostic(DIAG_OK, f'recording to {self.out_dir}', values)
+
+    def on_shutdown(self) -> None:
+        """Final track point, summary and GeoJSON; finish the bag (footer, metadata.yaml)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._add_point(self.recorder.finish())
+        except Exception as exc:  # the context may be gone after SIGINT: the files matter more
+            print(f'track_logger: final track point not published: {exc}', file=sys.stderr)
+        self._geo_dirty = True
+        self._write_outputs()
+        self.writer.close()
+        status = self.writer.status()
+        summary = self.summary()
+        text = (f'drive summary: {summary["distance_m"]:.2f} m in {summary["sim_time_s"]:.1f} s sim, '
+                f'{status.messages_written} messages in {self.out_dir / "bag"}')
+        if status.errors:
+            text += f'; errors: {describe_errors(status.errors)}'
+        try:
+            self.get_logger().info(text)
+        except Exception:
+            print(text, file=sys.stderr)
+
+
+def main() -> None:
+    sys.exit(run_node(TrackLoggerNode))
+
+
+if __name__ == '__main__':
+    main()

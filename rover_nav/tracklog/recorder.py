@@ -1,0 +1,309 @@
+"""The track and the summary of one drive, from ground truth, odometry, IMU, events, diagnostics.
+
+Pure core: the node (or the bag replay) feeds it decoded values with explicit sim times (s); it
+returns the track points to write and builds the summary dict of ROVER_SPEC section 5.
+
+Track source: ground truth (`world` frame) when the simulator provides it; otherwise wheel
+odometry (`odom` frame, hardware). In 'auto' mode odometry becomes the source only after
+`odom_only_after_s` of odometry without any ground truth, so a simulator whose ground truth
+starts a tick late never mixes frames.
+
+Odometry is drawn in the world frame: the odom frame is aligned to the world with the first
+(ground truth, odometry) pair, T_world_odom = T_world_base(t_a) * T_odom_base(t_a)^-1 (planar:
+x, y, yaw). Odometry drift = horizontal distance between the aligned odometry position and
+ground truth. Slip = 1 - (ground-truth distance / odometry distance) over a stretch: positive
+when the wheels turn more than the rover moves (wheel slip), negative when it skids forward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import math
+from typing import Any
+
+from rover_nav.tracklog.geo import tilt_deg_from_quaternion, yaw_from_quaternion
+from rover_nav.tracklog.sampling import MovingAverageSpeed, Odometer, TrackSampler
+
+SOURCES = ('auto', 'ground_truth', 'odom')
+DIAG_NAMES = {0: 'OK', 1: 'WARN', 2: 'ERROR', 3: 'STALE'}
+#: Below this odometry distance (m) a slip ratio is not meaningful.
+MIN_SLIP_DISTANCE_M = 0.005
+
+
+@dataclass(frozen=True)
+class TrackPoint:
+    """One row of track.csv. t: sim s since start; stamp: absolute sim s; metres, radians."""
+
+    t: float
+    stamp: float
+    x: float
+    y: float
+    z: float
+    yaw: float
+    speed: float | None
+    tilt_deg: float
+    odom_x: float | None
+    odom_y: float | None
+    odom_yaw: float | None
+    slip: float | None
+    distance_m: float
+    source: str
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One /events entry with the pose where it happened (t: sim s since start)."""
+
+    t: float
+    kind: str
+    detail: str
+    source: str
+    x: float | None
+    y: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {'t': round(self.t, 3), 'kind': self.kind, 'detail': self.detail, 'source': self.source,
+                'x': None if self.x is None else round(self.x, 4), 'y': None if self.y is None else round(self.y, 4)}
+
+
+@dataclass
+class _Pose:
+    t: float
+    x: float
+    y: float
+    z: float
+    yaw: float
+    tilt_deg: float
+
+
+@dataclass
+class _Diag:
+    level: int = -1
+    name: str = ''
+    message: str = ''
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _pose(t: float, x: float, y: float, z: float, q: tuple[float, float, float, float]) -> _Pose:
+    if not all(math.isfinite(v) for v in (t, x, y, z, *q)):
+        raise ValueError(f'non-finite pose at t={t}: position ({x}, {y}, {z}), orientation {q}')
+    return _Pose(t, x, y, z, yaw_from_quaternion(*q), tilt_deg_from_quaternion(*q))
+
+
+class TrackRecorder:
+    """Feeds on decoded inputs, emits sampled `TrackPoint`s and builds the summary."""
+
+    def __init__(self, sample_distance_m: float = 0.05, sample_heading_rad: float = math.radians(5.0),
+                 source: str = 'auto', odom_only_after_s: float = 2.0, speed_window_s: float = 1.0,
+                 odometer_deadband_m: float = 0.01) -> None:
+        if source not in SOURCES:
+            raise ValueError(f'source must be one of {SOURCES}, got {source!r}')
+        self.sampler = TrackSampler(sample_distance_m, sample_heading_rad)
+        self.source_mode = source
+        self.odom_only_after_s = odom_only_after_s
+        self.t0: float | None = None
+        self.t_last: float | None = None
+        self.primary: str | None = None if source == 'auto' else source
+        self._gt: _Pose | None = None
+        self._odom: _Pose | None = None
+        self._odom_first_t: float | None = None
+        self._align: tuple[float, float, float] | None = None  # world_from_odom: x, y, yaw
+        self._odo = Odometer(odometer_deadband_m)
+        self._speed = MovingAverageSpeed(speed_window_s)
+        self._gt_slip_odo = Odometer(odometer_deadband_m, horizontal=True)
+        self._odom_slip_odo = Odometer(odometer_deadband_m, horizontal=True)
+        self._slip_mark: tuple[float, float] | None = None  # (gt, odom) distances at the last point
+        self.max_tilt_deg = 0.0
+        self._imu_tilt_max = 0.0
+        self._imu_seen = False
+        self.events: list[EventRecord] = []
+        self.points = 0
+        self._diag = _Diag()
+
+    # -- time -----------------------------------------------------------------------------
+    def note_time(self, t: float) -> None:
+        """Every message's log time (sim s): the run starts at the first one."""
+        if not math.isfinite(t):
+            raise ValueError(f'time must be finite, got {t}')
+        if self.t0 is None:
+            self.t0 = t
+        self.t_last = t if self.t_last is None else max(self.t_last, t)
+
+    def _rel(self, t: float) -> float:
+        return t - (self.t0 if self.t0 is not None else t)
+
+    # -- inputs ---------------------------------------------------------------------------
+    def on_ground_truth(self, t: float, x: float, y: float, z: float,
+                        q: tuple[float, float, float, float]) -> TrackPoint | None:
+        """A ground-truth pose (world frame); returns a track point when one is due."""
+        pose = _pose(t, x, y, z, q)
+        self.note_time(t)
+        self._gt = pose
+        if self.primary is None and self.source_mode == 'auto':
+            self.primary = 'ground_truth'
+        if self._align is None and self._odom is not None:
+            self._align_frames()
+        if self._align is not None:
+            self._gt_slip_odo.update(x, y)
+        if self.primary != 'ground_truth':
+            return None
+        return self._primary_update(pose)
+
+    def on_odom(self, t: float, x: float, y: float, z: float,
+                q: tuple[float, float, float, float]) -> TrackPoint | None:
+        """An odometry pose (odom frame); returns a track point when odometry is the source."""
+        pose = _pose(t, x, y, z, q)
+        self.note_time(t)
+        self._odom = pose
+        if self._odom_first_t is None:
+            self._odom_first_t = t
+        if self.primary is None and t - self._odom_first_t >= self.odom_only_after_s:
+            self.primary = 'odom'
+        if self.primary == 'odom' and self._align is None:
+            self._align = (0.0, 0.0, 0.0)  # no ground truth: the world is the odom frame
+        if self._align is None and self._gt is not None:
+            self._align_frames()
+        if self._align is not None:
+            ox, oy, _ = self._odom_in_world()
+            self._odom_slip_odo.update(ox, oy)
+        if self.primary != 'odom':
+            return None
+        return self._primary_update(pose)
+
+    def on_imu_tilt(self, tilt_deg: float) -> None:
+        """IMU tilt (deg): used for max_tilt_deg only when there is no ground truth."""
+        if not math.isfinite(tilt_deg):
+            raise ValueError(f'tilt must be finite, got {tilt_deg}')
+        self._imu_seen = True
+        self._imu_tilt_max = max(self._imu_tilt_max, tilt_deg)
+
+    def on_event(self, t: float, kind: str, detail: str, source: str = '') -> EventRecord:
+        """An /events entry at sim time t (absolute s), recorded with the current pose."""
+        if not math.isfinite(t):
+            raise ValueError(f'event time must be finite, got {t}')
+        self.note_time(t)
+        pose = self._current_primary()
+        record = EventRecord(self._rel(t), str(kind), str(detail), str(source),
+                             None if pose is None else pose[0], None if pose is None else pose[1])
+        self.events.append(record)
+        return record
+
+    def on_diagnostic(self, level: int, name: str, message: str) -> None:
+        """One DiagnosticStatus: remember the worst level and who raised it."""
+        level = int(level)
+        key = DIAG_NAMES.get(level, str(level))
+        self._diag.counts[key] = self._diag.counts.get(key, 0) + 1
+        if level > self._diag.level:
+            self._diag = _Diag(level, name, message, self._diag.counts)
+
+    def finish(self) -> TrackPoint | None:
+        """The last pose as a final point when it is not already the last point."""
+        pose = self._gt if self.primary == 'ground_truth' else self._odom if self.primary == 'odom' else None
+        if pose is None or self.points == 0 or not self.sampler.differs(pose.x, pose.y, pose.z, pose.yaw):
+            return None
+        self.sampler.force(pose.x, pose.y, pose.z, pose.yaw)
+        return self._make_point(pose)
+
+    # -- internals ------------------------------------------------------------------------
+    def _align_frames(self) -> None:
+        assert self._gt is not None and self._odom is not None
+        g, o = self._gt, self._odom
+        yaw = g.yaw - o.yaw
+        c, s = math.cos(yaw), math.sin(yaw)
+        self._align = (g.x - (c * o.x - s * o.y), g.y - (s * o.x + c * o.y), yaw)
+        # both slip odometers start at the alignment instant, from the same place
+        self._gt_slip_odo.update(g.x, g.y)
+        self._odom_slip_odo.update(*self._odom_in_world()[:2])
+
+    def _odom_in_world(self) -> tuple[float, float, float]:
+        assert self._odom is not None and self._align is not None
+        ax, ay, ayaw = self._align
+        c, s = math.cos(ayaw), math.sin(ayaw)
+        o = self._odom
+        yaw = math.atan2(math.sin(o.yaw + ayaw), math.cos(o.yaw + ayaw))
+        return ax + c * o.x - s * o.y, ay + s * o.x + c * o.y, yaw
+
+    def _current_primary(self) -> tuple[float, float] | None:
+        if self.primary == 'ground_truth' and self._gt is not None:
+            return self._gt.x, self._gt.y
+        if self.primary == 'odom' and self._odom is not None:
+            return self._odom.x, self._odom.y
+        if self._gt is not None:
+            return self._gt.x, self._gt.y
+        return None
+
+    def _primary_update(self, pose: _Pose) -> TrackPoint | None:
+        self._odo.update(pose.x, pose.y, pose.z)
+        self._speed.update(pose.t, pose.x, pose.y)
+        self.max_tilt_deg = max(self.max_tilt_deg, pose.tilt_deg)
+        if not self.sampler.offer(pose.x, pose.y, pose.z, pose.yaw):
+            return None
+        return self._make_point(pose)
+
+    def _make_point(self, pose: _Pose) -> TrackPoint:
+        odom_x = odom_y = odom_yaw = None
+        if self._odom is not None and self._align is not None:
+            odom_x, odom_y, odom_yaw = self._odom_in_world()
+        slip = None
+        gt_d, odom_d = self._gt_slip_odo.total_with_tail(), self._odom_slip_odo.total_with_tail()
+        if self._slip_mark is not None and self.primary == 'ground_truth' and self._align is not None:
+            d_gt, d_odom = gt_d - self._slip_mark[0], odom_d - self._slip_mark[1]
+            if d_odom >= MIN_SLIP_DISTANCE_M:
+                slip = 1.0 - d_gt / d_odom
+        self._slip_mark = (gt_d, odom_d)
+        self.points += 1
+        return TrackPoint(t=self._rel(pose.t), stamp=pose.t, x=pose.x, y=pose.y, z=pose.z, yaw=pose.yaw,
+                          speed=self._speed.current(), tilt_deg=pose.tilt_deg, odom_x=odom_x, odom_y=odom_y,
+                          odom_yaw=odom_yaw, slip=slip, distance_m=self._odo.total_with_tail(),
+                          source=self.primary or '')
+
+    # -- summary --------------------------------------------------------------------------
+    @property
+    def distance_m(self) -> float:
+        return self._odo.total_with_tail()
+
+    def odom_drift_m(self) -> float | None:
+        if self.primary != 'ground_truth' or self._gt is None or self._odom is None or self._align is None:
+            return None
+        ox, oy, _ = self._odom_in_world()
+        return math.hypot(ox - self._gt.x, oy - self._gt.y)
+
+    def mean_slip(self) -> float | None:
+        if self.primary != 'ground_truth' or self._align is None:
+            return None
+        d_odom = self._odom_slip_odo.total_with_tail()
+        if d_odom < 10 * MIN_SLIP_DISTANCE_M:
+            return None
+        return 1.0 - self._gt_slip_odo.total_with_tail() / d_odom
+
+    def summary(self, wall_time_s: float, **extra: Any) -> dict[str, Any]:
+        """The summary.json content (ROVER_SPEC section 5 keys plus drift and slip)."""
+        sim = 0.0 if self.t0 is None or self.t_last is None else self.t_last - self.t0
+        pose = self._gt if self.primary == 'ground_truth' else self._odom if self.primary == 'odom' else None
+        final = None if pose is None else {'x': round(pose.x, 4), 'y': round(pose.y, 4), 'z': round(pose.z, 4),
+                                           'yaw': round(pose.yaw, 5)}
+        tilt = self.max_tilt_deg if self.primary == 'ground_truth' or not self._imu_seen else self._imu_tilt_max
+        drift = self.odom_drift_m()
+        slip = self.mean_slip()
+        distance = self.distance_m
+        out: dict[str, Any] = {
+            'distance_m': round(distance, 4),
+            'sim_time_s': round(sim, 3),
+            'wall_time_s': round(wall_time_s, 3),
+            'real_time_factor': round(sim / wall_time_s, 3) if wall_time_s > 0 else None,
+            'max_speed_mps': round(self._speed.max_speed, 5),
+            'max_tilt_deg': round(tilt, 3),
+            'final_pose': final,
+            'events': [e.as_dict() for e in self.events],
+            'worst_diagnostic_level': DIAG_NAMES.get(self._diag.level, 'OK') if self._diag.level >= 0 else 'OK',
+            'worst_diagnostic': {'level': max(self._diag.level, 0), 'name': self._diag.name,
+                                 'message': self._diag.message, 'counts': dict(self._diag.counts)},
+            'odom_drift_m': None if drift is None else round(drift, 4),
+            'odom_drift_percent': None if drift is None or distance < 0.1 else round(100.0 * drift / distance, 3),
+            'mean_slip': None if slip is None else round(slip, 4),
+            'track_source': self.primary,
+            'track_points': self.points,
+            'start_time_s': self.t0,
+        }
+        out.update(extra)
+        return out

@@ -1,0 +1,152 @@
+"""TrackRecorder: sampling, distance, speed, tilt, odometry alignment, drift, slip, events, summary."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+import pytest
+
+from rover_nav.tracklog.recorder import TrackRecorder
+
+
+def yaw_q(yaw: float, pitch: float = 0.0) -> tuple[float, float, float, float]:
+    """Quaternion of yaw about z then pitch about the body y axis (q = qz * qy)."""
+    cy, sy, cp, sp = math.cos(yaw / 2), math.sin(yaw / 2), math.cos(pitch / 2), math.sin(pitch / 2)
+    return (-sy * sp, cy * sp, sy * cp, cy * cp)
+
+
+def drive_circle(rec: TrackRecorder, radius: float, speed: float, duration: float, rate: float = 20.0,
+                 odom_scale: float = 1.0, t0: float = 100.0, odom_offset: tuple[float, float, float] = (0, 0, 0)):
+    """Ground truth on a circle centred at (0, radius) starting at the origin heading +x; odometry
+    reports odom_scale x the distance in its own frame, rotated/shifted by odom_offset (x, y, yaw)."""
+    points = []
+    n = int(duration * rate)
+    ox, oy, oyaw = odom_offset
+    for i in range(n + 1):
+        t = t0 + i / rate
+        a = speed * (i / rate) / radius
+        x, y, yaw = radius * math.sin(a), radius * (1 - math.cos(a)), a
+        ao = a * odom_scale
+        lx, ly = radius * math.sin(ao), radius * (1 - math.cos(ao))
+        c, s = math.cos(oyaw), math.sin(oyaw)
+        rec.on_odom(t, ox + c * lx - s * ly, oy + s * lx + c * ly, 0.0, yaw_q(ao + oyaw))
+        p = rec.on_ground_truth(t, x, y, 0.0, yaw_q(yaw))
+        if p is not None:
+            points.append(p)
+    return points
+
+
+def test_circle_distance_speed_and_spacing():
+    rec = TrackRecorder(0.05, math.radians(5))
+    pts = drive_circle(rec, radius=2.0, speed=0.0559, duration=60.0)
+    final = rec.finish()
+    if final is not None:
+        pts.append(final)
+    arc = 0.0559 * 60.0
+    assert rec.distance_m == pytest.approx(arc, rel=1e-3)
+    poly = sum(math.dist((a.x, a.y), (b.x, b.y)) for a, b in zip(pts, pts[1:], strict=False))
+    assert poly == pytest.approx(rec.distance_m, rel=1e-3)
+    assert pts[-1].distance_m == pytest.approx(rec.distance_m, rel=1e-6)
+    assert 60 <= len(pts) <= 70  # one point per 5 cm
+    s = rec.summary(wall_time_s=3.0)
+    assert s['max_speed_mps'] == pytest.approx(0.0559, rel=1e-2)
+    assert s['sim_time_s'] == pytest.approx(60.0)
+    assert s['real_time_factor'] == pytest.approx(20.0)
+    assert s['final_pose']['x'] == pytest.approx(2.0 * math.sin(arc / 2.0), abs=1e-3)
+    assert s['odom_drift_m'] == pytest.approx(0.0, abs=1e-6)
+    assert s['mean_slip'] == pytest.approx(0.0, abs=1e-6)
+    assert s['track_source'] == 'ground_truth'
+    assert all(p.t >= 0 for p in pts) and pts[0].t == pytest.approx(0.0)
+
+
+def test_parked_rover_adds_no_points_and_no_distance():
+    rec = TrackRecorder()
+    rng = [1e-4, -1e-4, 2e-4, 0.0]
+    pts = [rec.on_ground_truth(10 + i * 0.05, rng[i % 4], rng[(i + 1) % 4], 0.0, yaw_q(1e-4 * rng[i % 4]))
+           for i in range(2000)]
+    assert sum(p is not None for p in pts) == 1
+    assert rec.distance_m < 1e-3
+    assert rec.summary(1.0)['max_speed_mps'] < 0.01
+
+
+def test_odometry_in_a_rotated_frame_is_aligned_and_slip_measured():
+    rec = TrackRecorder()
+    # odometry overestimates by 10 % (wheels slip) and lives in a frame rotated by 90 deg, shifted
+    pts = drive_circle(rec, radius=5.0, speed=0.05, duration=100.0, odom_scale=1.10, odom_offset=(3.0, -1.0, 1.5708))
+    s = rec.summary(1.0)
+    assert s['mean_slip'] == pytest.approx(1 - 1 / 1.10, abs=5e-3)
+    slips = [p.slip for p in pts if p.slip is not None]
+    assert slips and all(abs(v - (1 - 1 / 1.10)) < 0.05 for v in slips)
+    # aligned odometry starts on the ground truth and drifts ahead along the circle
+    assert pts[0].odom_x == pytest.approx(0.0, abs=1e-3) and pts[0].odom_y == pytest.approx(0.0, abs=1e-3)
+    a_gt, a_odom = 5.0 / 5.0, 5.0 * 1.1 / 5.0
+    expected = 2 * 5.0 * math.sin((a_odom - a_gt) / 2)  # chord between the two circle positions
+    assert s['odom_drift_m'] == pytest.approx(expected, rel=1e-3)
+    assert s['odom_drift_percent'] == pytest.approx(100 * expected / 5.0, rel=1e-2)
+
+
+def test_tilt_events_and_diagnostics():
+    rec = TrackRecorder()
+    for i in range(100):
+        t = 5.0 + i * 0.1
+        rec.on_ground_truth(t, i * 0.01, 0.0, 0.0, yaw_q(0.0, pitch=math.radians(12.0 if i < 50 else 21.0)))
+        if i == 60:
+            ev = rec.on_event(t, 'slope_stop', 'tilt 21 deg', 'slope_guard')
+    rec.on_diagnostic(1, 'guard', 'slow')
+    rec.on_diagnostic(0, 'guard', 'ok')
+    s = rec.summary(1.0)
+    assert s['max_tilt_deg'] == pytest.approx(21.0, abs=1e-6)
+    assert ev.t == pytest.approx(6.0) and ev.x == pytest.approx(0.6)
+    assert s['events'] == [{'t': 6.0, 'kind': 'slope_stop', 'detail': 'tilt 21 deg', 'source': 'slope_guard',
+                            'x': 0.6, 'y': 0.0}]
+    assert s['worst_diagnostic_level'] == 'WARN'
+    assert s['worst_diagnostic']['name'] == 'guard'
+
+
+def test_odometry_only_becomes_the_source_after_the_grace_period():
+    rec = TrackRecorder(source='auto', odom_only_after_s=2.0)
+    pts = [rec.on_odom(i * 0.1, i * 0.01, 0.0, 0.0, yaw_q(0.0)) for i in range(100)]
+    taken = [p for p in pts if p is not None]
+    assert taken[0].t == pytest.approx(2.0) and taken[0].source == 'odom'
+    assert rec.summary(1.0)['track_source'] == 'odom'
+    assert rec.summary(1.0)['odom_drift_m'] is None
+    rec.on_imu_tilt(7.5)
+    assert rec.summary(1.0)['max_tilt_deg'] == 7.5
+
+
+def test_ground_truth_mode_ignores_odometry_for_the_track():
+    rec = TrackRecorder(source='ground_truth')
+    assert all(rec.on_odom(i * 0.1, i * 0.1, 0, 0, yaw_q(0)) is None for i in range(100))
+    assert rec.on_ground_truth(10.0, 0.0, 0.0, 0.0, yaw_q(0.0)) is not None
+
+
+def test_rejects_non_finite_input():
+    rec = TrackRecorder()
+    for bad in ((math.nan, 0, 0, 0, yaw_q(0)), (1.0, math.inf, 0, 0, yaw_q(0)), (1.0, 0, 0, 0, (0, 0, 0, 0))):
+        with pytest.raises(ValueError):
+            rec.on_ground_truth(*bad)
+    with pytest.raises(ValueError):
+        rec.on_event(math.nan, 'x', 'y')
+    assert rec.points == 0
+    with pytest.raises(ValueError):
+        TrackRecorder(source='gps')
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.floats(-0.2, 0.2), st.floats(-0.2, 0.2), st.floats(-0.5, 0.5)), min_size=2,
+                max_size=200))
+def test_distance_equals_track_polyline_plus_tail(steps):
+    rec = TrackRecorder(0.05, math.radians(5), odometer_deadband_m=0.0)
+    x = y = yaw = 0.0
+    pts = []
+    for i, (dx, dy, dyaw) in enumerate(steps):
+        x, y, yaw = x + dx, y + dy, yaw + dyaw
+        p = rec.on_ground_truth(float(i), x, y, 0.0, yaw_q(yaw))
+        if p is not None:
+            pts.append(p)
+    for p in pts:  # every point's distance is the path length up to it, never decreasing
+        assert p.distance_m >= 0
+    assert [p.distance_m for p in pts] == sorted(p.distance_m for p in pts)
+    assert rec.distance_m == pytest.approx(sum(math.hypot(dx, dy) for dx, dy, _ in steps[1:]), rel=1e-9, abs=1e-9)
