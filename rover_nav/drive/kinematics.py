@@ -18,7 +18,7 @@ tangential to the circle about the body centre. Wheel angular velocity = surface
 `DriveKinematics` adds what a real drive needs on top of the model: curvature clamped to
 1/min_turning_radius (and to what the steering limits allow) while moving, point turns only
 near zero linear speed with hysteresis, one common scale factor when any wheel would exceed
-`max_wheel_speed` (so v/w, the curvature, is kept), and wheels held at zero while the corners
+`max_wheel_speed` or the motors' rate limit (so v/w, the curvature, is kept), and wheels held at zero while the corners
 are still slewing towards a much different angle (no scrubbing through a turn).
 """
 
@@ -270,11 +270,17 @@ class DriveKinematics:
         speed = surface_speeds(self.layout, steer, 0.0, w)
         return DriveCommand(steer, speed / self.layout.radius, speed, 0.0, w, MODE_POINT_TURN)
 
+    @property
+    def max_wheel_speed(self) -> float:
+        """m/s: the configured limit, or the motors' limit from the description if that is lower."""
+        return min(self.limits.max_wheel_speed, self.layout.max_surface_speed)
+
     def _saturate(self, cmd: DriveCommand) -> DriveCommand:
         peak = float(np.max(np.abs(cmd.surface_speed)))
-        if peak <= self.limits.max_wheel_speed:
+        limit = self.max_wheel_speed
+        if peak <= limit:
             return cmd
-        scale = self.limits.max_wheel_speed / peak
+        scale = limit / peak
         speed = cmd.surface_speed * scale
         return replace(cmd, surface_speed=speed, wheel_rate=speed / self.layout.radius, v=cmd.v * scale,
                        w=cmd.w * scale, saturated=True)

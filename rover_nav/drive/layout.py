@@ -30,6 +30,7 @@ class WheelLayout:
     steer_min: np.ndarray  # rad
     steer_max: np.ndarray  # rad
     max_steer_rate: float  # rad/s
+    max_wheel_rate: float = math.inf  # rad/s, the wheel motors' limit (URDF joint velocity limit)
 
     @classmethod
     def from_geometry(cls, geometry: RoverGeometry) -> WheelLayout:
@@ -54,6 +55,7 @@ class WheelLayout:
             steer_min=arr([w.steer_min if w.steerable else 0.0 for w in wheels]),
             steer_max=arr([w.steer_max if w.steerable else 0.0 for w in wheels]),
             max_steer_rate=float(geometry.max_steer_rate),
+            max_wheel_rate=float(getattr(geometry, 'max_wheel_rate', None) or math.inf),
         )
         layout._check()
         return layout
@@ -71,6 +73,11 @@ class WheelLayout:
             raise ValueError(f'geometry: max_steer_rate must be > 0 rad/s, got {self.max_steer_rate}')
         if np.ptp(self.y) <= 0.0:
             raise ValueError('geometry: the wheels must not all be on one line along x (no track width)')
+
+    @property
+    def max_surface_speed(self) -> float:
+        """m/s: the slowest wheel's motor limit as a surface speed (inf when the description gives none)."""
+        return float(np.min(self.max_wheel_rate * self.radius))
 
     @property
     def n(self) -> int:

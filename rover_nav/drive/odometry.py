@@ -272,3 +272,39 @@ class ImuYaw:
         if self.offset is None:
             self.offset = wrap_angle(current_odom_yaw - imu_yaw)
         return wrap_angle(imu_yaw + self.offset)
+
+
+def rpy_matrix(roll: float, pitch: float, yaw: float) -> np.ndarray:
+    """Rotation matrix of URDF roll-pitch-yaw (fixed axes x, y, z): Rz(yaw) @ Ry(pitch) @ Rx(roll)."""
+    cr, sr, cp, sp, cy, sy = (math.cos(roll), math.sin(roll), math.cos(pitch), math.sin(pitch),
+                              math.cos(yaw), math.sin(yaw))
+    return np.array([[cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
+                     [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
+                     [-sp, cp * sr, cp * cr]])
+
+
+def quaternion_matrix(x: float, y: float, z: float, w: float) -> np.ndarray:
+    """Rotation matrix of a quaternion (normalised here); ValueError for a zero or non-finite one."""
+    q = np.array([x, y, z, w], dtype=float)
+    norm = float(np.linalg.norm(q))
+    if not math.isfinite(norm) or norm < 1e-6:
+        raise ValueError(f'quaternion must be finite and non-zero, got {q.tolist()}')
+    x, y, z, w = q / norm
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+
+
+def base_yaw_from_imu(q_world_imu: tuple[float, float, float, float], mount: np.ndarray) -> float:
+    """Heading (rad) of base_link in the IMU's world frame from the imu_link orientation (x, y, z, w).
+
+    mount: 3x3 rotation of imu_link in base_link (from the description); R_world_base =
+    R_world_imu @ mount^T, and the heading is that of base_link's x axis on the horizontal plane.
+    """
+    r = quaternion_matrix(*q_world_imu) @ np.asarray(mount).T
+    return math.atan2(r[1, 0], r[0, 0])
+
+
+def base_yaw_rate_from_imu(omega_imu: tuple[float, float, float], mount: np.ndarray) -> float:
+    """Yaw rate (rad/s) about base_link's z from the gyro rates in imu_link."""
+    return float((np.asarray(mount) @ np.asarray(omega_imu, dtype=float))[2])

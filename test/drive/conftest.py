@@ -36,11 +36,8 @@ def tight_geometry() -> RoverGeometry:
 def layout_for(profile: str) -> WheelLayout:
     if profile == 'tight':
         return WheelLayout.from_geometry(tight_geometry())
-    try:
-        from rover_description.geometry import load_geometry
-    except ImportError:  # TEMPORARY until the description lands load_geometry
-        stand_in = {'yutu2': (0.5, 0.5, 0.5, 0.15, -1.2, 1.2, 0.5), 'hobby': (0.26, 0.25, 0.28, 0.06, -1.3, 1.3, 3.0)}
-        return WheelLayout.from_geometry(_hand_built(profile, *stand_in[profile]))
+    from rover_description.geometry import load_geometry
+
     return WheelLayout.from_geometry(load_geometry(profile))
 
 

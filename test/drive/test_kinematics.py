@@ -238,3 +238,12 @@ def test_runtime_limit_change_applies(layout):
     cmd = drive.command(0.05, 0.05, 1000.0)
     assert np.max(np.abs(cmd.surface_speed)) == pytest.approx(0.02)
     assert cmd.w / cmd.v == pytest.approx(0.5)
+
+
+def test_motor_rate_limit_from_the_description_caps_wheel_speed(layout):
+    drive = DriveKinematics(layout, DriveLimits(max_wheel_speed=100.0, min_turning_radius=1.0))
+    assert drive.max_wheel_speed == pytest.approx(layout.max_surface_speed)
+    assert math.isfinite(layout.max_surface_speed)
+    drive.command(10.0, 0.0, 0.0)
+    cmd = drive.command(10.0, 0.0, 1000.0)
+    assert cmd.saturated and np.max(np.abs(cmd.wheel_rate)) == pytest.approx(layout.max_wheel_rate)

@@ -16,8 +16,12 @@ from rover_nav.drive.odometry import (
     OdometryConfig,
     ResidualPool,
     arc_step,
+    base_yaw_from_imu,
+    base_yaw_rate_from_imu,
     estimate_twist,
     fuse_rates,
+    quaternion_matrix,
+    rpy_matrix,
     wrap_angle,
     yaw_from_quaternion,
 )
@@ -246,3 +250,47 @@ def test_fuse_rates_weights_by_inverse_variance():
 def test_bad_config_names_the_field(field):
     with pytest.raises(ValueError, match=field):
         OdometryConfig(**{field: -1.0})
+
+
+@given(roll=st.floats(-0.5, 0.5), pitch=st.floats(-0.5, 0.5), yaw=st.floats(-3.0, 3.0),
+       mount_yaw=st.floats(-3.0, 3.0))
+def test_base_yaw_from_a_rotated_imu(roll, pitch, yaw, mount_yaw):
+    """An IMU mounted yawed on the body still gives the body's heading, at any tilt."""
+    mount = rpy_matrix(0.0, 0.0, mount_yaw)
+    r_world_base = rpy_matrix(roll, pitch, yaw)
+    r_world_imu = r_world_base @ mount
+    q = _quaternion_of(r_world_imu)
+    expected = math.atan2(r_world_base[1, 0], r_world_base[0, 0])
+    assert wrap_angle(base_yaw_from_imu(q, mount) - expected) == pytest.approx(0.0, abs=1e-9)
+    if abs(roll) < 1e-9 and abs(pitch) < 1e-9:
+        assert wrap_angle(expected - yaw) == pytest.approx(0.0, abs=1e-9)
+
+
+def _quaternion_of(r: np.ndarray) -> tuple[float, float, float, float]:
+    """(x, y, z, w) of a rotation matrix (Shepperd's method, the branch on the largest diagonal term)."""
+    t = np.trace(r)
+    if t > 0:
+        s = math.sqrt(t + 1.0) * 2
+        return ((r[2, 1] - r[1, 2]) / s, (r[0, 2] - r[2, 0]) / s, (r[1, 0] - r[0, 1]) / s, 0.25 * s)
+    i = int(np.argmax(np.diag(r)))
+    j, k = (i + 1) % 3, (i + 2) % 3
+    s = math.sqrt(1.0 + r[i, i] - r[j, j] - r[k, k]) * 2
+    q = [0.0, 0.0, 0.0, (r[k, j] - r[j, k]) / s]
+    q[i] = 0.25 * s
+    q[j] = (r[j, i] + r[i, j]) / s
+    q[k] = (r[k, i] + r[i, k]) / s
+    return tuple(q)  # type: ignore[return-value]
+
+
+def test_quaternion_matrix_matches_rpy_and_rejects_zero():
+    half = math.sqrt(0.5)
+    assert np.allclose(quaternion_matrix(0.0, 0.0, half, half), rpy_matrix(0.0, 0.0, math.pi / 2))
+    with pytest.raises(ValueError, match='quaternion'):
+        quaternion_matrix(0.0, 0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match='quaternion'):
+        quaternion_matrix(math.nan, 0.0, 0.0, 1.0)
+
+
+def test_gyro_rate_in_a_rolled_imu_is_turned_into_body_yaw_rate():
+    mount = rpy_matrix(math.pi, 0.0, 0.0)  # upside-down IMU: its z points down
+    assert base_yaw_rate_from_imu((0.0, 0.0, -0.1), mount) == pytest.approx(0.1)

@@ -1,0 +1,208 @@
+"""`drive_controller`: cmd_vel (TwistStamped) -> joint_commands (JointState) for the 6 wheels and 4 corners.
+
+Thin shell around `DriveKinematics`. Event driven for lockstep simulation: one joint_commands
+per cmd_vel, stamped with the cmd_vel's stamp. A watchdog on the node clock (sim time aware)
+publishes zero wheel speed with the steering held while cmd_vel is stale (`command_timeout`) or
+the e-stop is latched, at `watchdog_period`.
+
+E-stop protocol: `estop` (std_msgs/Bool, latched QoS) `true` latches a stop; the latch clears
+when `false` is published on `estop`, which the speed limiter does when its `estop/reset`
+service (std_srvs/Trigger) is called. Measured steering angles come from `joint_states`.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+from geometry_msgs.msg import TwistStamped
+import numpy as np
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Bool
+
+from rover_description.geometry import PROFILES
+from rover_nav.drive import joints
+from rover_nav.drive.kinematics import DriveCommand, DriveKinematics, DriveLimits
+from rover_nav.drive.layout import WheelLayout
+from rover_nav.runtime import qos
+from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
+from rover_nav.runtime.node_main import run_node
+from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
+from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
+
+PARAMS = (
+    ParamSpec('profile', str, 'yutu2', 'Rover description profile the wheel geometry, steering limits and steer '
+              'rate are read from; the wrong profile steers the wrong angles.', choices=PROFILES, read_only=True),
+    ParamSpec('max_wheel_speed', float, 0.08, 'm/s wheel surface speed limit; above it all wheels are scaled '
+              'down together (curvature kept). Too high overdrives the motors, too low makes point turns crawl.',
+              lo=1e-4, hi=10.0),
+    ParamSpec('min_turning_radius', float, 1.0, 'm; tighter curvature is clamped while moving (point turns only '
+              'near zero speed). Too small lets the corners hit their servo limits at speed.', lo=0.01, hi=1e4),
+    ParamSpec('command_timeout', float, 0.5, 's without a fresh cmd_vel (node clock, sim time aware) before the '
+              'wheels are stopped. Too long lets a dead link keep the rover driving.', lo=0.01, hi=60.0),
+    ParamSpec('max_clock_skew', float, 0.5, 's; a cmd_vel stamped further in the future is rejected (stop).',
+              lo=0.0, hi=3600.0),
+    ParamSpec('steer_tolerance', float, 0.1, 'rad; the wheels wait while any corner is further than this from its '
+              'target angle and start when all are within half of it. Too large scrubs the wheels through '
+              'turns, too small stalls on servo error.', lo=0.005, hi=1.5),
+    ParamSpec('v_eps', float, 0.002, 'm/s; at or below it a yaw-rate request becomes a point turn. Must be below '
+              'v_eps_exit.', lo=1e-5, hi=1.0),
+    ParamSpec('v_eps_exit', float, 0.005, 'm/s; a point turn is left only when |v| rises above it (hysteresis: '
+              'too close to v_eps and the corners chatter between modes).', lo=1e-5, hi=1.0),
+    ParamSpec('w_eps', float, 0.002, 'rad/s; a smaller yaw rate at |v| <= v_eps is a stop (steering held).',
+              lo=1e-6, hi=1.0),
+    ParamSpec('watchdog_period', float, 0.1, 's; period of the staleness check and of the zero commands '
+              'published while stale or e-stopped (node clock).', lo=0.005, hi=5.0, read_only=True),
+    ParamSpec('diagnostics_period', float, 1.0, 's; period of the /diagnostics status (node clock).',
+              lo=0.05, hi=60.0, read_only=True),
+)
+
+
+def _cross_check(snap: Snapshot) -> None:
+    if snap.v_eps_exit <= snap.v_eps:
+        raise ConfigError(f"parameter 'v_eps_exit' = {snap.v_eps_exit} must be greater than 'v_eps' = {snap.v_eps}")
+
+
+def limits_from(snap: Snapshot) -> DriveLimits:
+    """The kinematics limits out of a parameter snapshot."""
+    return DriveLimits(max_wheel_speed=snap.max_wheel_speed, min_turning_radius=snap.min_turning_radius,
+                       v_eps=snap.v_eps, v_eps_exit=snap.v_eps_exit, w_eps=snap.w_eps,
+                       steer_tolerance=snap.steer_tolerance)
+
+
+def load_layout(profile: str) -> WheelLayout:
+    """The wheel layout of a description profile (ConfigError if the description cannot give one)."""
+    from rover_description.geometry import load_geometry
+
+    try:
+        return WheelLayout.from_geometry(load_geometry(profile))
+    except (ValueError, KeyError, OSError) as exc:
+        raise ConfigError(f"parameter 'profile' = {profile!r}: cannot load the rover geometry: {exc}") from exc
+
+
+class DriveControllerNode(RoverNode):
+    """cmd_vel -> joint_commands; watchdog, e-stop latch, measured steering, diagnostics."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__('drive_controller', PARAMS, cross_check=_cross_check, **kwargs)
+        snap = self.params.snapshot
+        self.layout = load_layout(snap.profile)
+        self.drive = DriveKinematics(self.layout, limits_from(snap))
+        if not self.drive.point_turn_feasible:
+            self.get_logger().warning(f'profile {snap.profile!r}: steering limits do not allow point turns; '
+                                      'turn-in-place requests will stop the rover')
+        self.params.on_change(lambda s: self.drive.set_limits(limits_from(s)))
+        self._pub = self.create_publisher(JointState, 'joint_commands', qos.COMMAND)
+        self.create_subscription(TwistStamped, 'cmd_vel', self._on_cmd_vel, qos.COMMAND)
+        self.create_subscription(JointState, 'joint_states', self._on_joint_states, qos.SENSOR_SUB)
+        self.create_subscription(Bool, 'estop', self._on_estop, qos.LATCHED)
+        self._last_cmd_t: float | None = None
+        self._stale = True
+        self._estop = False
+        self._rejected = 0
+        self._last: DriveCommand | None = None
+        self.create_timer(snap.watchdog_period, self._watchdog)
+        self.create_timer(snap.diagnostics_period, self._diagnostics)
+        self.get_logger().info(
+            f'drive ready: profile {snap.profile}, curvature limits left {self.drive.kappa_max_left:.3f} / right '
+            f'{self.drive.kappa_max_right:.3f} 1/m, point turns {"on" if self.drive.point_turn_feasible else "off"}')
+
+    # --- inputs -------------------------------------------------------------------------------------------------
+    def _on_cmd_vel(self, msg: TwistStamped) -> None:
+        now = self.now_s()
+        snap = self.params.snapshot
+        t = msg.twist
+        stamp_ok = not stamp_too_far_ahead(stamp_seconds(msg.header.stamp), now, snap.max_clock_skew)
+        stamp = msg.header.stamp if stamp_ok else self.get_clock().now().to_msg()
+        values = (t.linear.x, t.linear.y, t.linear.z, t.angular.x, t.angular.y, t.angular.z)
+        if not all_finite(values) or not stamp_ok:
+            self._rejected += 1
+            why = 'non-finite twist' if stamp_ok else f'stamp more than {snap.max_clock_skew} s ahead of the clock'
+            self.warn_throttled(f'rejected cmd_vel ({why}): stopping')
+            self._publish(self.drive.hold(now), stamp)
+            return
+        self._last_cmd_t = now
+        if self._stale:
+            self._stale = False
+            self.get_logger().info('cmd_vel fresh: driving')
+        if self._estop:
+            self._publish(self.drive.hold(now), stamp)
+            return
+        self._publish(self.drive.command(t.linear.x, t.angular.z, now), stamp)
+
+    def _on_joint_states(self, msg: JointState) -> None:
+        try:
+            angles = joints.steer_angles(self.layout, msg.name, msg.position)
+        except joints.JointStateError as exc:
+            self.warn_throttled(f'rejected joint_states: {exc}')
+            return
+        finite = np.isfinite(angles[self.layout.steerable])
+        named = [j in msg.name for j in self.layout.steer_joint_names]
+        if np.any(np.asarray(named) & ~finite):
+            self.warn_throttled('joint_states: non-finite steering angle ignored')
+        if np.any(finite):
+            self.drive.observe_steering(angles, self.now_s())
+
+    def _on_estop(self, msg: Bool) -> None:
+        if msg.data and not self._estop:
+            self._estop = True
+            self.publish_event('estop', 'drive stopped: e-stop latched')
+            self._publish(self.drive.hold(self.now_s()), self.get_clock().now().to_msg())
+        elif not msg.data and self._estop:
+            self._estop = False
+            self.get_logger().info('e-stop cleared (false on estop): drive accepts cmd_vel again')
+
+    # --- timers -------------------------------------------------------------------------------------------------
+    def _watchdog(self) -> None:
+        now = self.now_s()
+        timeout = self.params.snapshot.command_timeout
+        age = math.inf if self._last_cmd_t is None else now - self._last_cmd_t
+        stale = age > timeout or age < 0.0  # a clock that jumped back (sim restart) is stale too
+        if stale and not self._stale:
+            self._stale = True
+            self.publish_event('command_timeout', f'no cmd_vel for {timeout:.2f} s: wheels stopped, steering held')
+        if stale or self._estop:
+            self._publish(self.drive.hold(now), self.get_clock().now().to_msg())
+
+    def _diagnostics(self) -> None:
+        last = self._last
+        values = {
+            'mode': self.drive.mode, 'estop': self._estop, 'stale': self._stale, 'rejected_commands': self._rejected,
+            'v': f'{last.v:.4f}' if last else 'n/a', 'w': f'{last.w:.4f}' if last else 'n/a',
+            'waiting_for_steering': bool(last and last.waiting), 'saturated': bool(last and last.saturated),
+            'curvature_clamped': bool(last and last.clamped),
+            'steer_error_rad': f'{last.steer_error:.3f}' if last else 'n/a',
+        }
+        if self._estop:
+            level, message = DIAG_WARN, 'e-stop latched: wheels stopped'
+        elif self._stale and self._last_cmd_t is not None:
+            level, message = DIAG_WARN, 'cmd_vel stale: wheels stopped, steering held'
+        elif last is not None and last.infeasible:
+            level, message = DIAG_WARN, 'requested point turn impossible with these steering limits'
+        elif self._last_cmd_t is None:
+            level, message = DIAG_OK, 'waiting for the first cmd_vel'
+        elif last is not None and last.waiting:
+            level, message = DIAG_OK, 'wheels waiting for the corners to reach their angles'
+        else:
+            level, message = DIAG_OK, 'driving' if last is not None and not last.stopped else 'stopped'
+        self.publish_diagnostic(level, message, values)
+
+    # --- output -------------------------------------------------------------------------------------------------
+    def _publish(self, cmd: DriveCommand, stamp: object) -> None:
+        self._last = cmd
+        msg = JointState()
+        msg.header.stamp = stamp
+        msg.name, msg.position, msg.velocity = joints.command_fields(self.layout, cmd.steer, cmd.wheel_rate)
+        self._pub.publish(msg)
+
+    def on_shutdown(self) -> None:
+        """Last words: zero wheel speed, steering held."""
+        self._publish(self.drive.hold(self.now_s()), self.get_clock().now().to_msg())
+
+
+def main() -> None:
+    sys.exit(run_node(DriveControllerNode))
+
+
+if __name__ == '__main__':
+    main()
