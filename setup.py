@@ -15,6 +15,7 @@ PACKAGE = 'rover_testbed'
 CONSOLE_SCRIPTS = {
     'rover': 'rover_bringup.cli:main',
     'scenario_operator': 'rover_bringup.operator_node:main',
+    'track_logger': 'rover_nav.tracklog.logger_node:main',
 }
 
 
