@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'doctor': ('rover_bringup.commands.doctor',
                'check the embedded ROS 2 runtime: rclpy, DDS loopback, validators'),
     'describe': ('rover_bringup.commands.describe', 'print the rover geometry, write its URDF, render a picture'),
+    'world': ('rover_bringup.commands.world', 'build a lunar world (Gazebo SDF, mesh, terrain) or show it as a PNG'),
 }
 
 EXIT_USAGE = 2
