@@ -14,6 +14,7 @@ PACKAGE = 'rover_testbed'
 # Executable name -> module:function. One table, so the launch-file checks can read it too.
 CONSOLE_SCRIPTS = {
     'rover': 'rover_bringup.cli:main',
+    'drive_controller': 'rover_nav.drive.controller_node:main',
     'scenario_operator': 'rover_bringup.operator_node:main',
     'track_logger': 'rover_nav.tracklog.logger_node:main',
 }
