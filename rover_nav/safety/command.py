@@ -41,6 +41,11 @@ def require_finite(**values: float) -> None:
             raise ValueError(f'{name} must be a finite number, got {value!r}')
 
 
+def same_sign(a: float, b: float) -> bool:
+    """True when a and b are both > 0 or both < 0 (no product: tiny values would underflow to 0)."""
+    return (a > 0.0 and b > 0.0) or (a < 0.0 and b < 0.0)
+
+
 def cap_preserving_curvature(v: float, w: float, v_max: float, w_max: float) -> Twist2D:
     """Scale (v, w) by one factor s <= 1 so that |v| <= v_max and |w| <= w_max.
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import math
 
-from rover_nav.safety.command import ZERO, Twist2D, cap_preserving_curvature, require_finite
+from rover_nav.safety.command import ZERO, Twist2D, cap_preserving_curvature, require_finite, same_sign
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,8 @@ class SpeedLimiter:
         self._timed_out = False
         target = cap_preserving_curvature(v, w, cfg.max_linear_speed, cfg.max_angular_speed)
         v_out = _ramp(self._out.v, target.v, cfg.max_linear_accel * dt, cfg.max_linear_decel * dt)
-        w_out = _follow_curvature(self._out, target, v_out)
-        self._out = cap_preserving_curvature(v_out, w_out, cfg.max_linear_speed, cfg.max_angular_speed)
+        follow = _follow_curvature(self._out, target, v_out, cfg.max_angular_speed)
+        self._out = cap_preserving_curvature(follow.v, follow.w, cfg.max_linear_speed, cfg.max_angular_speed)
         return self._out
 
     def tick(self, now: float) -> TickResult:
@@ -117,17 +117,25 @@ def _ramp(v_prev: float, v_target: float, up: float, down: float) -> float:
     A sign reversal first slows to zero with `down` and stops there; the next call accelerates
     the other way, so one step never crosses zero.
     """
-    if v_prev == 0.0 or v_prev * v_target > 0.0:
+    if v_prev == 0.0 or same_sign(v_prev, v_target):
         if abs(v_target) > abs(v_prev):
             return math.copysign(min(abs(v_target), abs(v_prev) + up), v_target)
         return math.copysign(max(abs(v_target), abs(v_prev) - down), v_prev)
     return math.copysign(max(0.0, abs(v_prev) - down), v_prev) + 0.0
 
 
-def _follow_curvature(prev: Twist2D, target: Twist2D, v_out: float) -> float:
-    """The yaw rate that keeps the output on the right arc for forward speed v_out."""
+def _follow_curvature(prev: Twist2D, target: Twist2D, v_out: float, w_max: float) -> Twist2D:
+    """The command on the right arc for the ramped forward speed v_out (see module docstring).
+
+    Products are ordered so tiny or huge ratios neither overflow nor divide by an underflow:
+    when the target's arc at v_out would need more than w_max, the output is the point of that
+    arc at exactly w_max (a slower v), which is what the final cap would give.
+    """
     if v_out == 0.0:
-        return target.w if target.v == 0.0 else 0.0
-    if v_out * target.v > 0.0:
-        return target.w * (v_out / target.v)
-    return prev.w * (v_out / prev.v)  # v_out != 0 here comes from prev.v != 0, same sign
+        return Twist2D(0.0, target.w if target.v == 0.0 else 0.0)
+    if same_sign(v_out, target.v):
+        if abs(target.w) * abs(v_out) > w_max * abs(target.v):
+            scale = w_max / abs(target.w)
+            return Twist2D(target.v * scale, math.copysign(w_max, target.w))
+        return Twist2D(v_out, (target.w * v_out) / target.v)
+    return Twist2D(v_out, (prev.w * v_out) / prev.v)  # v_out != 0 here comes from prev.v != 0, same sign

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from rover_nav.safety.attitude import UpFilter, tilt_of, uphill_of
-from rover_nav.safety.command import ZERO, Twist2D, require_finite
+from rover_nav.safety.command import ZERO, Twist2D, require_finite, same_sign
 from rover_nav.safety.ground import fit_plane, plane_tilt
 from rover_nav.safety.sweep import Footprint
 
@@ -87,6 +87,11 @@ class SlopeGuard:
         """Filtered tilt (deg), None before the first IMU sample."""
         up = self._filter.value
         return None if up is None else math.degrees(tilt_of(up))
+
+    @property
+    def up(self) -> np.ndarray | None:
+        """Filtered world up in base_link (not normalised), None before the first IMU sample."""
+        return self._filter.value
 
     @property
     def uphill(self) -> tuple[float, float]:
@@ -163,7 +168,7 @@ class SlopeGuard:
         state = STOP if self._stopped else (SLOW if self._slow else LEVEL)
         if self._stopped:
             ux, _ = self.uphill
-            if v * ux > 0.0:
+            if same_sign(v, ux):
                 return SlopeDecision(ZERO, state, True, 0.0)
             factor = min(factor, self.config.slow_speed_factor)
         return SlopeDecision(Twist2D(v * factor, w * factor), state, False, factor)

@@ -1,0 +1,42 @@
+"""Parameters and helpers the two guards share: rover profile, frame prefix, cloud handling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rover_nav.runtime.params import ParamSpec
+from rover_nav.safety.cloud import Field, SensorFrames, xyz_from_cloud
+
+PROFILE_SPEC = ParamSpec('profile', str, 'yutu2',
+                         'Rover description profile the footprint and sensor poses are read from; the wrong '
+                         'one misplaces every obstacle.', choices=('yutu2', 'hobby'), read_only=True)
+FRAME_PREFIX_SPEC = ParamSpec('frame_prefix', str, '',
+                              "Prefix of this rover's frame ids (multi-rover); clouds in <prefix>base_link, "
+                              '<prefix>hazcam_link or <prefix>hazcam_optical_frame are accepted.', read_only=True)
+
+
+def load_rover_geometry(profile: str, geometry: Any = None) -> Any:
+    """The RoverGeometry for `profile` from the rover description (or the one a test injects)."""
+    if geometry is not None:
+        return geometry
+    from rover_description.geometry import load_geometry
+
+    return load_geometry(profile)
+
+
+def sensor_frames(frame_prefix: str, geometry: Any) -> SensorFrames:
+    pose = geometry.hazcam.pose
+    return SensorFrames(frame_prefix, pose.xyz, pose.rpy)
+
+
+def cloud_in_base(msg: Any, frames: SensorFrames) -> np.ndarray:
+    """A sensor_msgs/PointCloud2 as (N, 3) base_link points; ValueError for an unusable cloud."""
+    transform = frames.lookup(msg.header.frame_id)
+    if transform is None:
+        raise ValueError(f'cloud frame {msg.header.frame_id!r} is not one of {frames.known}')
+    fields = [Field(f.name, int(f.offset), int(f.datatype), int(f.count)) for f in msg.fields]
+    xyz = xyz_from_cloud(fields, msg.data, int(msg.width), int(msg.height), int(msg.point_step),
+                         int(msg.row_step), bool(msg.is_bigendian))
+    return transform.apply(xyz)

@@ -1,0 +1,116 @@
+"""`speed_limiter`: the first stage of the safety chain, and the owner of the e-stop reset.
+
+cmd_vel_in (the operator) -> caps, curvature-preserving scaling, accel/decel ramps ->
+cmd_vel_out. A watchdog timer on the node clock publishes zero (not silence) every
+`watchdog_period` once the operator's last command is older than `command_timeout`.
+
+E-stop protocol: `estop` true (from anyone) latches zero here. Only the service `estop/reset`
+(std_srvs/Trigger) clears this latch; the limiter then publishes `false` on `estop` (latched),
+which clears the guards, the drive controller and the simulator.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from std_msgs.msg import Bool
+from std_srvs.srv import Trigger
+
+from rover_nav.runtime import qos
+from rover_nav.runtime.node_main import run_node
+from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
+from rover_nav.safety.chain_node import DIAG_OK, DIAG_WARN, SKEW_SPEC, ChainNode
+from rover_nav.safety.command import Twist2D
+from rover_nav.safety.limiter import LimiterConfig, SpeedLimiter
+
+SPECS = (
+    ParamSpec('max_linear_speed', float, 0.0559,
+              'Hard cap on |v| (m/s) leaving the limiter; 0.0559 m/s = 220 yd/h. Too high lets the rover '
+              'outrun its guards and its wheels.', lo=0.0, hi=5.0),
+    ParamSpec('max_angular_speed', float, 0.1,
+              'Hard cap on |w| (rad/s). Too high overloads the corner wheels in point turns.', lo=0.0, hi=5.0),
+    ParamSpec('max_linear_accel', float, 0.05,
+              'Ramp (m/s^2) for speeding up on operator commands. Too high jerks the rover and slips wheels.',
+              lo=1e-4, hi=100.0),
+    ParamSpec('max_linear_decel', float, 0.1,
+              'Ramp (m/s^2) for operator-driven slowing; timeouts, e-stop and guard stops step to zero at once.',
+              lo=1e-4, hi=100.0),
+    ParamSpec('command_timeout', float, 0.5,
+              'Seconds without a fresh operator command before zero is published. Too long keeps a lost '
+              'operator driving; too short stops between joystick messages.', lo=0.01, hi=30.0),
+    ParamSpec('watchdog_period', float, 0.05,
+              'Seconds between watchdog checks (node clock); zero is published this often while timed out. '
+              'The timeout is detected at most this late.', lo=0.005, hi=1.0, read_only=True),
+    SKEW_SPEC,
+)
+
+
+def limiter_config(snap: Snapshot) -> LimiterConfig:
+    return LimiterConfig(snap.max_linear_speed, snap.max_angular_speed, snap.max_linear_accel,
+                         snap.max_linear_decel, snap.command_timeout)
+
+
+def _cross_check(snap: Snapshot) -> None:
+    try:
+        limiter_config(snap)
+    except ValueError as exc:
+        raise ConfigError(f'speed limiter parameters: {exc}') from exc
+
+
+class SpeedLimiterNode(ChainNode):
+    """Thin shell around `SpeedLimiter`; also offers `estop/reset`."""
+
+    clears_on_false = False  # only the reset service clears the limiter
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('speed_limiter', SPECS, _cross_check, **kwargs)
+        self.core = SpeedLimiter(limiter_config(self.params.snapshot))
+        self.params.on_change(lambda snap: self.core.configure(limiter_config(snap)))
+        self._estop_pub = self.create_publisher(Bool, 'estop', qos.LATCHED)
+        self.create_service(Trigger, 'estop/reset', self._on_reset)
+        self.create_timer(self.params.snapshot.watchdog_period, self._watchdog)
+        self.report_state('waiting')
+
+    def filter_command(self, v: float, w: float, now: float) -> Twist2D:
+        out = self.core.command(v, w, now)
+        self.report_state('limiting')
+        return out
+
+    def _watchdog(self) -> None:
+        now = self.now_s()
+        result = self.core.tick(now)
+        if result.timed_out_now and not self.estopped:
+            self.publish_event('command_timeout',
+                               f'no operator command for {self.params.snapshot.command_timeout} s: zero')
+            self.report_state('timed_out')
+        if result.output is not None:
+            self.publish_command(result.output, self._own_header())
+
+    def on_estop_latched(self) -> None:
+        self.core.reset()
+        self.publish_event('estop', 'e-stop latched: chain publishes zero until estop/reset')
+
+    def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        was = self.estopped
+        self.core.reset()
+        self.clear_estop()
+        self._estop_pub.publish(Bool(data=False))
+        if was:
+            self.publish_event('estop', 'e-stop reset')
+        response.success = True
+        response.message = ('e-stop cleared' if was else 'e-stop was not latched') + '; published estop=false'
+        return response
+
+    def status(self) -> tuple[int, str, dict[str, Any]]:
+        if self.core.timed_out:
+            return DIAG_WARN, 'no fresh operator command: publishing zero', {}
+        return DIAG_OK, 'limiting operator commands', {}
+
+
+def main() -> None:
+    sys.exit(run_node(SpeedLimiterNode))
+
+
+if __name__ == '__main__':
+    main()
