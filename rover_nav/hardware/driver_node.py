@@ -1,0 +1,275 @@
+"""`hardware_driver`: the lifecycle node that runs the real rover board (ROVER_SPEC section 7).
+
+configure opens the devices (and sets every RoboClaw's serial timeout, or fails), activate lets
+the motors run, deactivate stops and centres them, cleanup releases the devices. Topics
+(relative names): subscribes `joint_commands` (sensor_msgs/JointState, reliable depth 1) and
+`estop` (std_msgs/Bool, latched); publishes `joint_states` and `imu` (sensor QoS), `battery`
+(sensor_msgs/BatteryState), `estop` (true when the GPIO switch trips), `events` and
+`/diagnostics`; serves `estop/reset` (std_srvs/Trigger). With `autostart: true` it configures
+(retrying every few seconds, e.g. until motor power is on) and activates itself.
+
+All the behaviour lives in `DriverCore`; this shell converts messages and owns the timers.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from sensor_msgs.msg import BatteryState, Imu, JointState
+from std_msgs.msg import Bool
+from std_srvs.srv import Trigger
+
+from rover_nav.hardware.config import SPECS, build_config, cross_check, load_profile_geometry
+from rover_nav.hardware.devices import DeviceFactories
+from rover_nav.hardware.driver_core import DriverCore, HardwareError, parse_joint_command
+from rover_nav.runtime import qos
+from rover_nav.runtime.checks import stamp_seconds, stamp_too_far_ahead
+from rover_nav.runtime.node_main import run_node
+from rover_nav.runtime.params import ConfigError, Snapshot
+from rover_nav.runtime.rover_node import RoverNode
+
+NODE_NAME = 'hardware_driver'
+AUTOSTART_RETRY_S = 5.0
+# Approximate BNO055 noise (datasheet order of magnitude): roll/pitch ~1 deg, yaw relative.
+_ORIENTATION_VAR = {'imuplus': (3e-4, 3e-4, 1e-2), 'ndof': (3e-4, 3e-4, 3e-3)}
+_GYRO_VAR = 2.5e-5
+_ACCEL_VAR = 1e-3
+
+
+class HardwareDriverNode(RoverNode, LifecycleNode):
+    """The lifecycle shell around `DriverCore`. `geometry`/`factories` are injectable for tests."""
+
+    def __init__(self, geometry: Any = None, factories: DeviceFactories | None = None, **kwargs: Any) -> None:
+        super().__init__(NODE_NAME, SPECS, cross_check, **kwargs)
+        self._geometry = geometry
+        self._factories = factories
+        self.core: DriverCore | None = None
+        self._motion_timers: list[Any] = []
+        self._configured_timers: list[Any] = []
+        self._published_estop = False
+        self.params.on_change(self._on_params)
+        self.create_subscription(JointState, 'joint_commands', self._on_commands, qos.COMMAND)
+        self.create_subscription(Bool, 'estop', self._on_estop, qos.LATCHED)
+        self.create_service(Trigger, 'estop/reset', self._on_reset)
+        self._joint_pub = self.create_publisher(JointState, 'joint_states', qos.SENSOR_PUB)
+        self._imu_pub = self.create_publisher(Imu, 'imu', qos.SENSOR_PUB)
+        self._battery_pub = self.create_publisher(BatteryState, 'battery', qos.COMMAND)
+        self._estop_pub = self.create_publisher(Bool, 'estop', qos.LATCHED)
+        self._autostart_timer = None
+        if self.params.snapshot.autostart:
+            self._autostart_timer = self.create_timer(0.05, self._autostart)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def _autostart(self) -> None:
+        self._autostart_timer.timer_period_ns = int(AUTOSTART_RETRY_S * 1e9)
+        if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+            self.get_logger().error(f'autostart: configure failed; retrying in {AUTOSTART_RETRY_S:.0f} s')
+            return
+        self._autostart_timer.cancel()
+        self.trigger_activate()
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        snap = self.params.snapshot
+        try:
+            geometry = self._geometry if self._geometry is not None else load_profile_geometry(snap.profile)
+            self._wheel_radius = float(geometry.wheel_radius)
+            cfg = build_config(snap, geometry)
+        except ConfigError as exc:
+            self.get_logger().error(f'configure failed: {exc}')
+            return TransitionCallbackReturn.FAILURE
+        core = DriverCore(cfg, self._factories)
+        try:
+            core.open()
+        except (HardwareError, ConfigError) as exc:
+            self.get_logger().error(f'configure failed: {exc}')
+            self.publish_diagnostic(2, f'configure failed: {exc}', name=f'{self.get_name()}: devices')
+            return TransitionCallbackReturn.FAILURE
+        self.core = core
+        for address, version in core.versions.items():
+            timeout = core.serial_timeouts[address]
+            self.get_logger().info(f'RoboClaw {address}: {version}; its own serial timeout is {timeout:.1f} s')
+        if snap.steering_enabled:
+            self.get_logger().info('steering angles in joint_states are MODELLED (slew rate '
+                                   f'{cfg.steer_rate:.2f} rad/s): hobby servos have no feedback')
+        self._configured_timers = [
+            self.create_timer(snap.diagnostics_period_s, self._publish_diagnostics),
+            self.create_timer(snap.battery_period_s, self._publish_battery),
+        ]
+        if snap.estop_enabled:
+            self._configured_timers.append(self.create_timer(1.0 / snap.estop_poll_hz, self._poll_estop))
+        self._poll_estop()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self.core is None:
+            return TransitionCallbackReturn.FAILURE
+        snap = self.params.snapshot
+        self.core.activate(self.now_s())
+        self._motion_timers = [self.create_timer(1.0 / snap.control_rate_hz, self._tick)]
+        if snap.imu_enabled:
+            self._motion_timers.append(self.create_timer(1.0 / snap.imu_rate_hz, self._publish_imu))
+        self.get_logger().info('active: motors enabled (they start on the first fresh joint_commands)')
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._destroy(self._motion_timers)
+        if self.core is not None:
+            self.core.deactivate(self.now_s())
+        self.get_logger().info('inactive: motors stopped, steering centred')
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState | None = None) -> TransitionCallbackReturn | None:
+        """Lifecycle shutdown transition AND run_node's exit hook: stop, centre, release."""
+        self._release()
+        return TransitionCallbackReturn.SUCCESS if state is not None else None
+
+    def _release(self) -> None:
+        self._destroy(self._motion_timers)
+        self._destroy(self._configured_timers)
+        if self.core is not None:
+            self.core.close()
+            self.core = None
+
+    def _destroy(self, timers: list[Any]) -> None:
+        for timer in timers:
+            self.destroy_timer(timer)
+        timers.clear()
+
+    def _on_params(self, snap: Snapshot) -> None:
+        if self.core is not None:
+            self.core.update_params(snap, self._wheel_radius)
+
+    # -- inputs ---------------------------------------------------------------------------------
+
+    def _on_commands(self, msg: JointState) -> None:
+        core = self.core
+        if core is None or not core.active:
+            return
+        now = self.now_s()
+        if stamp_too_far_ahead(stamp_seconds(msg.header.stamp), now, self.params.snapshot.max_clock_skew):
+            core.rejected_commands += 1
+            self.warn_throttled('joint_commands stamped in the future beyond max_clock_skew: ignored')
+            return
+        try:
+            cmd = parse_joint_command(list(msg.name), list(msg.position), list(msg.velocity))
+        except (ValueError, TypeError) as exc:
+            core.rejected_commands += 1
+            self.warn_throttled(f'malformed joint_commands ignored: {exc}')
+            return
+        core.command(now, cmd)
+
+    def _on_estop(self, msg: Bool) -> None:
+        if not msg.data or self.core is None:
+            return
+        if self.core.trip_estop(self.now_s(), 'estop topic'):
+            self.publish_event('estop', 'e-stop received on estop: motors stopped until estop/reset')
+
+    def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        if self.core is None:
+            response.success, response.message = True, 'hardware_driver not configured: nothing latched'
+            return response
+        response.success, response.message = self.core.reset_estop(self.now_s())
+        if response.success and self._published_estop:
+            self._estop_pub.publish(Bool(data=False))
+            self._published_estop = False
+        self.get_logger().info(f'estop/reset: {response.message}')
+        return response
+
+    def _poll_estop(self) -> None:
+        if self.core is not None and self.core.poll_estop(self.now_s()):
+            self._announce_gpio_estop()
+
+    def _announce_gpio_estop(self) -> None:
+        self._estop_pub.publish(Bool(data=True))
+        self._published_estop = True
+        self.publish_event('estop', 'GPIO e-stop switch open (pressed or wire cut): motors stopped')
+
+    # -- outputs --------------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        core = self.core
+        if core is None:
+            return
+        report = core.tick(self.now_s())
+        for kind, detail in report.events:
+            if kind == 'estop':
+                self._announce_gpio_estop()
+            else:
+                self.publish_event(kind, detail)
+        if report.joints.names:
+            msg = JointState(name=report.joints.names, position=report.joints.positions,
+                             velocity=report.joints.velocities)
+            msg.header.stamp = self.get_clock().now().to_msg()
+            self._joint_pub.publish(msg)
+
+    def _publish_imu(self) -> None:
+        if self.core is None:
+            return
+        sample = self.core.read_imu()
+        if sample is None:
+            self.warn_throttled('BNO055 read failed or fusion not ready: no imu published')
+            return
+        snap = self.params.snapshot
+        msg = Imu()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.header.frame_id = snap.frame_prefix + 'imu_link'
+        w, x, y, z = sample.orientation
+        msg.orientation.w, msg.orientation.x, msg.orientation.y, msg.orientation.z = w, x, y, z
+        (msg.angular_velocity.x, msg.angular_velocity.y, msg.angular_velocity.z) = sample.angular_velocity
+        (msg.linear_acceleration.x, msg.linear_acceleration.y,
+         msg.linear_acceleration.z) = sample.linear_acceleration
+        roll_var, pitch_var, yaw_var = _ORIENTATION_VAR[snap.imu_mode]
+        msg.orientation_covariance = [roll_var, 0.0, 0.0, 0.0, pitch_var, 0.0, 0.0, 0.0, yaw_var]
+        msg.angular_velocity_covariance = [_GYRO_VAR, 0.0, 0.0, 0.0, _GYRO_VAR, 0.0, 0.0, 0.0, _GYRO_VAR]
+        msg.linear_acceleration_covariance = [_ACCEL_VAR, 0.0, 0.0, 0.0, _ACCEL_VAR, 0.0, 0.0, 0.0, _ACCEL_VAR]
+        self._imu_pub.publish(msg)
+
+    def _publish_battery(self) -> None:
+        core = self.core
+        if core is None or core.battery_volts is None:
+            return
+        msg = BatteryState()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.voltage = float(core.battery_volts)
+        nan = math.nan
+        msg.temperature = msg.current = msg.charge = msg.capacity = msg.design_capacity = nan
+        msg.percentage = nan
+        msg.power_supply_status = BatteryState.POWER_SUPPLY_STATUS_DISCHARGING
+        msg.power_supply_health = (BatteryState.POWER_SUPPLY_HEALTH_DEAD if core.battery.low
+                                   else BatteryState.POWER_SUPPLY_HEALTH_GOOD)
+        msg.power_supply_technology = BatteryState.POWER_SUPPLY_TECHNOLOGY_UNKNOWN
+        msg.present = True
+        msg.location = 'main'
+        self._battery_pub.publish(msg)
+
+    def _publish_diagnostics(self) -> None:
+        if self.core is None:
+            return
+        array = DiagnosticArray()
+        array.header.stamp = self.get_clock().now().to_msg()
+        for item in self.core.diagnostics(self.now_s()):
+            array.status.append(DiagnosticStatus(
+                level=bytes([item.level]), name=f'{self.get_name()}: {item.name}', message=item.message,
+                hardware_id=item.name, values=[KeyValue(key=str(k), value=str(v)) for k, v in item.values.items()]))
+        self._diagnostics_pub.publish(array)  # the base class's /diagnostics publisher
+
+
+def main() -> None:
+    sys.exit(run_node(HardwareDriverNode))
+
+
+if __name__ == '__main__':
+    main()
