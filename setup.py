@@ -17,6 +17,7 @@ CONSOLE_SCRIPTS = {
     'drive_controller': 'rover_nav.drive.controller_node:main',
     'scenario_operator': 'rover_bringup.operator_node:main',
     'track_logger': 'rover_nav.tracklog.logger_node:main',
+    'hardware_driver': 'rover_nav.hardware.driver_node:main',
 }
 
 
