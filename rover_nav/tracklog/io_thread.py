@@ -25,7 +25,7 @@ from typing import Any
 from rover_nav.tracklog.bag import BagWriter, TopicInfo
 from rover_nav.tracklog.files import CsvSink, write_json_atomic
 
-SINKS = ('folder', 'bag', 'csv', 'summary', 'geojson')
+SINKS = ('folder', 'bag', 'csv', 'summary', 'geojson', 'writer')
 
 
 @dataclass
@@ -105,22 +105,28 @@ class RunWriter:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=timeout_s)
-        else:
-            self._drain_all()
-            self._finish()
 
     # -- writer thread --------------------------------------------------------------------
     def _run(self) -> None:
         self._prepare()
         while not self._stop.is_set():
-            self._step(block_s=0.05)
+            self._guarded_step(0.05)
         self._drain_all()
-        self._finish()
+        try:
+            self._finish()
+        except Exception as exc:  # never lose the thread silently: report it
+            self._fail('writer', OSError(0, f'{type(exc).__name__}: {exc}'))
+
+    def _guarded_step(self, block_s: float) -> None:
+        try:
+            self._step(block_s)
+        except Exception as exc:  # a bug must not stop the recording: report it and go on
+            self._fail('writer', OSError(0, f'{type(exc).__name__}: {exc}'))
 
     def _drain_all(self) -> None:
         deadline = time.monotonic() + 5.0
         while (not self._queue.empty() or not self._control.empty()) and time.monotonic() < deadline:
-            self._step(block_s=0.0)
+            self._guarded_step(0.0)
 
     def _step(self, block_s: float) -> None:
         self._handle_control()
@@ -219,6 +225,8 @@ class RunWriter:
             with self._lock:
                 self._status.messages_dropped += 1
             return
+        if topic not in self._bag.topics:
+            self._handle_control()  # its declaration may have raced ahead in the other queue
         try:
             self._bag.write(topic, data, log_ns)
         except OSError as exc:
@@ -257,6 +265,10 @@ class RunWriter:
             self._pending_json.pop(name, None)
 
     def _periodic(self) -> None:
+        with self._lock:
+            failed = [sink for sink in ('folder', 'bag', 'csv') if sink in self._status.errors]
+        for sink in failed:  # retry on schedule even when nothing is being written
+            self._ready(sink)
         bag = self._bag
         if bag is None:
             return

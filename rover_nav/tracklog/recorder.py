@@ -122,10 +122,14 @@ class TrackRecorder:
 
     # -- time -----------------------------------------------------------------------------
     def note_time(self, t: float) -> None:
-        """Every message's log time (sim s): the run starts at the first one."""
+        """Every message's log time (sim s): the run starts at the earliest one.
+
+        Topics arrive slightly out of order at start-up (a later /clock before the first pose),
+        so the start is the minimum seen so far, not the first arrival.
+        """
         if not math.isfinite(t):
             raise ValueError(f'time must be finite, got {t}')
-        if self.t0 is None:
+        if self.t0 is None or t < self.t0:
             self.t0 = t
         self.t_last = t if self.t_last is None else max(self.t_last, t)
 
