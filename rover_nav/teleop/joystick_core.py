@@ -4,7 +4,7 @@ Wraps `EvdevJoyMapper` with the connection life cycle of a hot-pluggable pad:
 
 - `connect(info, pressed, now)`: a pad was opened; its current state is published at once.
 - `on_event(type, code, value, now)`: frames are published when a SYN_REPORT closes a change.
-- `repeat(now)`: with `autorepeat_rate` > 0 the last state is republished when nothing was sent
+- `repeat(now)`: with `autorepeat_rate` > 0 the last published frame is republished when nothing was sent
   for 1/rate seconds, so consumers with a staleness timeout (joy_teleop's `joy_timeout`) keep
   a held stick alive (joy_linux's default rate is 0, which such consumers cannot use).
 - `disconnect(now, reason)`: the pad went away; ONE neutral frame (centred, all released) is
@@ -55,6 +55,7 @@ class JoystickDriverCore:
         self._mapper: EvdevJoyMapper | None = None
         self._info: DeviceInfo | None = None
         self._last_publish: float | None = None
+        self._last_frame: JoyFrame | None = None
         self._last_loss = 'no game pad found yet'
 
     @property
@@ -94,7 +95,8 @@ class JoystickDriverCore:
             return None
         if now - self._last_publish < 1.0 / self.autorepeat_rate and now >= self._last_publish:
             return None
-        return self._frame(now)
+        self._last_publish = now
+        return self._last_frame  # the last complete frame, not a half-applied one
 
     def disconnect(self, now: float, reason: str) -> JoyFrame | None:
         """The pad is gone: the one neutral frame to publish (None if already disconnected)."""
@@ -116,4 +118,5 @@ class JoystickDriverCore:
     def _frame(self, now: float) -> JoyFrame:
         assert self._mapper is not None
         self._last_publish = now
-        return JoyFrame(self._mapper.axes, self._mapper.buttons)
+        self._last_frame = JoyFrame(self._mapper.axes, self._mapper.buttons)
+        return self._last_frame
