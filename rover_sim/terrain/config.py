@@ -129,7 +129,8 @@ class LanderSpec:
     (x, y): deck centre; heading_deg: the egress direction (deck -> ramp -> corridor).
     The ramp's horizontal run is deck_height_m / tan(ramp_slope_deg). The corridor (no procedural
     craters or rocks) starts at the ramp foot and runs corridor_length_m further along the heading,
-    corridor_width_m wide.
+    corridor_width_m wide. roughness_scale: the fractal roughness under the lander, ramp and corridor is
+    scaled by this (the descent engine's plume swept the regolith smooth), fading back over ~1 m.
     """
 
     x: float
@@ -142,6 +143,7 @@ class LanderSpec:
     ramp_width_m: float = 1.8
     corridor_width_m: float = 4.0
     corridor_length_m: float = 10.0
+    roughness_scale: float = 0.3
 
     @property
     def ramp_length_m(self) -> float:
@@ -258,6 +260,7 @@ _LANDER_FIELDS: dict[str, _Field] = {
     'ramp_width_m': (1.4, 10.0, 1.8, False),
     'corridor_width_m': (0.0, 100.0, 4.0, False),
     'corridor_length_m': (0.0, 1000.0, 10.0, False),
+    'roughness_scale': (0.0, 1.0, 0.3, False),
 }
 _SPAWN_FIELDS: dict[str, _Field] = {
     'x': (-1e4, 1e4, 0.0, False),

@@ -75,8 +75,8 @@ def terrain_metadata(terrain: Terrain, extra: dict[str, Any] | None = None) -> d
         'rocks': [{'x': _r(r.x, 4), 'y': _r(r.y, 4), 'diameter_m': _r(r.diameter_m, 4), 'height_m': _r(r.height_m, 4),
                    'ground_m': _r(r.ground_m, 4), 'explicit': r.explicit} for r in terrain.rocks],
         'craters': [[_r(c, 4) for c in row] for row in terrain.craters.tolist()],
-        'corridors': [{'x': _r(c.x), 'y': _r(c.y), 'heading_deg': _r(c.heading_deg), 'along_lo': _r(c.along_lo),
-                       'along_hi': _r(c.along_hi), 'half_width': _r(c.half_width)} for c in terrain.corridors],
+        'corridors': [{'x': c.x, 'y': c.y, 'heading_deg': c.heading_deg, 'along_lo': c.along_lo,
+                       'along_hi': c.along_hi, 'half_width': c.half_width} for c in terrain.corridors],
         'heights_sha256': heights_sha256(terrain.heights),
     }
     if extra:

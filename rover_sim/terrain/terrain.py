@@ -28,6 +28,8 @@ from .relief import (
 )
 
 KEEP_OUT_MARGIN_M = 0.5  # procedural features stay this far from ramps, the lander and explicit rocks
+RAMP_APRON_M = 1.0  # in front of a ramp's foot the ground blends to the foot height over this distance
+SMOOTHING_FADE_M = 1.0  # the lander's smoothed zone fades back to full roughness over this width
 
 
 @dataclass(frozen=True)
@@ -199,8 +201,8 @@ def keep_out_mask(world: WorldConfig, grid: Grid) -> np.ndarray:
     for rock in world.rocks:
         circle(rock.x, rock.y, rock.diameter_m / 2 + m)
     for ramp in world.ramps:
-        mask |= _rect_mask(grid, Rect(ramp.x, ramp.y, ramp.heading_deg, 0.0, ramp.length_m + ramp.plateau_m,
-                                      ramp.width_m / 2), m)
+        mask |= _rect_mask(grid, Rect(ramp.x, ramp.y, ramp.heading_deg, -RAMP_APRON_M,
+                                      ramp.length_m + ramp.plateau_m, ramp.width_m / 2), m)
     if world.lander is not None:
         for rect in lander_rects(world.lander).values():
             mask |= _rect_mask(grid, rect, m)
@@ -212,12 +214,50 @@ def _touches(mask: np.ndarray, grid: Grid, x: float, y: float, radius: float) ->
     return bool(np.any(mask[rows, cols] & (dx * dx + dy * dy <= radius * radius)))
 
 
+def _smoothstep(t: np.ndarray) -> np.ndarray:
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
 def _place_ramp(heights: np.ndarray, grid: Grid, ramp: RampSpec) -> None:
-    """Replace the terrain under the ramp's footprint by its surface (a clean plane, then the plateau)."""
+    """Replace the terrain under the ramp's footprint by its surface (a clean plane, then the plateau).
+
+    In front of the foot an apron blends the ground to the foot height (weight 1 at the foot
+    line, 0 at RAMP_APRON_M from it), so there is no step where the rover drives onto the ramp.
+    """
     foot_z = float(grid.bilinear(heights, ramp.x, ramp.y))
-    mask, along = rectangle_mask(grid, ramp.x, ramp.y, ramp.heading_deg, 0.0, ramp.length_m + ramp.plateau_m,
-                                 ramp.width_m / 2)
+    along, across = grid.local_frame(ramp.x, ramp.y, ramp.heading_deg)
+    half = ramp.width_m / 2
+    eps = 1e-9
+    mask = (along >= -eps) & (along <= ramp.length_m + ramp.plateau_m + eps) & (np.abs(across) <= half + eps)
+    front = along < -eps
+    dist = np.hypot(np.where(front, along, 0.0), np.maximum(np.abs(across) - half, 0.0))
+    weight = np.where(front, 1.0 - _smoothstep(dist / RAMP_APRON_M), 0.0)
+    heights += weight * (foot_z - heights)
     heights[mask] = ramp_surface(along[mask], foot_z, ramp.slope_deg, ramp.length_m)
+
+
+def _box_blur(field: np.ndarray, cells: int) -> np.ndarray:
+    """Separable moving average over (2 cells + 1)^2 nodes, edges padded with the edge value."""
+    out = field.astype(float)
+    for axis in (0, 1):
+        padded = np.pad(out, [(cells + 1, cells) if a == axis else (0, 0) for a in (0, 1)], mode='edge')
+        c = np.cumsum(padded, axis=axis)
+        hi = np.take(c, np.arange(2 * cells + 1, c.shape[axis]), axis=axis)
+        lo = np.take(c, np.arange(0, c.shape[axis] - 2 * cells - 1), axis=axis)
+        out = (hi - lo) / (2 * cells + 1)
+    return out
+
+
+def lander_smoothing(world: WorldConfig, grid: Grid) -> np.ndarray:
+    """Factor (ny, nx) on the fractal roughness: lander.roughness_scale on the lander zone, 1 away from it."""
+    if world.lander is None or world.lander.roughness_scale >= 1.0:
+        return np.ones(grid.shape)
+    zone = np.zeros(grid.shape, dtype=bool)
+    for rect in lander_rects(world.lander).values():
+        zone |= _rect_mask(grid, rect, KEEP_OUT_MARGIN_M)
+    blurred = _box_blur(zone.astype(float), max(1, round(SMOOTHING_FADE_M / 2 / grid.resolution)))
+    return 1.0 - (1.0 - world.lander.roughness_scale) * np.maximum(blurred, zone)
 
 
 def _place_lander(heights: np.ndarray, grid: Grid, lander: LanderSpec) -> None:
@@ -239,7 +279,7 @@ def build_terrain(world: WorldConfig) -> Terrain:
     x_lo, x_hi, y_lo, y_hi = grid.extent
 
     heights = fractal_field(grid, relief.roughness_m, relief.corner_m, relief.hurst, rng['roughness'],
-                            relief.min_wavelength_m)
+                            relief.min_wavelength_m) * lander_smoothing(world, grid)
     keep_out = keep_out_mask(world, grid)
 
     craters: list[tuple[float, float, float]] = []
