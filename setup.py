@@ -15,9 +15,12 @@ PACKAGE = 'rover_testbed'
 CONSOLE_SCRIPTS = {
     'rover': 'rover_bringup.cli:main',
     'drive_controller': 'rover_nav.drive.controller_node:main',
+    'wheel_odometry': 'rover_nav.drive.odometry_node:main',
     'scenario_operator': 'rover_bringup.operator_node:main',
     'track_logger': 'rover_nav.tracklog.logger_node:main',
     'hardware_driver': 'rover_nav.hardware.driver_node:main',
+    'joystick': 'rover_nav.teleop.joystick_node:main',
+    'joy_teleop': 'rover_nav.teleop.joy_teleop_node:main',
 }
 
 

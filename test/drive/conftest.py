@@ -58,3 +58,62 @@ def layout(profile) -> WheelLayout:
 def layouts():
     """`layouts(profile)` -> WheelLayout, for tests that draw the profile with hypothesis."""
     return layout_for
+
+
+class InProcessNode:
+    """Runs `cls(**kwargs)` in a private context; `spin(dt)` pumps it together with the probe."""
+
+    def __init__(self, cls: type, probe, overrides: dict | None = None) -> None:
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.parameter import Parameter
+
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.probe = probe
+        self.node = None
+        self.executor = None
+        try:
+            params = [Parameter(k, value=v) for k, v in (overrides or {}).items()]
+            self.node = cls(context=self.context, parameter_overrides=params)
+            self.executor = SingleThreadedExecutor(context=self.context)
+            self.executor.add_node(self.node)
+        except Exception:
+            self.close()
+            raise
+
+    def spin(self, dt: float) -> None:
+        for _ in range(10):  # spin_once handles one ready callback; drain a few
+            self.executor.spin_once(timeout_sec=0.0)
+        self.probe.spin(dt)
+
+    def wait_for(self, predicate, timeout_s: float = 10.0, what: str = 'condition') -> None:
+        from helpers.processes import wait_until
+
+        wait_until(predicate, timeout_s, poll_s=0.005, spin=self.spin, what=what)
+
+    def close(self) -> None:
+        import rclpy
+
+        if self.executor is not None:
+            self.executor.shutdown()
+        if self.node is not None:
+            self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+@pytest.fixture
+def start_node(probe):
+    """`start_node(cls, overrides)` -> InProcessNode pumped with the probe; closed after the test."""
+    started: list[InProcessNode] = []
+
+    def start(cls: type, overrides: dict | None = None) -> InProcessNode:
+        harness = InProcessNode(cls, probe, overrides)
+        started.append(harness)
+        return harness
+
+    try:
+        yield start
+    finally:
+        for harness in reversed(started):
+            harness.close()
