@@ -48,7 +48,7 @@ def _circle(xy, radius):
 
 
 def render_png_bytes(terrain: Terrain, title: str | None = None, sun: SunSpec | None = None,
-                     dpi: int = 110) -> bytes:
+                     dpi: int = 90) -> bytes:
     """PNG bytes of the shaded relief (left) and slope map (right) of `terrain`."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import LightSource
