@@ -17,6 +17,7 @@ CONSOLE_SCRIPTS = {
     'drive_controller': 'rover_nav.drive.controller_node:main',
     'wheel_odometry': 'rover_nav.drive.odometry_node:main',
     'scenario_operator': 'rover_bringup.operator_node:main',
+    'gz_joint_adapter': 'rover_bringup.gz_joint_adapter:main',
     'track_logger': 'rover_nav.tracklog.logger_node:main',
     'hardware_driver': 'rover_nav.hardware.driver_node:main',
     'joystick': 'rover_nav.teleop.joystick_node:main',

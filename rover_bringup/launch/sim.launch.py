@@ -1,0 +1,108 @@
+"""Gazebo Harmonic simulation of the lunar rover with the whole chain (full ROS 2 tier).
+
+    ros2 launch rover_testbed sim.launch.py world:=change4 headless:=false
+
+Starts gz sim with a lunar world from `worlds/`, robot_state_publisher with the xacro,
+`ros_gz_sim create` to spawn the rover where the world's metadata says, ros_gz_bridge with
+`config/gz_bridge.yaml`, the joint-command adapter, and the same nodes as `rover run` (the
+graph in `rover_bringup.graph`: safety chain, drive, odometry, track logger) with
+`config/rover.yaml`, all on simulated time. `ros2 launch -s` lists the arguments.
+"""
+
+import json
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.substitutions import Command, LaunchConfiguration, PathJoinSubstitution, PythonExpression
+from launch_ros.actions import Node, PushRosNamespace
+from launch_ros.parameter_descriptions import ParameterValue
+from launch_ros.substitutions import FindPackageShare
+
+from rover_bringup import graph
+
+PACKAGE = 'rover_testbed'
+
+
+def _spawn(context, *args, **kwargs):
+    """Spawn the rover at the world's spawn pose (read from the world's metadata file)."""
+    world = LaunchConfiguration('world').perform(context)
+    share = get_package_share_directory(PACKAGE)
+    with open(os.path.join(share, 'worlds', 'terrain', f'{world}.json')) as handle:
+        spawn = json.load(handle)['spawn']
+    lift = 0.05  # drop the rover from just above the ground so it settles on its wheels
+    return [Node(
+        package='ros_gz_sim', executable='create', output='screen',
+        arguments=['-name', 'rover', '-topic', 'robot_description',
+                   '-x', str(spawn['x']), '-y', str(spawn['y']), '-z', str(spawn['z'] + lift),
+                   '-Y', str(spawn['yaw'])],
+    )]
+
+
+def generate_launch_description():
+    share = FindPackageShare(PACKAGE)
+    world = LaunchConfiguration('world')
+    profile = LaunchConfiguration('profile')
+    namespace = LaunchConfiguration('namespace')
+    log_dir = LaunchConfiguration('log_dir')
+    rover_yaml = PathJoinSubstitution([share, 'config', 'rover.yaml'])
+    common = {'use_sim_time': True, 'profile': profile}
+
+    arguments = [
+        DeclareLaunchArgument('world', default_value='change4',
+                              description='World name in share/rover_testbed/worlds (change4, flat, rock_test, '
+                                          'slope_test); the rover spawns at the spawn pose of the world.'),
+        DeclareLaunchArgument('profile', default_value='yutu2', choices=['yutu2', 'hobby'],
+                              description='Rover description profile: yutu2 (135 kg lunar rover) or hobby.'),
+        DeclareLaunchArgument('namespace', default_value='',
+                              description='Namespace for the rover nodes and topics (multi-rover runs).'),
+        DeclareLaunchArgument('log_dir', default_value='runs/gazebo',
+                              description='Folder where the track logger writes bag/, track.csv, summary.json.'),
+        DeclareLaunchArgument('headless', default_value='false', choices=['true', 'false'],
+                              description='true: run the Gazebo server only, no GUI.'),
+    ]
+
+    gz_args = PythonExpression(["'-s -r ' if '", LaunchConfiguration('headless'), "' == 'true' else '-r '"])
+    gazebo = IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(PathJoinSubstitution([FindPackageShare('ros_gz_sim'), 'launch',
+                                                            'gz_sim.launch.py'])),
+        launch_arguments={'gz_args': [gz_args, PathJoinSubstitution([share, 'worlds', [world, '.sdf']])]}.items(),
+    )
+
+    robot_description = ParameterValue(
+        Command(['xacro ', PathJoinSubstitution([share, 'urdf', 'rover.urdf.xacro']), ' profile:=', profile]),
+        value_type=str)
+    state_publisher = Node(package='robot_state_publisher', executable='robot_state_publisher', output='screen',
+                           parameters=[{'robot_description': robot_description, 'use_sim_time': True}])
+
+    bridge = Node(package='ros_gz_bridge', executable='parameter_bridge', output='screen',
+                  parameters=[{'config_file': PathJoinSubstitution([share, 'config', 'gz_bridge.yaml']),
+                               'use_sim_time': True}])
+
+    adapter = Node(package=PACKAGE, executable='gz_joint_adapter', name='gz_joint_adapter', output='screen',
+                   parameters=[rover_yaml, {'use_sim_time': True}])
+
+    rover_nodes = []
+    for spec in (*graph.CHAIN, *graph.DRIVE, graph.LOGGER):
+        extra = {'output_dir': log_dir, 'world': world} if spec is graph.LOGGER else {}
+        rover_nodes.append(Node(package=PACKAGE, executable=spec.executable, name=spec.name, output='screen',
+                                parameters=[rover_yaml, {**common, **spec.parameters, **extra}],
+                                remappings=list(spec.remappings)))
+
+    aggregator = Node(package='diagnostic_aggregator', executable='aggregator_node', output='screen',
+                      parameters=[PathJoinSubstitution([share, 'config', 'diagnostics_aggregator.yaml']),
+                                  {'use_sim_time': True}])
+
+    return LaunchDescription([
+        *arguments,
+        gazebo,
+        PushRosNamespace(namespace),
+        state_publisher,
+        OpaqueFunction(function=_spawn),
+        bridge,
+        adapter,
+        *rover_nodes,
+        aggregator,
+    ])
