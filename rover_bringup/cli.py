@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                'check the embedded ROS 2 runtime: rclpy, DDS loopback, validators'),
     'describe': ('rover_bringup.commands.describe', 'print the rover geometry, write its URDF, render a picture'),
     'world': ('rover_bringup.commands.world', 'build a lunar world (Gazebo SDF, mesh, terrain) or show it as a PNG'),
+    'track': ('rover_bringup.commands.track', 'show a drive: track.png map, summary table, CSV/GeoJSON from the bag'),
 }
 
 EXIT_USAGE = 2
