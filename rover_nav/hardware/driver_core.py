@@ -264,6 +264,7 @@ class DriverCore:
     def activate(self, now: float) -> None:
         """Allow motion; the motors still wait for a fresh command after this moment."""
         self.active = True
+        self._last_tick_t = now  # the steering model integrates from here
         self.watchdog.clear_fault(now, 'inactive')
 
     def deactivate(self, now: float) -> None:

@@ -65,6 +65,7 @@ class EmulatedController:
     last_valid_t: float = 0.0
     timeout_stops: int = 0
     stuck_encoders: set[int] = field(default_factory=set)  # 1 and/or 2: encoder never counts
+    ignores_serial_timeout: bool = False  # firmware without the command: ACKs it, keeps 0
 
     def speeds(self) -> tuple[int, int]:
         return self.m1_qpps, self.m2_qpps
@@ -230,7 +231,7 @@ class RoboClawEmulator:
             self._set_speeds(now, ctl, proto.to_i32(payload), ctl.m2_qpps)
         elif cmd == Cmd.DRIVE_M2_SPEED:
             self._set_speeds(now, ctl, ctl.m1_qpps, proto.to_i32(payload))
-        elif cmd == Cmd.SET_SERIAL_TIMEOUT:
+        elif cmd == Cmd.SET_SERIAL_TIMEOUT and not ctl.ignores_serial_timeout:
             ctl.serial_timeout_steps = payload[0]
         elif cmd == Cmd.RESET_ENCODERS:
             ctl.enc = [0.0, 0.0]

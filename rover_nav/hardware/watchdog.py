@@ -73,6 +73,6 @@ class Watchdog:
             reasons.append('no_command')
         elif now - last > self.command_timeout_s:
             reasons.append('command_timeout')
-        elif last <= self._fault_seen_t and not self._faults:
+        elif last < self._fault_seen_t and not self._faults:
             reasons.append('waiting_for_fresh_command')
         return Decision(not reasons, tuple(reasons))
