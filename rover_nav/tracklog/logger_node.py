@@ -11,7 +11,6 @@ on /diagnostics (ERROR with the reason when a file cannot be written; the node k
 from __future__ import annotations
 
 from dataclasses import dataclass
-import json
 import math
 from pathlib import Path
 import sys
@@ -38,7 +37,7 @@ from rover_nav.tracklog.files import csv_line, track_geojson
 from rover_nav.tracklog.geo import CHANGE4_LAT_DEG, CHANGE4_LON_DEG, tilt_deg_from_quaternion
 from rover_nav.tracklog.io_thread import RunWriter, describe_errors
 from rover_nav.tracklog.msgdefs import type_name_of
-from rover_nav.tracklog.recorder import SOURCES, TrackPoint, TrackRecorder
+from rover_nav.tracklog.recorder import SOURCES, TrackPoint, TrackRecorder, parse_event
 from rover_nav.tracklog.sampling import decimate
 
 #: Recording QoS: reliable subscribers deeper than the publishers, so a busy executor loses nothing.
@@ -257,17 +256,7 @@ class TrackLoggerNode(RoverNode):
 
     def _on_events(self, data: bytes, log_ns: int) -> None:
         text = deserialize_message(data, String).data
-        try:
-            entry = json.loads(text)
-        except ValueError:
-            entry = {'kind': 'unknown', 'detail': text}
-        if not isinstance(entry, dict):
-            entry = {'kind': 'unknown', 'detail': text}
-        log_s = log_ns * 1e-9
-        t = entry.get('t')
-        t = float(t) if isinstance(t, (int, float)) and math.isfinite(t) and abs(t - log_s) < 5.0 else log_s
-        self.recorder.on_event(t, str(entry.get('kind', 'unknown')), str(entry.get('detail', '')),
-                               str(entry.get('source', '')))
+        self.recorder.on_event(*parse_event(text, log_ns * 1e-9))
         self._geo_dirty = True
 
     def _on_diagnostics(self, data: bytes, log_ns: int) -> None:

@@ -18,6 +18,7 @@ when the wheels turn more than the rover moves (wheel slip), negative when it sk
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import json
 import math
 from typing import Any
 
@@ -82,6 +83,25 @@ class _Diag:
     name: str = ''
     message: str = ''
     counts: dict[str, int] = field(default_factory=dict)
+
+
+def parse_event(text: str, log_s: float, max_skew_s: float = 5.0) -> tuple[float, str, str, str]:
+    """An /events JSON entry -> (t, kind, detail, source); t in absolute sim seconds.
+
+    The entry's own `t` is used when it is a finite number within `max_skew_s` of the log time
+    (a publisher not on sim time would otherwise put the event hours away); else the log time.
+    A non-JSON text becomes kind 'unknown' with the text as detail.
+    """
+    try:
+        entry = json.loads(text)
+    except ValueError:
+        entry = None
+    if not isinstance(entry, dict):
+        entry = {'kind': 'unknown', 'detail': text}
+    t = entry.get('t')
+    ok = isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) and abs(t - log_s) < max_skew_s
+    return (float(t) if ok else log_s, str(entry.get('kind', 'unknown')), str(entry.get('detail', '')),
+            str(entry.get('source', '')))
 
 
 def _pose(t: float, x: float, y: float, z: float, q: tuple[float, float, float, float]) -> _Pose:
