@@ -57,15 +57,17 @@ def sample_poses(v: float, w: float, footprint: Footprint, lookahead: float, ste
     rate = abs(v) + abs(w) * corner_radius(footprint)  # speed bound of any footprint point, m/s
     if rate <= 0.0 or lookahead <= 0.0:
         return np.zeros((1, 3))
-    horizon = lookahead / rate
+    # parametrise by the distance the farthest point travels: only the path shape matters, and
+    # normalising first keeps tiny commands from overflowing the horizon
+    vn, wn = v / rate, w / rate
     k = max(1, int(math.ceil(lookahead / step)))
-    t = np.linspace(0.0, horizon, k + 1)
-    heading = w * t
-    if abs(w) * horizon < 1e-9:
-        x, y = v * t, np.zeros_like(t)
+    d = np.linspace(0.0, lookahead, k + 1)
+    heading = wn * d
+    if abs(wn) * lookahead < 1e-9:
+        x, y = vn * d, np.zeros_like(d)
     else:
-        x = v / w * np.sin(heading)
-        y = v / w * (1.0 - np.cos(heading))
+        x = vn / wn * np.sin(heading)
+        y = vn / wn * (1.0 - np.cos(heading))
     return np.stack([x, y, heading], axis=1)
 
 
@@ -76,7 +78,9 @@ def check_sweep(points_xy: np.ndarray, v: float, w: float, footprint: Footprint,
     A point blocks when, somewhere along the horizon, its gap to the footprint is below
     `clearance` AND smaller than its gap now (minus `tolerance`): so moving away from an
     obstacle that is already close (backing away, turning away) is always allowed, and a
-    command that does not move the rover never blocks.
+    command that does not move the rover never blocks. Points deeper than `clearance` inside
+    the footprint (under the belly: remembered, or odometry drift) are ignored; they can no
+    longer be avoided and would otherwise strand the rover.
     """
     require_finite(v=v, w=w, clearance=clearance, lookahead=lookahead)
     pts = np.asarray(points_xy, dtype=float).reshape(-1, 2)
@@ -98,7 +102,8 @@ def check_sweep(points_xy: np.ndarray, v: float, w: float, footprint: Footprint,
     gap = rectangle_distance(fx, fy, footprint)  # (N, K)
     now_gap = gap[:, 0]
     future_min = gap[:, 1:].min(axis=1)
-    blocking = (future_min < clearance) & (future_min < now_gap - tolerance)
+    under = now_gap < -clearance  # under the body already: cannot be avoided, must not strand the rover
+    blocking = (future_min < clearance) & (future_min < now_gap - tolerance) & ~under
     if not np.any(blocking):
         return SweepResult(False)
     worst = int(np.argmin(np.where(blocking, future_min, np.inf)))
