@@ -29,13 +29,20 @@ class Received:
 class RosProbe:
     """Publish and subscribe from a private context; call `close()` (or use `with`)."""
 
-    def __init__(self, name: str = 'test_probe') -> None:
+    def __init__(self, name: str = 'test_probe', use_sim_time: bool = False) -> None:
+        from rclpy.parameter import Parameter
+
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
-        self.node = rclpy.create_node(name, context=self.context)
+        self.node = rclpy.create_node(name, context=self.context,
+                                      parameter_overrides=[Parameter('use_sim_time', value=use_sim_time)])
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self.inbox: dict[str, list[Received]] = {}
+
+    def now_msg(self) -> Any:
+        """The probe's clock (sim time when use_sim_time) as a builtin_interfaces/Time."""
+        return self.node.get_clock().now().to_msg()
 
     def publisher(self, topic: str, msg_type: type, qos: QoSProfile | int = 10) -> Any:
         return self.node.create_publisher(msg_type, topic, qos)
