@@ -21,14 +21,20 @@ EXIT_CONFIG = 2
 def run_node(factory: Callable[[], Any], argv: Sequence[str] | None = None,
              spin: Callable[[Any], None] | None = None) -> int:
     """Create a node with `factory()`, spin it until shutdown and return the exit code."""
+    import signal
+
     import rclpy
     from rclpy.executors import ExternalShutdownException
+    from rclpy.signals import SignalHandlerOptions
 
-    rclpy.init(args=list(sys.argv if argv is None else argv))
+    # rclpy's own SIGINT handler would shut the context down before on_shutdown() can publish
+    # its zero command; let SIGINT raise KeyboardInterrupt instead, and SIGTERM likewise.
+    rclpy.init(args=list(sys.argv if argv is None else argv), signal_handler_options=SignalHandlerOptions.NO)
+    previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
     node = None
     try:
         node = factory()
-        (spin or rclpy.spin)(node)
+        (spin or _spin_interruptibly)(node)
         return EXIT_OK
     except (KeyboardInterrupt, ExternalShutdownException):
         return EXIT_OK
@@ -45,3 +51,22 @@ def run_node(factory: Callable[[], Any], argv: Sequence[str] | None = None,
                     print(f'{node.get_name()}: shutdown hook failed: {exc}', file=sys.stderr)
             node.destroy_node()
         rclpy.try_shutdown()
+        signal.signal(signal.SIGTERM, previous_term)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _spin_interruptibly(node: Any) -> None:
+    """Spin with a bounded wait, so Python's signal handlers run within 0.1 s even on a silent graph."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    executor = SingleThreadedExecutor(context=node.context)
+    executor.add_node(node)
+    try:
+        while rclpy.ok(context=node.context):
+            executor.spin_once(timeout_sec=0.1)
+    finally:
+        executor.remove_node(node)
