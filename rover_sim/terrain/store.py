@@ -56,7 +56,8 @@ def _r(value: float, digits: int = 6) -> float:
 def terrain_metadata(terrain: Terrain, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON-ready metadata of a terrain (units: metres, degrees for headings, radians for yaw)."""
     x_min, x_max, y_min, y_max = terrain.extent
-    h_min, h_max = terrain.height_range
+    stored = dequantize(*quantize(terrain.heights))  # what the .npz holds (a no-op for generated terrains)
+    h_min, h_max = float(stored.min()), float(stored.max())
     meta: dict[str, Any] = {
         'format': FORMAT,
         'name': terrain.name,
@@ -77,7 +78,7 @@ def terrain_metadata(terrain: Terrain, extra: dict[str, Any] | None = None) -> d
         'craters': [[_r(c, 4) for c in row] for row in terrain.craters.tolist()],
         'corridors': [{'x': c.x, 'y': c.y, 'heading_deg': c.heading_deg, 'along_lo': c.along_lo,
                        'along_hi': c.along_hi, 'half_width': c.half_width} for c in terrain.corridors],
-        'heights_sha256': heights_sha256(terrain.heights),
+        'heights_sha256': heights_sha256(stored),
     }
     if extra:
         meta.update(extra)
@@ -85,7 +86,11 @@ def terrain_metadata(terrain: Terrain, extra: dict[str, Any] | None = None) -> d
 
 
 def save_terrain(terrain: Terrain, path: Path | str, extra: dict[str, Any] | None = None) -> tuple[Path, Path]:
-    """Write `<stem>.npz` and `<stem>.json` atomically (path may carry either suffix or none)."""
+    """Write `<stem>.npz` and `<stem>.json` atomically (path may carry either suffix or none).
+
+    Heights are stored quantised (65536 levels over their range, see `quantize`): a generated
+    terrain reloads bit-identical; an edited one (ruts) reloads within half a level.
+    """
     base = Path(path)
     if base.suffix in ('.npz', '.json'):
         base = base.with_suffix('')

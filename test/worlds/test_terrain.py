@@ -379,3 +379,15 @@ def test_change4_has_craters_and_rocks_of_all_sizes_around(change4):
     assert float(terrain.craters[:, 2].max()) >= 3.0
     for lo, hi in ((0.1, 0.2), (0.2, 0.4), (0.4, 1.5)):
         assert ((d >= lo) & (d < hi)).sum() >= 3, (lo, hi)
+
+
+def test_edited_heights_save_quantised_and_reload(tmp_path):
+    """The simulator saves rutted terrains: any float heights store within half a quantisation level."""
+    terrain = build_terrain(load_world('rock_test'))
+    rutted = replace(terrain, heights=terrain.heights - 0.0123456789 * (terrain.grid.x[None, :] > 0), _slope=None)
+    save_terrain(rutted, tmp_path / 'rutted')
+    loaded = load_terrain(tmp_path / 'rutted.json')
+    step = (rutted.heights.max() - rutted.heights.min()) / 65535
+    assert float(np.abs(loaded.heights - rutted.heights).max()) <= step / 2 + 1e-12
+    save_terrain(loaded, tmp_path / 'again')
+    assert (tmp_path / 'again.npz').read_bytes() == (tmp_path / 'rutted.npz').read_bytes()
