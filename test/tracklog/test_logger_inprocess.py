@@ -1,0 +1,125 @@
+"""track_logger composed in-process the way `rover run` does (one executor, sim time, lockstep ticks)."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray
+from nav_msgs.msg import Odometry
+from nav_msgs.msg import Path as PathMsg
+import pytest
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter
+from rosgraph_msgs.msg import Clock
+
+from helpers.processes import wait_until
+from rover_nav.runtime import qos
+from rover_nav.tracklog import bag as bagmod
+from rover_nav.tracklog.files import read_csv
+from rover_nav.tracklog.logger_node import TrackLoggerNode
+
+pytestmark = pytest.mark.ros
+
+
+class Lockstep:
+    """A simulator stand-in in the logger's context: publishes /clock and ground truth per tick."""
+
+    def __init__(self, out_dir, **extra) -> None:
+        self.ctx = rclpy.Context()
+        rclpy.init(context=self.ctx)
+        params = [Parameter('use_sim_time', value=True), Parameter('output_dir', value=str(out_dir))]
+        params += [Parameter(k, value=v) for k, v in extra.items()]
+        self.logger = TrackLoggerNode(context=self.ctx, cli_args=['--ros-args', '-r', '__node:=track_logger'],
+                                      use_global_arguments=False, parameter_overrides=params)
+        self.sim = rclpy.create_node('fake_sim', context=self.ctx)
+        self.clock = self.sim.create_publisher(Clock, '/clock', qos.CLOCK)
+        self.gt = self.sim.create_publisher(Odometry, 'ground_truth', qos.STATE)
+        self.paths: list[PathMsg] = []
+        self.diags: list[DiagnosticArray] = []
+        self.sim.create_subscription(PathMsg, 'track', self.paths.append, qos.LATCHED)
+        self.sim.create_subscription(DiagnosticArray, '/diagnostics', self.diags.append, qos.DIAGNOSTICS)
+        self.executor = SingleThreadedExecutor(context=self.ctx)
+        self.executor.add_node(self.logger)
+        self.executor.add_node(self.sim)
+        self.k = 0
+
+    def spin(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.executor.spin_once(timeout_sec=0.01)
+
+    def tick(self, rate: float = 50.0, speed: float = 0.0559) -> None:
+        t = 10.0 + self.k / rate
+        c = Clock()
+        c.clock.sec, c.clock.nanosec = int(t), int(round((t - int(t)) * 1e9))
+        self.clock.publish(c)
+        m = Odometry()
+        m.header.stamp = c.clock
+        m.header.frame_id = 'world'
+        m.pose.pose.position.x = speed * (t - 10.0)
+        m.pose.pose.orientation.w = 1.0
+        self.gt.publish(m)
+        self.k += 1
+        for _ in range(5):
+            self.executor.spin_once(timeout_sec=0.0)
+
+    def close(self) -> None:
+        self.logger.on_shutdown()
+        self.logger.on_shutdown()  # idempotent: the runner and run_node may both call it
+        for node in (self.logger, self.sim):
+            self.executor.remove_node(node)
+            node.destroy_node()
+        self.executor.shutdown()
+        rclpy.try_shutdown(context=self.ctx)
+
+
+def test_in_process_lockstep_drive_writes_a_complete_run(tmp_path):
+    out = tmp_path / 'run'
+    ls = Lockstep(out)
+    try:
+        wait_until(lambda: ls.gt.get_subscription_count() >= 1, 10.0, spin=ls.spin, what='logger subscription')
+        for _ in range(50 * 20):  # 20 s of sim time, as fast as the executor goes
+            ls.tick()
+        wait_until(lambda: ls.paths and len(ls.paths[-1].poses) >= 20, 10.0, spin=ls.spin, what='track')
+        assert ls.paths[-1].header.frame_id == 'world'
+    finally:
+        ls.close()
+    s = json.loads((out / 'summary.json').read_text())
+    assert s['sim_time_s'] == pytest.approx(999 / 50, abs=0.05)
+    assert s['distance_m'] == pytest.approx(0.0559 * 999 / 50, rel=0.01)
+    assert s['world'] == 'change4'
+    rows = read_csv(out / 'track.csv')
+    assert len(rows) == pytest.approx(s['distance_m'] / 0.05, abs=2)
+    info = bagmod.load_metadata(out / 'bag')
+    assert {t['topic_metadata']['name'] for t in info['topics_with_message_count']} >= {'/clock', '/ground_truth'}
+    for path in bagmod.bag_files(out / 'bag'):
+        report = bagmod.FileReport(path)
+        list(bagmod.iter_file(path, report))
+        assert report.complete, report.error
+
+
+def test_unwritable_output_dir_is_an_error_on_diagnostics_and_tracking_goes_on(tmp_path):
+    blocker = tmp_path / 'not_a_dir'
+    blocker.write_text('x')
+    ls = Lockstep(blocker / 'run')
+    try:
+        wait_until(lambda: ls.gt.get_subscription_count() >= 1, 10.0, spin=ls.spin, what='logger subscription')
+        for _ in range(200):
+            ls.tick()
+
+        def error_seen() -> bool:
+            return any(s.level == b'\x02' and 'track_logger' in s.name and 'folder' in s.message
+                       for d in ls.diags for s in d.status)
+
+        wait_until(error_seen, 10.0, spin=ls.spin, what='ERROR diagnostic naming the folder')
+        n = len(ls.paths)
+        for _ in range(100):
+            ls.tick()
+        wait_until(lambda: len(ls.paths) > n, 10.0, spin=ls.spin, what='track still published')
+    finally:
+        ls.close()
+    assert not (blocker / 'run').exists()
+    assert math.isfinite(ls.logger.recorder.distance_m) and ls.logger.recorder.distance_m > 0.1
