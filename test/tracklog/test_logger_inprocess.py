@@ -7,6 +7,7 @@ import math
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from helpers.processes import wait_until
 from nav_msgs.msg import Odometry
 from nav_msgs.msg import Path as PathMsg
 import pytest
@@ -15,7 +16,6 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 
-from helpers.processes import wait_until
 from rover_nav.runtime import qos
 from rover_nav.tracklog import bag as bagmod
 from rover_nav.tracklog.files import read_csv
