@@ -93,8 +93,9 @@ def render_png_bytes(terrain: Terrain, title: str | None = None, sun: SunSpec | 
     explicit = sum(r.explicit for r in terrain.rocks)
     fig.suptitle(title or (f'{terrain.name}: {terrain.size_m[0]:g} x {terrain.size_m[1]:g} m at '
                            f'{terrain.resolution:g} m, seed {terrain.seed}, {len(terrain.craters)} craters, '
-                           f'{len(terrain.rocks) - explicit} + {explicit} rocks; dashed: egress corridor, '
-                           'arrow: spawn'), fontsize=10)
+                           f'{len(terrain.rocks) - explicit} procedural + {explicit} explicit rocks; '
+                           + ('dashed: egress corridor, ' if terrain.corridors else '') + 'arrow: spawn'),
+                 fontsize=10)
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format='png', metadata={'Software': None})
