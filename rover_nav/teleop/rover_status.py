@@ -114,7 +114,7 @@ def render_lines(cmd: KeyboardCommand, fraction: float, config_max: tuple[float,
     max_v, max_w = config_max
     held = f'holding {cmd.held!r}' if cmd.held else 'idle (no key held)'
     lines = [
-        'rover keyboard teleop  (publishing teleop/cmd_vel at 10 Hz)',
+        'rover keyboard teleop  -> teleop/cmd_vel',
         f'command   v {cmd.linear:+.4f} m/s   w {cmd.angular:+.4f} rad/s   {held}',
         f'speed     {fraction * 100:.0f} %  (max {fraction * max_v:.4f} m/s, {fraction * max_w:.4f} rad/s)',
     ]

@@ -196,7 +196,7 @@ def test_process_with_sdl_profile_exits_zero_with_a_final_zero(tmp_path, probe):
         code = proc.stop()
     probe.spin(0.3)
     assert code == 0, proc.output()
-    print('CMDS', _cmds(box)[-8:], proc.output()[-600:]); assert _cmds(box)[-1] == (0.0, 0.0), 'no zero command on shutdown'
+    assert _cmds(box)[-1] == (0.0, 0.0), 'no zero command on shutdown'
 
 
 def test_bad_mapping_exits_2_naming_the_key(tmp_path):
