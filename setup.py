@@ -22,6 +22,7 @@ CONSOLE_SCRIPTS = {
     'hardware_driver': 'rover_nav.hardware.driver_node:main',
     'joystick': 'rover_nav.teleop.joystick_node:main',
     'joy_teleop': 'rover_nav.teleop.joy_teleop_node:main',
+    'keyboard_teleop': 'rover_nav.teleop.keyboard_teleop_node:main',
 }
 
 
