@@ -123,3 +123,25 @@ def test_unwritable_output_dir_is_an_error_on_diagnostics_and_tracking_goes_on(t
         ls.close()
     assert not (blocker / 'run').exists()
     assert math.isfinite(ls.logger.recorder.distance_m) and ls.logger.recorder.distance_m > 0.1
+
+
+def test_hazcam_clouds_are_decimated(tmp_path):
+    from sensor_msgs.msg import PointCloud2
+
+    out = tmp_path / 'run'
+    ls = Lockstep(out, points_decimation=3)
+    cloud_pub = ls.sim.create_publisher(PointCloud2, 'hazcam/points', qos.SENSOR_PUB)
+    try:
+        wait_until(lambda: cloud_pub.get_subscription_count() >= 1, 10.0, spin=ls.spin, what='cloud subscription')
+        for k in range(7):
+            ls.tick()
+            cloud = PointCloud2()
+            cloud.header.stamp.sec = 10 + k
+            cloud.header.frame_id = 'hazcam_optical_frame'
+            cloud_pub.publish(cloud)
+            ls.spin(0.05)
+        ls.spin(0.3)
+    finally:
+        ls.close()
+    stamps = [m.log_ns // 1_000_000_000 for m in bagmod.read_bag(out / 'bag') if m.topic == '/hazcam/points']
+    assert stamps == [10, 13, 16]
