@@ -274,8 +274,10 @@ class TrackLoggerNode(RoverNode):
         if len(self._points) > MAX_MEMORY_POINTS:
             self._points = decimate(self._points, MAX_MEMORY_POINTS // 2)
         self._geo_dirty = True
+        frame = f"{self.params.snapshot.frame_prefix}{'odom' if point.source == 'odom' else 'world'}"
+        self._path.header.frame_id = frame
         pose = PoseStamped()
-        pose.header.frame_id = self._path.header.frame_id
+        pose.header.frame_id = frame
         pose.header.stamp.sec = int(math.floor(point.stamp))
         pose.header.stamp.nanosec = int((point.stamp - math.floor(point.stamp)) * 1e9) % 1_000_000_000
         pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = point.x, point.y, point.z

@@ -145,3 +145,25 @@ def test_hazcam_clouds_are_decimated(tmp_path):
         ls.close()
     stamps = [m.log_ns // 1_000_000_000 for m in bagmod.read_bag(out / 'bag') if m.topic == '/hazcam/points']
     assert stamps == [10, 13, 16]
+
+
+def test_malformed_poses_are_rejected_without_stopping_the_logger(tmp_path):
+    ls = Lockstep(tmp_path / 'run', frame_prefix='rover1/')
+    try:
+        wait_until(lambda: ls.gt.get_subscription_count() >= 1, 10.0, spin=ls.spin, what='logger subscription')
+        bad = Odometry()
+        bad.header.stamp.sec = 10
+        bad.pose.pose.position.x = math.nan
+        bad.pose.pose.orientation.w = 1.0
+        zero_q = Odometry()
+        zero_q.header.stamp.sec = 10  # all-zero quaternion: not a rotation
+        for _ in range(5):
+            ls.gt.publish(bad)
+            ls.gt.publish(zero_q)
+        for _ in range(200):
+            ls.tick()
+        wait_until(lambda: ls.paths and len(ls.paths[-1].poses) >= 3, 10.0, spin=ls.spin, what='track')
+        assert ls.paths[-1].header.frame_id == 'rover1/world'
+    finally:
+        ls.close()
+    assert all(math.isfinite(r['x']) for r in read_csv(tmp_path / 'run' / 'track.csv'))
