@@ -25,27 +25,30 @@ class NodeSpec:
     node_class: str  # 'module:Class', for in-process composition
     remappings: tuple[tuple[str, str], ...] = ()
     parameters: dict[str, Any] = field(default_factory=dict)
+    uses_geometry: bool = False  # declares `profile` and reads the rover description
 
     @property
     def module(self) -> str:
         return self.node_class.split(':')[0]
 
 
-SIMULATOR = NodeSpec('lunar_sim', 'lunar_sim', 'rover_sim.sim_node:LunarSim')
+SIMULATOR = NodeSpec('lunar_sim', 'lunar_sim', 'rover_sim.sim_node:LunarSim', uses_geometry=True)
 OPERATOR = NodeSpec('scenario_operator', 'scenario_operator', 'rover_bringup.operator_node:ScenarioOperator')
 
 CHAIN = (
     NodeSpec('speed_limiter', 'speed_limiter', 'rover_nav.safety.speed_limiter_node:SpeedLimiterNode',
              remappings=(('cmd_vel_in', 'teleop/cmd_vel'), ('cmd_vel_out', LIMITED))),
     NodeSpec('slope_guard', 'slope_guard', 'rover_nav.safety.slope_guard_node:SlopeGuardNode',
-             remappings=(('cmd_vel_in', LIMITED), ('cmd_vel_out', SLOPE_CHECKED))),
+             remappings=(('cmd_vel_in', LIMITED), ('cmd_vel_out', SLOPE_CHECKED)), uses_geometry=True),
     NodeSpec('obstacle_guard', 'obstacle_guard', 'rover_nav.safety.obstacle_guard_node:ObstacleGuardNode',
-             remappings=(('cmd_vel_in', SLOPE_CHECKED), ('cmd_vel_out', 'cmd_vel'))),
+             remappings=(('cmd_vel_in', SLOPE_CHECKED), ('cmd_vel_out', 'cmd_vel')), uses_geometry=True),
 )
 
 DRIVE = (
-    NodeSpec('drive_controller', 'drive_controller', 'rover_nav.drive.controller_node:DriveControllerNode'),
-    NodeSpec('wheel_odometry', 'wheel_odometry', 'rover_nav.drive.odometry_node:WheelOdometryNode'),
+    NodeSpec('drive_controller', 'drive_controller', 'rover_nav.drive.controller_node:DriveControllerNode',
+             uses_geometry=True),
+    NodeSpec('wheel_odometry', 'wheel_odometry', 'rover_nav.drive.odometry_node:WheelOdometryNode',
+             uses_geometry=True),
 )
 
 LOGGER = NodeSpec('track_logger', 'track_logger', 'rover_nav.tracklog.logger_node:TrackLoggerNode')

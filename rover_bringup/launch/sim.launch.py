@@ -14,7 +14,12 @@ import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction
+from launch.actions import (
+    AppendEnvironmentVariable,
+    DeclareLaunchArgument,
+    IncludeLaunchDescription,
+    OpaqueFunction,
+)
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import Command, LaunchConfiguration, PathJoinSubstitution, PythonExpression
 from launch_ros.actions import Node, PushRosNamespace
@@ -22,22 +27,27 @@ from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 from rover_bringup import graph
+from rover_description.geometry import load_geometry
 
 PACKAGE = 'rover_testbed'
 
 
 def _spawn(context, *args, **kwargs):
-    """Spawn the rover at the world's spawn pose (read from the world's metadata file)."""
+    """Spawn the rover at the world's spawn pose (from the world's metadata file).
+
+    The metadata gives the ground height at the spawn point; base_link sits one wheel radius
+    above it (taken from the rover description), plus a few centimetres to settle from.
+    """
     world = LaunchConfiguration('world').perform(context)
+    profile = LaunchConfiguration('profile').perform(context)
     share = get_package_share_directory(PACKAGE)
     with open(os.path.join(share, 'worlds', 'terrain', f'{world}.json')) as handle:
         spawn = json.load(handle)['spawn']
-    lift = 0.05  # drop the rover from just above the ground so it settles on its wheels
+    z = spawn['z'] + load_geometry(profile).wheel_radius + 0.03
     return [Node(
         package='ros_gz_sim', executable='create', output='screen',
         arguments=['-name', 'rover', '-topic', 'robot_description',
-                   '-x', str(spawn['x']), '-y', str(spawn['y']), '-z', str(spawn['z'] + lift),
-                   '-Y', str(spawn['yaw'])],
+                   '-x', str(spawn['x']), '-y', str(spawn['y']), '-z', str(z), '-Y', str(spawn['yaw'])],
     )]
 
 
@@ -48,7 +58,7 @@ def generate_launch_description():
     namespace = LaunchConfiguration('namespace')
     log_dir = LaunchConfiguration('log_dir')
     rover_yaml = PathJoinSubstitution([share, 'config', 'rover.yaml'])
-    common = {'use_sim_time': True, 'profile': profile}
+    sim_time = {'use_sim_time': True}
 
     arguments = [
         DeclareLaunchArgument('world', default_value='change4',
@@ -75,28 +85,34 @@ def generate_launch_description():
         Command(['xacro ', PathJoinSubstitution([share, 'urdf', 'rover.urdf.xacro']), ' profile:=', profile]),
         value_type=str)
     state_publisher = Node(package='robot_state_publisher', executable='robot_state_publisher', output='screen',
-                           parameters=[{'robot_description': robot_description, 'use_sim_time': True}])
+                           parameters=[{'robot_description': robot_description, **sim_time}])
 
     bridge = Node(package='ros_gz_bridge', executable='parameter_bridge', output='screen',
                   parameters=[{'config_file': PathJoinSubstitution([share, 'config', 'gz_bridge.yaml']),
-                               'use_sim_time': True}])
+                               **sim_time}])
 
     adapter = Node(package=PACKAGE, executable='gz_joint_adapter', name='gz_joint_adapter', output='screen',
-                   parameters=[rover_yaml, {'use_sim_time': True}])
+                   parameters=[rover_yaml, sim_time])
 
     rover_nodes = []
     for spec in (*graph.CHAIN, *graph.DRIVE, graph.LOGGER):
         extra = {'output_dir': log_dir, 'world': world} if spec is graph.LOGGER else {}
+        if spec.uses_geometry:
+            extra['profile'] = profile
         rover_nodes.append(Node(package=PACKAGE, executable=spec.executable, name=spec.name, output='screen',
-                                parameters=[rover_yaml, {**common, **spec.parameters, **extra}],
+                                parameters=[rover_yaml, {**sim_time, **spec.parameters, **extra}],
                                 remappings=list(spec.remappings)))
 
     aggregator = Node(package='diagnostic_aggregator', executable='aggregator_node', output='screen',
                       parameters=[PathJoinSubstitution([share, 'config', 'diagnostics_aggregator.yaml']),
-                                  {'use_sim_time': True}])
+                                  sim_time])
+
+    # The world SDFs refer to their terrain meshes relative to share/rover_testbed/worlds.
+    resource_path = AppendEnvironmentVariable('GZ_SIM_RESOURCE_PATH', PathJoinSubstitution([share, 'worlds']))
 
     return LaunchDescription([
         *arguments,
+        resource_path,
         gazebo,
         PushRosNamespace(namespace),
         state_publisher,
