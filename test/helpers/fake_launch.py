@@ -21,6 +21,8 @@ import sys
 import types
 from typing import Any
 
+import yaml
+
 SHARE_PREFIX = '<share>'
 #: package -> a real share folder (the test builds rover_testbed's from setup.py's data_files)
 SHARE_DIRS: dict[str, str] = {}
@@ -283,6 +285,28 @@ def _stand_ins() -> Iterator[None]:
                 sys.modules[name] = mod
 
 
+def _is_substitution(value: Any) -> bool:
+    return isinstance(value, Substitution) or (
+        isinstance(value, (list, tuple)) and any(isinstance(v, Substitution) for v in value))
+
+
+def _parameter_entry(entry: Any, args: dict[str, Any]) -> Any:
+    """A `parameters=` entry as launch_ros evaluates it: substituted values are read as YAML."""
+    if not isinstance(entry, dict):
+        return resolve(entry, args)
+    out = {}
+    for key, value in entry.items():
+        if isinstance(value, ParameterValue):
+            out[key] = resolve(value, args)  # value_type given: taken as is
+        elif _is_substitution(value):
+            text = str(resolve(value, args))
+            parsed = yaml.safe_load(text)
+            out[key] = text if parsed is None else parsed  # '' stays a string, as in launch_ros
+        else:
+            out[key] = resolve(value, args)
+    return out
+
+
 def _walk(entities: list[Any], summary: LaunchSummary) -> None:
     for ent in entities:
         kind = type(ent).__name__
@@ -290,7 +314,9 @@ def _walk(entities: list[Any], summary: LaunchSummary) -> None:
             summary.arguments[ent.kw['name']] = ent.kw.get('default_value')
             summary.descriptions[ent.kw['name']] = ent.kw.get('description') or ''
         elif kind in ('Node', 'LifecycleNode'):
-            summary.nodes.append({k: resolve(v, summary.arguments) for k, v in ent.kw.items() if k != 'condition'})
+            node = {k: resolve(v, summary.arguments) for k, v in ent.kw.items() if k not in ('condition', 'parameters')}
+            node['parameters'] = [_parameter_entry(p, summary.arguments) for p in ent.kw.get('parameters') or []]
+            summary.nodes.append(node)
         elif kind == 'IncludeLaunchDescription':
             summary.includes.append(str(resolve(ent.kw['launch_description_source'].kw['launch_file_path'],
                                                 summary.arguments)))
