@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'describe': ('rover_bringup.commands.describe', 'print the rover geometry, write its URDF, render a picture'),
     'world': ('rover_bringup.commands.world', 'build a lunar world (Gazebo SDF, mesh, terrain) or show it as a PNG'),
     'track': ('rover_bringup.commands.track', 'show a drive: track.png map, summary table, CSV/GeoJSON from the bag'),
+    'hw-check': ('rover_bringup.commands.hw_check', 'self-test the rover board: motors, encoders, servos, IMU, e-stop'),
 }
 
 EXIT_USAGE = 2

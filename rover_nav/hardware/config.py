@@ -187,3 +187,33 @@ def build_config(snap: Snapshot, geometry: Any) -> HardwareConfig:
     if not (math.isfinite(rate) and rate > 0):
         raise ConfigError(f"parameter 'profile': geometry max_steer_rate {rate} must be > 0")
     return HardwareConfig(snap, wheel_map, servos, rate)
+
+
+def params_from_files(paths: list[Path], node_name: str = 'hardware_driver') -> dict[str, Any]:
+    """Merge the ros__parameters a node named `node_name` would get from these YAML files, in order.
+
+    Matches the keys `/**`, `node_name`, `/node_name` and `/**/node_name` (no other wildcards), so
+    `rover hw-check` and `rover board` read the same files the launch file passes.
+    """
+    import yaml
+
+    keys = ('/**', node_name, f'/{node_name}', f'/**/{node_name}')
+    merged: dict[str, Any] = {}
+    for path in paths:
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f'cannot read parameter file {path}: {exc}') from exc
+        for key in keys:
+            section = data.get(key) if isinstance(data, dict) else None
+            if isinstance(section, dict) and isinstance(section.get('ros__parameters'), dict):
+                merged.update(section['ros__parameters'])
+    return merged
+
+
+def snapshot_from_values(values: dict[str, Any]) -> Snapshot:
+    """Validate a plain dict against SPECS (defaults filled in, unknown keys ignored)."""
+    from rover_nav.runtime.params import validate_all
+
+    full = {spec.name: values.get(spec.name, spec.default) for spec in SPECS}
+    return validate_all(SPECS, full, cross_check)
