@@ -107,8 +107,8 @@ def run(args: argparse.Namespace) -> int:
         results = test.run(motion, args.spin_seconds, args.spin_speed)
         print(format_table(results))
         if args.save_imu_calibration:
-            if test.imu is not None and test.imu.calibration().calibrated(cfg.params.imu_mode):
-                write_imu_offsets(args.save_imu_calibration, test.imu.read_offsets())
+            if test.imu_offsets is not None:
+                write_imu_offsets(args.save_imu_calibration, test.imu_offsets)
                 print(f'IMU offsets saved to {args.save_imu_calibration}')
             else:
                 print('IMU not fully calibrated: offsets NOT saved', file=sys.stderr)

@@ -48,7 +48,7 @@ class SelfTest:
         self.results: list[CheckResult] = []
         self.bus: RoboClawBus | None = None
         self._i2c: dict[int, Any] = {}
-        self.imu: BNO055 | None = None
+        self.imu_offsets: bytes | None = None  # read when the IMU reports full calibration
 
     def add(self, name: str, status: str, detail: str, fix: str = '') -> CheckResult:
         result = CheckResult(name, status, detail, fix)
@@ -235,7 +235,12 @@ class SelfTest:
                      'check wiring and address (ADR pin), and lower the I2C clock for its clock stretching '
                      '(dtparam=i2c_arm_baudrate=10000)')
             return
-        self.imu = imu
+        if cal.calibrated(p.imu_mode):
+            try:
+                self.imu_offsets = imu.read_offsets()
+            except OSError:
+                self.imu_offsets = None
+        imu.close()
         accel = math.sqrt(sum(a * a for a in sample.linear_acceleration))
         detail = (f'{p.imu_mode}; |a| = {accel:.2f} m/s^2; calibration sys/gyro/accel/mag = '
                   f'{cal.system}/{cal.gyro}/{cal.accel}/{cal.mag}')
