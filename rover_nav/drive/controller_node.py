@@ -43,8 +43,12 @@ PARAMS = (
     ParamSpec('max_clock_skew', float, 0.5, 's; a cmd_vel stamped further in the future is rejected (stop).',
               lo=0.0, hi=3600.0),
     ParamSpec('steer_tolerance', float, 0.1, 'rad; the wheels wait while any corner is further than this from its '
-              'target angle and start when all are within half of it. Too large scrubs the wheels through '
-              'turns, too small stalls on servo error.', lo=0.005, hi=1.5),
+              'target angle. Too large scrubs the wheels through turns.', lo=0.005, hi=1.5),
+    ParamSpec('steer_resume_tolerance', float, 0.05, 'rad; waiting wheels start when every corner is within this '
+              "of its target (<= steer_tolerance). Below the servos' steady-state error under load the rover "
+              'never starts.', lo=0.001, hi=1.5),
+    ParamSpec('steer_stall_warning', float, 5.0, 's of continuous waiting for the corners before /diagnostics '
+              'warns (a jammed or weak steering servo).', lo=0.1, hi=600.0),
     ParamSpec('v_eps', float, 0.002, 'm/s; at or below it a yaw-rate request becomes a point turn. Must be below '
               'v_eps_exit.', lo=1e-5, hi=1.0),
     ParamSpec('v_eps_exit', float, 0.005, 'm/s; a point turn is left only when |v| rises above it (hysteresis: '
@@ -61,13 +65,16 @@ PARAMS = (
 def _cross_check(snap: Snapshot) -> None:
     if snap.v_eps_exit <= snap.v_eps:
         raise ConfigError(f"parameter 'v_eps_exit' = {snap.v_eps_exit} must be greater than 'v_eps' = {snap.v_eps}")
+    if snap.steer_resume_tolerance > snap.steer_tolerance:
+        raise ConfigError(f"parameter 'steer_resume_tolerance' = {snap.steer_resume_tolerance} must not exceed "
+                          f"'steer_tolerance' = {snap.steer_tolerance}")
 
 
 def limits_from(snap: Snapshot) -> DriveLimits:
     """The kinematics limits out of a parameter snapshot."""
     return DriveLimits(max_wheel_speed=snap.max_wheel_speed, min_turning_radius=snap.min_turning_radius,
                        v_eps=snap.v_eps, v_eps_exit=snap.v_eps_exit, w_eps=snap.w_eps,
-                       steer_tolerance=snap.steer_tolerance)
+                       steer_tolerance=snap.steer_tolerance, steer_resume_tolerance=snap.steer_resume_tolerance)
 
 
 def load_layout(profile: str) -> WheelLayout:
@@ -101,6 +108,7 @@ class DriveControllerNode(RoverNode):
         self._estop = False
         self._rejected = 0
         self._last: DriveCommand | None = None
+        self._waiting_since: float | None = None
         self.create_timer(snap.watchdog_period, self._watchdog)
         self.create_timer(snap.diagnostics_period, self._diagnostics)
         self.get_logger().info(
@@ -166,6 +174,7 @@ class DriveControllerNode(RoverNode):
 
     def _diagnostics(self) -> None:
         last = self._last
+        snap = self.params.snapshot
         values = {
             'mode': self.drive.mode, 'estop': self._estop, 'stale': self._stale, 'rejected_commands': self._rejected,
             'v': f'{last.v:.4f}' if last else 'n/a', 'w': f'{last.w:.4f}' if last else 'n/a',
@@ -177,6 +186,10 @@ class DriveControllerNode(RoverNode):
             level, message = DIAG_WARN, 'e-stop latched: wheels stopped'
         elif self._stale and self._last_cmd_t is not None:
             level, message = DIAG_WARN, 'cmd_vel stale: wheels stopped, steering held'
+        elif self._waiting_since is not None and self.now_s() - self._waiting_since > snap.steer_stall_warning:
+            level = DIAG_WARN
+            message = (f'corners not at their targets for {self.now_s() - self._waiting_since:.1f} s '
+                       f'(error {last.steer_error if last else math.nan:.3f} rad): jammed or weak steering?')
         elif last is not None and last.infeasible:
             level, message = DIAG_WARN, 'requested point turn impossible with these steering limits'
         elif self._last_cmd_t is None:
@@ -190,6 +203,10 @@ class DriveControllerNode(RoverNode):
     # --- output -------------------------------------------------------------------------------------------------
     def _publish(self, cmd: DriveCommand, stamp: object) -> None:
         self._last = cmd
+        if not cmd.waiting:
+            self._waiting_since = None
+        elif self._waiting_since is None:
+            self._waiting_since = self.now_s()
         msg = JointState()
         msg.header.stamp = stamp
         msg.name, msg.position, msg.velocity = joints.command_fields(self.layout, cmd.steer, cmd.wheel_rate)

@@ -113,8 +113,9 @@ class DriveLimits:
     v_eps: m/s; at or below it (and |w| > w_eps) the rover turns in place.
     v_eps_exit: m/s (> v_eps); a point turn is left only above it (hysteresis).
     w_eps: rad/s; a smaller yaw rate with |v| <= v_eps counts as "stop".
-    steer_tolerance: rad; wheels wait while a corner is further than this from its target,
-    and start again when all are within half of it.
+    steer_tolerance: rad; wheels wait while a corner is further than this from its target.
+    steer_resume_tolerance: rad (<= steer_tolerance); waiting wheels start again when every
+    corner is within it (hysteresis; it must exceed the servos' steady-state error under load).
     """
 
     max_wheel_speed: float
@@ -123,14 +124,19 @@ class DriveLimits:
     v_eps_exit: float = 0.005
     w_eps: float = 0.002
     steer_tolerance: float = 0.1
+    steer_resume_tolerance: float = 0.05
 
     def __post_init__(self) -> None:
-        for name in ('max_wheel_speed', 'min_turning_radius', 'v_eps', 'v_eps_exit', 'w_eps', 'steer_tolerance'):
+        for name in ('max_wheel_speed', 'min_turning_radius', 'v_eps', 'v_eps_exit', 'w_eps', 'steer_tolerance',
+                     'steer_resume_tolerance'):
             value = _finite(name, getattr(self, name))
             if value <= 0.0:
                 raise ValueError(f'{name} must be > 0, got {value!r}')
         if self.v_eps_exit <= self.v_eps:
             raise ValueError(f'v_eps_exit ({self.v_eps_exit}) must be greater than v_eps ({self.v_eps})')
+        if self.steer_resume_tolerance > self.steer_tolerance:
+            raise ValueError(f'steer_resume_tolerance ({self.steer_resume_tolerance}) must not exceed '
+                             f'steer_tolerance ({self.steer_tolerance})')
 
 
 @dataclass(frozen=True)
@@ -246,7 +252,7 @@ class DriveKinematics:
         self._advance(now)
         self._target = cmd.steer.copy()
         err = self._steer_error()
-        if self.waiting and err <= 0.5 * lim.steer_tolerance:
+        if self.waiting and err <= lim.steer_resume_tolerance:
             self.waiting = False
         elif not self.waiting and err > lim.steer_tolerance:
             self.waiting = True

@@ -42,6 +42,8 @@ from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 
 IMU_MODES = ('none', 'yaw_rate', 'yaw')
 UNKNOWN_VARIANCE = 1.0e3  # z, roll, pitch (and their rates): a planar odometry does not know them
+OUTLIER_RATE_GAIN = 0.02  # per sample: the outlier share is averaged over ~50 samples (5 s at 10 Hz)
+PERSISTENT_OUTLIER = 0.5  # a wheel left out of more than half the recent samples is reported as a fault
 
 PARAMS = (
     ParamSpec('profile', str, 'yutu2', 'Rover description profile the wheel positions and radii are read from; '
@@ -119,6 +121,7 @@ class WheelOdometryNode(RoverNode):
         self._rejected_msgs = 0
         self._gaps = 0
         self._outlier_count = np.zeros(self.layout.n, dtype=int)
+        self._outlier_rate = np.zeros(self.layout.n)  # exponentially weighted share of samples left out
         self._samples = 0
         self._pub = self.create_publisher(Odometry, 'odom', qos.STATE)
         self.create_subscription(JointState, 'joint_states', self._on_joint_states, qos.SENSOR_SUB)
@@ -190,7 +193,9 @@ class WheelOdometryNode(RoverNode):
             return
         self._pool.update(est.rss, est.dof)
         self._samples += 1
-        self._outlier_count += ~est.used & np.isfinite(est.residual)
+        left_out = ~est.used & np.isfinite(est.residual)
+        self._outlier_count += left_out
+        self._outlier_rate += OUTLIER_RATE_GAIN * (left_out - self._outlier_rate)
         self._last_est = est
         v, w, cov = self._fuse(est)
         if dt is not None and self._prev_twist is not None:
@@ -266,13 +271,18 @@ class WheelOdometryNode(RoverNode):
         }
         for i, name in enumerate(self.layout.names):
             values[f'outliers_{name}'] = int(self._outlier_count[i])
+            values[f'outlier_share_{name}'] = f'{self._outlier_rate[i]:.2f}'
             if est is not None:
                 values[f'slip_{name}'] = f'{est.slip[i]:.3f}'
+        persistent = [n for n, r in zip(self.layout.names, self._outlier_rate, strict=True) if r > PERSISTENT_OUTLIER]
         if self._samples == 0:
             level, message = DIAG_OK, 'waiting for joint_states'
+        elif persistent:
+            level = DIAG_WARN
+            message = f'wheel(s) {", ".join(persistent)} persistently disagree (stalled motor, encoder fault?)'
         elif est is not None and est.rejected:
             names = [self.layout.names[i] for i in np.flatnonzero(~est.used & np.isfinite(est.residual))]
-            level, message = DIAG_WARN, f'wheel(s) {", ".join(names)} slipping or stalled: left out of the estimate'
+            level, message = DIAG_OK, f'integrating; wheel(s) {", ".join(names)} slipping: left out'
         else:
             level, message = DIAG_OK, 'integrating'
         self.publish_diagnostic(level, message, values)

@@ -6,6 +6,7 @@ import json
 import math
 
 from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import TwistStamped
 import numpy as np
 import pytest
@@ -52,7 +53,8 @@ def wired(probe, start_node):
             'out': probe.subscribe('joint_commands', JointState, qos.COMMAND),
             'events': probe.subscribe('events', String, qos.EVENTS),
         }
-        drive.wait_for(lambda: io['cmd'].get_subscription_count() >= 1, what='drive subscribed to cmd_vel')
+        drive.wait_for(lambda: io['cmd'].get_subscription_count() >= 1
+                       and drive.node._pub.get_subscription_count() >= 1, what='drive and probe matched')
         return io
 
     return make
@@ -157,8 +159,9 @@ def test_future_stamp_is_rejected(wired):
     assert all(np.all(np.array(r.msg.velocity[4:]) == 0.0) for r in out)
 
 
-def test_measured_steering_makes_the_wheels_wait(wired):
-    io = wired(command_timeout=5.0)
+def test_measured_steering_makes_the_wheels_wait(wired, probe):
+    io = wired(command_timeout=5.0, steer_stall_warning=0.3, diagnostics_period=0.1)
+    diags = probe.subscribe('/diagnostics', DiagnosticArray, qos.DIAGNOSTICS)
     out = io['out']
     states = JointState(name=list(STEER_JOINTS), position=[0.0] * 4)
     io['states'].publish(states)
@@ -172,6 +175,13 @@ def test_measured_steering_makes_the_wheels_wait(wired):
     assert io['drive'].node.drive.waiting
     target = fields(out[-1].msg)[0]
     assert any(abs(a) > 0.7 for a in target.values())
+
+    def stall_warned() -> bool:
+        io['states'].publish(states)
+        io['cmd'].publish(twist(0.0, 0.05))
+        return any(st.level == DiagnosticStatus.WARN and 'jammed' in st.message for d in diags for st in d.msg.status)
+
+    io['drive'].wait_for(stall_warned, 10.0, 'steering stall warning on /diagnostics')
     reached = JointState(name=list(target), position=list(target.values()))
     for _ in range(3):
         io['states'].publish(reached)

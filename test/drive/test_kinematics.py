@@ -165,7 +165,7 @@ def test_wheels_wait_until_the_corners_are_within_tolerance(layout):
     first = drive.command(0.0, 0.05, 1.0)  # 0 -> point-turn angles: a large change
     assert first.waiting and np.all(first.wheel_rate == 0.0) and first.v == first.w == 0.0
     swing = float(np.max(np.abs(point_turn_angles(layout))))
-    t_needed = (swing - 0.5 * LIMITS.steer_tolerance) / layout.max_steer_rate
+    t_needed = (swing - LIMITS.steer_resume_tolerance) / layout.max_steer_rate
     still = drive.command(0.0, 0.05, 1.0 + 0.5 * t_needed)
     assert still.waiting
     moving = drive.command(0.0, 0.05, 1.0 + 1.01 * t_needed)
@@ -213,7 +213,7 @@ def test_fold_angle_range(angle):
     assert math.sin(2 * folded) == pytest.approx(math.sin(2 * angle), abs=1e-9)  # same axis, maybe reversed
 
 
-@pytest.mark.parametrize('field', ['max_wheel_speed', 'min_turning_radius', 'v_eps', 'steer_tolerance'])
+@pytest.mark.parametrize('field', ['max_wheel_speed', 'min_turning_radius', 'v_eps', 'steer_resume_tolerance'])
 @pytest.mark.parametrize('bad', [0.0, -1.0, math.nan, math.inf])
 def test_bad_limits_name_the_field(field, bad):
     with pytest.raises(ValueError, match=field):
@@ -223,6 +223,8 @@ def test_bad_limits_name_the_field(field, bad):
 def test_hysteresis_thresholds_must_be_ordered():
     with pytest.raises(ValueError, match='v_eps_exit'):
         DriveLimits(0.08, 1.0, v_eps=0.01, v_eps_exit=0.005)
+    with pytest.raises(ValueError, match='steer_resume_tolerance'):
+        DriveLimits(0.08, 1.0, steer_tolerance=0.1, steer_resume_tolerance=0.2)
 
 
 @pytest.mark.parametrize('v, w', [(math.nan, 0.0), (0.0, math.inf), (-math.inf, 0.1)])
