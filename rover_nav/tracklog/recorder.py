@@ -17,13 +17,14 @@ when the wheels turn more than the rover moves (wheel slip), negative when it sk
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 import json
 import math
 from typing import Any
 
 from rover_nav.tracklog.geo import tilt_deg_from_quaternion, yaw_from_quaternion
-from rover_nav.tracklog.sampling import MovingAverageSpeed, Odometer, TrackSampler
+from rover_nav.tracklog.sampling import DistanceHistory, MovingAverageSpeed, Odometer, TrackSampler
 
 SOURCES = ('auto', 'ground_truth', 'odom')
 DIAG_NAMES = {0: 'OK', 1: 'WARN', 2: 'ERROR', 3: 'STALE'}
@@ -130,9 +131,12 @@ class TrackRecorder:
         self._align: tuple[float, float, float] | None = None  # world_from_odom: x, y, yaw
         self._odo = Odometer(odometer_deadband_m)
         self._speed = MovingAverageSpeed(speed_window_s)
-        self._gt_slip_odo = Odometer(odometer_deadband_m, horizontal=True)
-        self._odom_slip_odo = Odometer(odometer_deadband_m, horizontal=True)
-        self._slip_mark: tuple[float, float] | None = None  # (gt, odom) distances at the last point
+        self._gt_dist = DistanceHistory(odometer_deadband_m)
+        self._odom_dist = DistanceHistory(odometer_deadband_m)
+        self._slip_t: float | None = None  # end of the last point's slip window (sim s)
+        self._both_since: float | None = None  # when ground truth and odometry were first both seen
+        self._recent_gt: deque[_Pose] = deque(maxlen=50)  # until aligned: poses to pair by stamp
+        self._recent_odom: deque[_Pose] = deque(maxlen=50)
         self.max_tilt_deg = 0.0
         self._imu_tilt_max = 0.0
         self._imu_seen = False
@@ -165,10 +169,11 @@ class TrackRecorder:
         self._gt = pose
         if self.primary is None and self.source_mode == 'auto':
             self.primary = 'ground_truth'
+        self._gt_dist.update(t, x, y)
+        if self._align is None:
+            self._recent_gt.append(pose)
         if self._align is None and self._odom is not None:
-            self._align_frames()
-        if self._align is not None:
-            self._gt_slip_odo.update(x, y)
+            self._try_align()
         if self.primary != 'ground_truth':
             return None
         return self._primary_update(pose)
@@ -185,11 +190,11 @@ class TrackRecorder:
             self.primary = 'odom'
         if self.primary == 'odom' and self._align is None:
             self._align = (0.0, 0.0, 0.0)  # no ground truth: the world is the odom frame
+        self._odom_dist.update(t, x, y)
+        if self._align is None:
+            self._recent_odom.append(pose)
         if self._align is None and self._gt is not None:
-            self._align_frames()
-        if self._align is not None:
-            ox, oy, _ = self._odom_in_world()
-            self._odom_slip_odo.update(ox, oy)
+            self._try_align()
         if self.primary != 'odom':
             return None
         return self._primary_update(pose)
@@ -229,15 +234,27 @@ class TrackRecorder:
         return self._make_point(pose)
 
     # -- internals ------------------------------------------------------------------------
-    def _align_frames(self) -> None:
+    def _try_align(self) -> None:
+        """Align odom to world on a ground-truth/odometry pair of the same tick (stamps within 1 ms,
+        searched in the recent history of both, as they arrive a few ticks apart); if the stamps
+        never match (different rates), on the pair closest in time after 1 s."""
         assert self._gt is not None and self._odom is not None
-        g, o = self._gt, self._odom
+        now = max(self._gt.t, self._odom.t)
+        if self._both_since is None:
+            self._both_since = now
+        pairs = [(abs(g.t - o.t), g, o) for g in self._recent_gt for o in self._recent_odom]
+        if not pairs:
+            return
+        gap, g, o = min(pairs, key=lambda item: item[0])
+        if gap <= 1e-3 or now - self._both_since >= 1.0:
+            self._align_frames(g, o)
+            self._recent_gt.clear()
+            self._recent_odom.clear()
+
+    def _align_frames(self, g: _Pose, o: _Pose) -> None:
         yaw = g.yaw - o.yaw
         c, s = math.cos(yaw), math.sin(yaw)
         self._align = (g.x - (c * o.x - s * o.y), g.y - (s * o.x + c * o.y), yaw)
-        # both slip odometers start at the alignment instant, from the same place
-        self._gt_slip_odo.update(g.x, g.y)
-        self._odom_slip_odo.update(*self._odom_in_world()[:2])
 
     def _odom_in_world(self) -> tuple[float, float, float]:
         assert self._odom is not None and self._align is not None
@@ -269,12 +286,13 @@ class TrackRecorder:
         if self._odom is not None and self._align is not None:
             odom_x, odom_y, odom_yaw = self._odom_in_world()
         slip = None
-        gt_d, odom_d = self._gt_slip_odo.total_with_tail(), self._odom_slip_odo.total_with_tail()
-        if self._slip_mark is not None and self.primary == 'ground_truth' and self._align is not None:
-            d_gt, d_odom = gt_d - self._slip_mark[0], odom_d - self._slip_mark[1]
-            if d_odom >= MIN_SLIP_DISTANCE_M:
-                slip = 1.0 - d_gt / d_odom
-        self._slip_mark = (gt_d, odom_d)
+        if self.primary == 'ground_truth' and self._odom_dist.last_t is not None:
+            # the window ends where both sources have data, and starts where the last one ended
+            t_b = min(pose.t, self._odom_dist.last_t)
+            if self._slip_t is not None and t_b > self._slip_t:
+                slip = self._slip(self._slip_t, t_b)
+            if self._slip_t is None or t_b > self._slip_t:
+                self._slip_t = max(t_b, self._odom_dist.first_t or t_b)
         self.points += 1
         return TrackPoint(t=self._rel(pose.t), stamp=pose.t, x=pose.x, y=pose.y, z=pose.z, yaw=pose.yaw,
                           speed=self._speed.current(), tilt_deg=pose.tilt_deg, odom_x=odom_x, odom_y=odom_y,
@@ -292,13 +310,21 @@ class TrackRecorder:
         ox, oy, _ = self._odom_in_world()
         return math.hypot(ox - self._gt.x, oy - self._gt.y)
 
+    def _slip(self, t_a: float, t_b: float, min_odom_m: float = MIN_SLIP_DISTANCE_M) -> float | None:
+        d_gt = self._gt_dist.at(t_b) - self._gt_dist.at(t_a)
+        d_odom = self._odom_dist.at(t_b) - self._odom_dist.at(t_a)
+        return 1.0 - d_gt / d_odom if d_odom >= min_odom_m else None
+
     def mean_slip(self) -> float | None:
-        if self.primary != 'ground_truth' or self._align is None:
+        """1 - ground-truth distance / odometry distance over the span both sources cover."""
+        g, o = self._gt_dist, self._odom_dist
+        if self.primary != 'ground_truth' or g.first_t is None or o.first_t is None:
             return None
-        d_odom = self._odom_slip_odo.total_with_tail()
-        if d_odom < 10 * MIN_SLIP_DISTANCE_M:
+        assert g.last_t is not None and o.last_t is not None
+        t_a, t_b = max(g.first_t, o.first_t), min(g.last_t, o.last_t)
+        if t_b <= t_a:
             return None
-        return 1.0 - self._gt_slip_odo.total_with_tail() / d_odom
+        return self._slip(t_a, t_b, 10 * MIN_SLIP_DISTANCE_M)
 
     def summary(self, wall_time_s: float, **extra: Any) -> dict[str, Any]:
         """The summary.json content (ROVER_SPEC section 5 keys plus drift and slip)."""

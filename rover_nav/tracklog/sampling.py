@@ -5,6 +5,7 @@ All positions are metres in one frame, times are seconds (sim time), headings ra
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from collections.abc import Sequence
 import math
@@ -159,3 +160,53 @@ def decimate(items: Sequence[T], max_len: int) -> list[T]:
         if out[-1] is not last:
             out.append(last)
     return out
+
+
+class DistanceHistory:
+    """Horizontal path length as a function of time, D(t), for comparing two sources over one window.
+
+    Wheel slip compares how far ground truth and odometry moved over the *same* time span; the
+    two topics arrive interleaved and a few ticks apart, so each keeps its own D(t) (a dead-band
+    odometer, knots stored whenever it advances) and `at(t)` interpolates linearly between knots
+    (error below the dead band). Distance is frame-independent, so odometry needs no alignment.
+    Samples older than the newest are ignored.
+    """
+
+    def __init__(self, deadband_m: float = 0.01) -> None:
+        self._odo = Odometer(deadband_m, horizontal=True)
+        self._times: list[float] = []
+        self._dists: list[float] = []
+        self.first_t: float | None = None
+        self.last_t: float | None = None
+        self._last_d = 0.0
+
+    def update(self, t: float, x: float, y: float) -> None:
+        _finite('sample', t, x, y)
+        if self.last_t is not None and t < self.last_t:
+            return
+        before = self._odo.distance_m
+        self._odo.update(x, y)
+        if self.first_t is None:
+            self.first_t = t
+            self._times.append(t)
+            self._dists.append(0.0)
+        elif self._odo.distance_m != before:
+            self._times.append(t)
+            self._dists.append(self._odo.distance_m)
+        self.last_t = t
+        self._last_d = self._odo.total_with_tail()
+
+    def at(self, t: float) -> float:
+        """D(t) in metres (clamped to the recorded time span); 0 before any sample."""
+        if self.last_t is None:
+            return 0.0
+        if t >= self.last_t:
+            return self._last_d
+        i = bisect.bisect_right(self._times, t)
+        if i == 0:
+            return 0.0
+        t0, d0 = self._times[i - 1], self._dists[i - 1]
+        t1, d1 = (self._times[i], self._dists[i]) if i < len(self._times) else (self.last_t, self._last_d)
+        if t1 <= t0:
+            return d1
+        return d0 + (d1 - d0) * (t - t0) / (t1 - t0)

@@ -150,3 +150,40 @@ def test_distance_equals_track_polyline_plus_tail(steps):
         assert p.distance_m >= 0
     assert [p.distance_m for p in pts] == sorted(p.distance_m for p in pts)
     assert rec.distance_m == pytest.approx(sum(math.hypot(dx, dy) for dx, dy, _ in steps[1:]), rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize('lag', [-3, 0, 4])
+def test_slip_and_drift_do_not_depend_on_arrival_order(lag):
+    """Odometry arriving `lag` ticks after (or before) ground truth measures the same slip."""
+    rec = TrackRecorder()
+    rate, speed, scale = 20.0, 0.2, 1.05
+    gt_msgs, odom_msgs = [], []
+    for i in range(61):  # a 3 s, 0.6 m drive: short, so ordering errors would show
+        t = 1000.0 + i / rate
+        gt_msgs.append((t, speed * (t - 1000.0), 0.0, 0.0, yaw_q(0.0)))
+        odom_msgs.append((t, scale * speed * (t - 1000.0), 0.0, 0.0, yaw_q(0.0)))
+    pts = []
+    for i in range(61 + abs(lag)):
+        gi, oi = (i, i - lag) if lag >= 0 else (i + lag, i)
+        if 0 <= oi < 61:
+            rec.on_odom(*odom_msgs[oi])
+        if 0 <= gi < 61:
+            p = rec.on_ground_truth(*gt_msgs[gi])
+            if p is not None:
+                pts.append(p)
+    s = rec.summary(1.0)
+    assert s['mean_slip'] == pytest.approx(1 - 1 / scale, abs=2e-3)
+    assert s['odom_drift_m'] == pytest.approx((scale - 1) * 0.6, abs=2e-3)
+    assert all(abs(p.slip - (1 - 1 / scale)) < 0.02 for p in pts if p.slip is not None)
+
+
+def test_distance_history_interpolates_between_knots():
+    from rover_nav.tracklog.sampling import DistanceHistory
+
+    h = DistanceHistory(0.01)
+    assert h.at(5.0) == 0.0
+    for i in range(11):
+        h.update(10.0 + i, 0.1 * i, 0.0)
+    assert h.at(10.0) == 0.0 and h.at(15.5) == pytest.approx(0.55) and h.at(99.0) == pytest.approx(1.0)
+    h.update(12.0, 5.0, 5.0)  # older than the newest: ignored
+    assert h.at(99.0) == pytest.approx(1.0)
