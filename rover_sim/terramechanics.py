@@ -78,7 +78,7 @@ class WheelSoilParams:
 
     radius: float
     width: float
-    grouser_height: float = 0.02
+    grouser_height: float = 0.03
     grouser_count: int = 24
     c1: float = 0.43
     c2: float = 0.32
@@ -271,28 +271,29 @@ class SlipCoupling:
 
     slip_damping: N m s/rad of the hinge between the motor hub and the tread, chosen so the
     torque it passes at the current slip, ``damping * (omega_hub - omega_tread)``, equals
-    ``r * H(s)``: the secant of the thrust-slip curve (implicitly integrated, so stable for any value).
-    slip_friction: N m of dry friction on that hinge; nonzero only while the hub is stopped, when
-    the soil's full shear strength ``r * H(W, 1)`` holds the tread (a braked wheel does not creep).
-    rolling_friction: N m of dry friction against the tread rolling, ``r * R_c``.
+    ``r * H(s)``: the secant of the thrust-slip curve. It is capped, so a torque spike between two
+    updates stays within the motors' reach; a parked wheel is held by a lock, not by this damper.
+    rolling_damping: N m s/rad against the tread's rolling, ``r * R_c / max(|omega_tread|, omega_0)``:
+    the secant of a dry friction ``r * R_c``. Both are dampers because the engine integrates
+    damping implicitly (stable for any value, no chatter at low speed, unlike a soft friction
+    constraint that under-delivers at a few mm/s).
     sinkage: m; slip: the slip ratio used.
     """
 
     slip_damping: np.ndarray
-    slip_friction: np.ndarray
-    rolling_friction: np.ndarray
+    rolling_damping: np.ndarray
     sinkage: np.ndarray
     slip: np.ndarray
 
 
 def couple(table: TractionTable, load: np.ndarray, omega_hub: np.ndarray, omega_tread: np.ndarray,
-           stop_omega: float = 0.02, min_slip: float = 0.01, max_damping: float = 200.0,
+           stop_omega: float = 0.01, min_slip: float = 0.01, max_damping: float = 200.0,
            min_damping: float = 1e-3) -> SlipCoupling:
     """Turn loads (N) and the hub/tread rates (rad/s) of every wheel into coupling coefficients.
 
-    The damping is the secant ``r H(s) / (s omega_ref)`` with ``omega_ref = max(|omega_hub|,
+    The slip damping is the secant ``r H(s) / (s omega_ref)`` with ``omega_ref = max(|omega_hub|,
     |omega_tread|, stop_omega)`` and ``s >= min_slip`` (the tangent at zero slip when nothing slips
-    yet). Re-evaluated with the slip it produced, it converges to the steady slip of the curve
+    yet), capped at `max_damping`. Re-evaluated with the slip it produced, it converges to the steady slip of the curve
     (the fixed-point map ``s -> s L / (r H(s))`` has slope ``1 - s H'/H`` in [0, 1) for a concave H).
     """
     load = np.clip(np.asarray(load, dtype=float).ravel(), 0.0, table.max_load)
@@ -304,14 +305,10 @@ def couple(table: TractionTable, load: np.ndarray, omega_hub: np.ndarray, omega_
     slip = slip_ratio(omega_hub, omega_tread)
     abs_slip = np.abs(slip)
     s_eff = np.maximum(abs_slip, min_slip)
-    # one look-up for the three slips needed: the secant point, full slip and the actual slip
-    loads3 = np.concatenate([load, load, load])
-    slips3 = np.concatenate([s_eff, np.ones_like(s_eff), abs_slip])
-    sinkage3, thrust3, resistance3 = table.raw(loads3, slips3)
+    # one look-up for both slips needed: the secant point and the actual slip
+    sinkage2, thrust2, resistance2 = table.raw(np.concatenate([load, load]), np.concatenate([s_eff, abs_slip]))
     n = load.shape[0]
     omega_ref = np.maximum(np.maximum(np.abs(omega_hub), np.abs(omega_tread)), stop_omega)
-    damping = np.clip(r * thrust3[:n] / (s_eff * omega_ref), min_damping, max_damping)
-    stopped = np.abs(omega_hub) < stop_omega
-    slip_friction = np.where(stopped, r * thrust3[n:2 * n], 0.0)
-    return SlipCoupling(slip_damping=damping, slip_friction=slip_friction,
-                        rolling_friction=r * resistance3[2 * n:], sinkage=sinkage3[2 * n:], slip=slip)
+    damping = np.clip(r * thrust2[:n] / (s_eff * omega_ref), min_damping, max_damping)
+    rolling = np.clip(r * resistance2[n:] / np.maximum(np.abs(omega_tread), stop_omega), 0.0, max_damping)
+    return SlipCoupling(slip_damping=damping, rolling_damping=rolling, sinkage=sinkage2[n:], slip=slip)

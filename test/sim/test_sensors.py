@@ -12,7 +12,6 @@ import pytest
 from rover_sim.sensors import (
     HeightfieldScanner,
     ImuModel,
-    link_to_optical,
     quat_from_matrix,
     ray_directions,
     roll_pitch_yaw,
@@ -94,18 +93,14 @@ def test_imu_rejects_negative_noise():
         ImuModel(1.62, -1.0, 0.0, 0.0, np.random.default_rng(0))
 
 
-def test_ray_directions_are_an_image_grid():
+def test_ray_directions_are_a_lidar_fan():
     d = ray_directions(math.radians(90), math.radians(60), 5, 3)
     assert d.shape == (3, 5, 3)
     np.testing.assert_allclose(np.linalg.norm(d, axis=-1), 1.0)
-    assert d[0, 0, 1] > 0 and d[0, 0, 2] > 0  # top-left looks left and up
+    assert d[0, 0, 1] < 0 and d[0, 0, 2] < 0  # first ray: right-most, lowest
     np.testing.assert_allclose(d[1, 2], [1, 0, 0])
-    assert math.degrees(math.atan2(d[1, 0, 1], d[1, 0, 0])) == pytest.approx(45.0)
-
-
-def test_optical_frame_axes():
-    p = link_to_optical(np.array([[2.0, 1.0, 0.5]]))
-    np.testing.assert_allclose(p, [[-1.0, -0.5, 2.0]])  # x right, y down, z forward
+    assert math.degrees(math.atan2(d[1, 4, 1], d[1, 4, 0])) == pytest.approx(45.0)
+    assert math.degrees(math.asin(d[2, 2, 2])) == pytest.approx(30.0)
 
 
 def _flat(h: float = 0.0) -> tuple[Grid, np.ndarray]:
@@ -114,7 +109,7 @@ def _flat(h: float = 0.0) -> tuple[Grid, np.ndarray]:
 
 
 def _scanner(noise: float = 0.0, seed: int = 0) -> HeightfieldScanner:
-    return HeightfieldScanner(ray_directions(math.radians(100), math.radians(80), 32, 24), 0.1, 4.0, 0.05,
+    return HeightfieldScanner(ray_directions(math.radians(100), math.radians(80), 32, 24), 0.1, 4.0, 48,
                               noise, np.random.default_rng(seed))
 
 
@@ -126,7 +121,7 @@ def test_scan_of_a_flat_floor_lies_on_the_floor():
     ok = np.isfinite(world[:, 2])
     assert ok.sum() > 300
     assert np.max(np.abs(world[ok, 2])) < 0.005
-    assert np.all(~np.isfinite(pts[0, :, 0]))  # the top row looks over the horizon: no returns
+    assert np.all(~np.isfinite(pts[-1, :, 0]))  # the top row looks over the horizon: no returns
 
 
 def test_scan_sees_a_rock_and_hides_what_is_behind_it():
@@ -160,4 +155,4 @@ def test_scan_noise_is_seeded():
 
 def test_scanner_rejects_bad_ranges():
     with pytest.raises(ValueError, match='min_range'):
-        HeightfieldScanner(ray_directions(1.0, 1.0, 2, 2), 5.0, 4.0, 0.05, 0.0, np.random.default_rng(0))
+        HeightfieldScanner(ray_directions(1.0, 1.0, 2, 2), 5.0, 4.0, 32, 0.0, np.random.default_rng(0))

@@ -139,10 +139,20 @@ def test_coupling_secant_converges_to_the_steady_slip(table):
 
 def test_coupling_holds_a_stopped_wheel_and_frees_an_unloaded_one(table):
     c = couple(table, np.array([W_WHEEL, 0.0]), np.array([0.0, 0.3]), np.array([0.0, 0.3]))
-    assert c.slip_friction[0] > 0.5 * WHEEL.radius * W_WHEEL  # soil shear strength holds it
-    assert c.slip_friction[1] == 0.0
+    assert c.slip_damping[0] >= 100.0  # a braked hub drags its tread along
+    # a braked hub whose tread is dragged at 0.3 rad/s passes at most the soil's strength
+    dragged = couple(table, np.array([W_WHEEL]), np.array([0.0]), np.array([-0.3]))
+    strength = table.lookup(np.array([W_WHEEL]), np.array([1.0])).thrust[0]
+    assert dragged.slip_damping[0] * 0.3 <= WHEEL.radius * strength * 1.001
     assert c.slip_damping[1] <= 1e-3 + 1e-12
-    assert c.rolling_friction[0] > 0.0 and c.rolling_friction[1] == 0.0
+    assert c.rolling_damping[0] > 0.0 and c.rolling_damping[1] == 0.0
+
+
+def test_rolling_damping_delivers_the_compaction_resistance(table):
+    omega = np.array([0.05, 0.3, -0.3])
+    c = couple(table, np.full(3, W_WHEEL), omega * 1.1, omega)
+    resistance = table.lookup(np.full(3, W_WHEEL), c.slip).resistance
+    np.testing.assert_allclose(c.rolling_damping * np.abs(omega), WHEEL.radius * resistance, rtol=1e-9)
 
 
 def test_coupling_rejects_non_finite(table):

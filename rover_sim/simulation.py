@@ -1,0 +1,320 @@
+"""The stepping core of the lunar simulator: MuJoCo + terramechanics + ruts + sensors, no rclpy.
+
+Time is explicit: `advance(duration)` steps the physics by whole physics steps and runs every
+slower process on its own grid of step counts (so the same inputs always give the same states):
+- soil coupling and motor control every `soil_rate` (terramechanics look-up for 6 wheels, the
+  slip hinges' damping and friction, the wheel servos' references, ruts);
+- IMU samples every `imu_rate`, hazcam scans every `hazcam_rate`; they queue in `imu_out` /
+  `cloud_out` with their stamps until the caller takes them.
+Wheels are position-tracking speed servos, like geared motors with encoders: the hub follows the
+integral of the commanded rate, so a wheel commanded to 0 (or stopped by a timeout or the
+e-stop) holds its angle on a slope instead of creeping downhill like a bare velocity servo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+import math
+from pathlib import Path
+
+import numpy as np
+
+from rover_description.geometry import load_geometry
+from rover_sim.ruts import RutPress
+from rover_sim.sensors import HeightfieldScanner, ImuModel, ImuSample, quat_from_matrix, ray_directions
+from rover_sim.terrain import Terrain, save_terrain
+from rover_sim.terramechanics import Soil, TractionTable, WheelSoilParams, couple
+from rover_sim.world_model import RUT_ROOM_M, build_world, write_heights
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Simulator settings (rates in Hz, noise as standard deviations in SI units)."""
+
+    profile: str = 'yutu2'
+    physics_rate: float = 200.0
+    soil_rate: float = 50.0
+    imu_rate: float = 50.0
+    hazcam_rate: float = 0.0  # 0: the rate of the rover description's sensor
+    seed: int = 0
+    imu_accel_noise: float = 0.005
+    imu_gyro_noise: float = 0.0005
+    imu_orientation_noise: float = 0.0
+    cloud_noise: float = 0.005
+    hazcam_samples: int = 40
+    hazcam_decimation: int = 2
+    ruts: bool = True
+    rut_rate: float = 5.0
+    soil: Soil = field(default_factory=Soil)
+    grouser_height: float = 0.03
+    grouser_count: int = 24
+    hold_gain: float = 2.0  # 1/s: how fast a wheel servo removes its angle error
+    park_delay: float = 1.0  # s a wheel must have been commanded 0 before it is locked
+    settle_time: float = 1.0  # s of physics before t = 0, wheels held, so the rover starts at rest
+
+    def __post_init__(self) -> None:
+        for name in ('physics_rate', 'soil_rate', 'imu_rate', 'rut_rate'):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0.0):
+                raise ValueError(f'SimConfig.{name} must be > 0 Hz, got {value!r}')
+        if self.soil_rate > self.physics_rate or self.imu_rate > self.physics_rate:
+            raise ValueError('SimConfig: soil_rate and imu_rate must not exceed physics_rate')
+        if not (math.isfinite(self.hazcam_rate) and self.hazcam_rate >= 0.0):
+            raise ValueError(f'SimConfig.hazcam_rate must be >= 0 Hz, got {self.hazcam_rate!r}')
+        if self.hazcam_decimation < 1:
+            raise ValueError(f'SimConfig.hazcam_decimation must be >= 1, got {self.hazcam_decimation!r}')
+        if not (math.isfinite(self.settle_time) and self.settle_time >= 0.0):
+            raise ValueError(f'SimConfig.settle_time must be >= 0 s, got {self.settle_time!r}')
+
+
+@dataclass(frozen=True)
+class JointStates:
+    """Reported joints (wheels, steering, suspension): rad, rad/s, N m (actuated joints only)."""
+
+    names: tuple[str, ...]
+    position: np.ndarray
+    velocity: np.ndarray
+    effort: np.ndarray
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """base_link in the world: position (m), orientation (x, y, z, w), body-frame twist (m/s, rad/s)."""
+
+    position: np.ndarray
+    orientation: np.ndarray
+    linear: np.ndarray
+    angular: np.ndarray
+
+    @property
+    def yaw(self) -> float:
+        x, y, z, w = self.orientation
+        return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
+def _every(rate: float, physics_rate: float) -> int:
+    return max(1, round(physics_rate / rate))
+
+
+class Simulation:
+    """One rover on one terrain. Commands in, states and sensor samples out; no ROS."""
+
+    def __init__(self, terrain: Terrain, config: SimConfig | None = None) -> None:
+        import mujoco
+
+        self._mj = mujoco
+        self.config = config = config or SimConfig()
+        self.terrain = terrain
+        self.geometry = load_geometry(config.profile)
+        self.model, self.layout = build_world(terrain, config.profile, config.physics_rate)
+        self.data = mujoco.MjData(self.model)
+        self.dt = float(self.model.opt.timestep)
+        lay = self.layout
+        self.heights = terrain.heights.astype(float).copy()
+        self.ruts = RutPress(terrain.grid, self.heights, width=self.geometry.wheels[0].width,
+                             max_depth=0.5 * RUT_ROOM_M)
+        r = lay.wheel_radius
+        wheel = WheelSoilParams(radius=r, width=self.geometry.wheels[0].width,
+                                grouser_height=config.grouser_height, grouser_count=config.grouser_count)
+        weight = self.geometry.mass * terrain.gravity
+        self.traction = TractionTable(config.soil, wheel, max_load=max(weight, 1.0), gravity=terrain.gravity)
+        seeds = np.random.SeedSequence(config.seed).spawn(2)
+        self.imu = ImuModel(terrain.gravity, config.imu_accel_noise, config.imu_gyro_noise,
+                            config.imu_orientation_noise, np.random.default_rng(seeds[0]))
+        sensor = self.geometry.hazcam
+        dec = config.hazcam_decimation
+        dirs = ray_directions(sensor.h_fov, sensor.v_fov, max(1, sensor.width // dec), max(1, sensor.height // dec))
+        self.scanner = HeightfieldScanner(dirs, sensor.min_range, sensor.max_range, config.hazcam_samples,
+                                          config.cloud_noise, np.random.default_rng(seeds[1]))
+        hazcam_rate = config.hazcam_rate or sensor.rate_hz
+        self._soil_every = _every(config.soil_rate, config.physics_rate)
+        self._imu_every = _every(config.imu_rate, config.physics_rate)
+        self._cloud_every = _every(hazcam_rate, config.physics_rate)
+        self._rut_every = _every(config.rut_rate, config.physics_rate)
+        self._wheel_limit = np.array([self.model.actuator_ctrlrange[a, 1] for a in lay.wheel_act])
+        self._steer_lo = self.model.actuator_ctrlrange[lay.steer_act, 0].copy()
+        self._steer_hi = self.model.actuator_ctrlrange[lay.steer_act, 1].copy()
+        self.wheel_cmd = np.zeros(6)
+        self.steer_cmd = np.zeros(4)
+        self.hold = False
+        self.loads = np.zeros(6)
+        self.slip = np.zeros(6)
+        self.sinkage = np.zeros(6)
+        self.imu_out: list[ImuSample] = []
+        self.cloud_out: list[tuple[float, np.ndarray]] = []
+        self.steps = 0
+        self._place_at_spawn()
+        self._wheel_ref = self.data.qpos[lay.hub_qpos].copy()
+        self._last_target = np.zeros(6)
+        self._zero_time = np.zeros(6)
+        self._tread_xy = self.data.xpos[lay.tread_body, :2].copy()
+        self._soil_update()
+        self.advance(config.settle_time, record=False)
+        self.steps = 0
+        self.imu_out.clear()
+        self.cloud_out.clear()
+
+    # --- inputs ---------------------------------------------------------------------------------------
+    def command(self, wheel_rates: np.ndarray | None = None, steer_angles: np.ndarray | None = None) -> None:
+        """Set wheel rates (rad/s, 6, wheel order) and steering angles (rad, 4); NaN entries keep the old value.
+
+        Values are clamped to the actuator limits; non-finite values other than NaN are ignored.
+        """
+        if wheel_rates is not None:
+            w = np.asarray(wheel_rates, dtype=float)
+            ok = np.isfinite(w)
+            self.wheel_cmd[ok] = np.clip(w[ok], -self._wheel_limit[ok], self._wheel_limit[ok])
+        if steer_angles is not None:
+            s = np.asarray(steer_angles, dtype=float)
+            ok = np.isfinite(s)
+            self.steer_cmd[ok] = np.clip(s[ok], self._steer_lo[ok], self._steer_hi[ok])
+
+    def stop_wheels(self) -> None:
+        """Command zero wheel rates: the servos then hold the wheels where they are (a brake)."""
+        self.wheel_cmd[:] = 0.0
+
+    # --- time -----------------------------------------------------------------------------------------
+    @property
+    def time(self) -> float:
+        """Simulated seconds since t = 0 (after settling), a whole number of physics steps."""
+        return self.steps * self.dt
+
+    def advance(self, duration: float, record: bool = True) -> None:
+        """Step the physics for `duration` seconds (rounded to whole steps), running the slower processes."""
+        if not (math.isfinite(duration) and duration >= 0.0):
+            raise ValueError(f'advance: duration must be >= 0 s, got {duration!r}')
+        n = round(duration / self.dt)
+        mj = self._mj
+        end = self.steps + n
+        while self.steps < end:
+            nxt = min(end, self._next(self._soil_every), self._next(self._imu_every), self._next(self._cloud_every),
+                      self._next(self._rut_every))
+            mj.mj_step(self.model, self.data, nstep=nxt - self.steps)
+            self.steps = nxt
+            if self.steps % self._soil_every == 0:
+                self._soil_update()
+            if self.config.ruts and self.steps % self._rut_every == 0:
+                self._press_ruts()
+            if record and self.steps % self._imu_every == 0:
+                self.imu_out.append(self._imu_sample())
+            if record and self.steps % self._cloud_every == 0:
+                self.cloud_out.append((self.time, self.scan()))
+
+    def _next(self, every: int) -> int:
+        return (self.steps // every + 1) * every
+
+    # --- the soil coupling and the motors ---------------------------------------------------------------
+    def _soil_update(self) -> None:
+        m, d, lay = self.model, self.data, self.layout
+        dt = self._soil_every * self.dt
+        self.loads = 0.5 * self.loads + 0.5 * d.sensordata[lay.load_sensor_adr]
+        omega_hub = d.qvel[lay.hub_dof]
+        omega_tread = omega_hub + d.qvel[lay.slip_dof]
+        c = couple(self.traction, self.loads, omega_hub, omega_tread)
+        m.dof_damping[lay.slip_dof] = c.slip_damping
+        m.tendon_damping[lay.roll_tendon] = c.rolling_damping
+        self.slip = c.slip
+        self.sinkage = c.sinkage
+        target = np.zeros(6) if self.hold else self.wheel_cmd
+        parked = self._update_locks(target, omega_hub, omega_tread)
+        q = d.qpos[lay.hub_qpos]
+        # a wheel told to stop brakes where it is (no catching up on an old lag); the reference
+        # never runs more than 0.05 rad ahead of the hub (no wind-up while a wheel is blocked)
+        stopping = (target == 0.0) & (self._last_target != 0.0)
+        self._wheel_ref = np.where(stopping, q, self._wheel_ref)
+        self._last_target = target.copy()
+        self._wheel_ref = np.where(parked, q, np.clip(self._wheel_ref + target * dt, q - 0.05, q + 0.05))
+        d.ctrl[lay.wheel_act] = np.clip(target + self.config.hold_gain * (self._wheel_ref - q),
+                                        -self._wheel_limit, self._wheel_limit)
+        d.ctrl[lay.steer_act] = self.steer_cmd
+
+    def _update_locks(self, target: np.ndarray, omega_hub: np.ndarray, omega_tread: np.ndarray) -> np.ndarray:
+        """Park a wheel commanded to 0 once hub and tread have stopped; release it on any rate command.
+
+        Geared rover motors do not back-drive: a parked wheel is locked (hub and tread) where it
+        stopped, so it holds on a slope and the six wheels never fight over a few milliradians of
+        position error. Soil failure under a parked rover is not modelled. Returns the parked mask.
+        """
+        m, d, lay = self.model, self.data, self.layout
+        dt = self._soil_every * self.dt
+        self._zero_time = np.where(target == 0.0, self._zero_time + dt, 0.0)
+        # lock only after the suspension has settled on its dampers (a lock taken while braking
+        # would freeze the bogies mid-swing)
+        engage = (self._zero_time >= self.config.park_delay) & (np.abs(omega_hub) < 0.02) & (
+            np.abs(omega_tread) < 0.02)
+        release = target != 0.0
+        for k in range(6):
+            lock, brake = lay.lock_eq[k], lay.brake_eq[k]
+            if d.eq_active[lock] and release[k]:
+                d.eq_active[lock] = 0
+                d.eq_active[brake] = 0
+            elif not d.eq_active[lock] and engage[k]:
+                m.eq_data[lock, 0] = d.qpos[lay.slip_qpos[k]]
+                m.eq_data[brake, 0] = d.qpos[lay.hub_qpos[k]]
+                d.eq_active[lock] = 1
+                d.eq_active[brake] = 1
+        return d.eq_active[lay.lock_eq].astype(bool)
+
+    def _press_ruts(self) -> None:
+        """Lower the grid behind each wheel by its sinkage; the physics field is edited in place."""
+        xy = self.data.xpos[self.layout.tread_body, :2].copy()
+        vel = (xy - self._tread_xy) / (self._rut_every * self.dt)
+        self._tread_xy = xy
+        window = self.ruts.press(xy[:, 0], xy[:, 1], vel[:, 0], vel[:, 1], self.sinkage)
+        if window is not None:
+            write_heights(self.model, self.layout.fine, self.heights, *window)
+
+    # --- placing the rover ------------------------------------------------------------------------------
+    def _place_at_spawn(self) -> None:
+        """Put base_link over the spawn point, tilted to the plane through the ground under the wheels."""
+        sp = self.terrain.spawn
+        r = self.layout.wheel_radius
+        local = np.array([[w.x, w.y] for w in self.geometry.wheels])
+        c, s = math.cos(sp.yaw), math.sin(sp.yaw)
+        world = local @ np.array([[c, s], [-s, c]]) + np.array([sp.x, sp.y])
+        ground = self.terrain.height_at(world[:, 0], world[:, 1])
+        # least-squares plane z = a + b x + c y in the rover's yaw frame
+        design = np.column_stack([np.ones(len(local)), local])
+        (a0, bx, cy), *_ = np.linalg.lstsq(design, ground, rcond=None)
+        pitch = -math.atan(bx)  # ground rising ahead -> nose up -> negative pitch (REP-103)
+        roll = math.atan(cy)
+        quat = np.zeros(4)
+        self._mj.mju_euler2Quat(quat, np.array([roll, pitch, sp.yaw]), 'XYZ')
+        d = self.data
+        d.qpos[0:3] = [sp.x, sp.y, a0 + r / max(math.cos(pitch) * math.cos(roll), 0.5) + 0.005]
+        d.qpos[3:7] = quat
+        self._mj.mj_forward(self.model, d)
+
+    # --- outputs --------------------------------------------------------------------------------------
+    def joint_states(self) -> JointStates:
+        lay, d = self.layout, self.data
+        effort = np.where(lay.joint_act >= 0, d.actuator_force[np.maximum(lay.joint_act, 0)], 0.0)
+        return JointStates(lay.joint_names, d.qpos[lay.joint_qpos].copy(), d.qvel[lay.joint_dof].copy(), effort)
+
+    def ground_truth(self) -> GroundTruth:
+        d, body = self.data, self.layout.base_body
+        vel = np.zeros(6)
+        self._mj.mj_objectVelocity(self.model, d, self._mj.mjtObj.mjOBJ_XBODY, body, vel, 1)
+        return GroundTruth(d.xpos[body].copy(), quat_from_matrix(d.xmat[body].reshape(3, 3)),
+                           vel[3:].copy(), vel[:3].copy())
+
+    def base_rotation(self) -> np.ndarray:
+        return self.data.xmat[self.layout.base_body].reshape(3, 3).copy()
+
+    def _imu_sample(self) -> ImuSample:
+        d, site = self.data, self.layout.imu_site
+        vel = np.zeros(6)
+        self._mj.mj_objectVelocity(self.model, d, self._mj.mjtObj.mjOBJ_SITE, site, vel, 0)
+        gyro = d.sensordata[self.layout.gyro_adr:self.layout.gyro_adr + 3]
+        return self.imu.sample(self.time, d.site_xmat[site].reshape(3, 3), gyro, vel[3:])
+
+    def scan(self) -> np.ndarray:
+        """One hazcam scan now: (rows, cols, 3) points in hazcam_link (x forward), NaN = no return."""
+        site = self.layout.hazcam_site
+        return self.scanner.scan(self.terrain.grid, self.heights, self.data.site_xpos[site],
+                                 self.data.site_xmat[site].reshape(3, 3))
+
+    def save_terrain(self, path: Path | str) -> tuple[Path, Path]:
+        """Write the terrain with its ruts (`<path>.npz` + `.json`, the terrain store's format)."""
+        rutted = replace(self.terrain, heights=self.heights.copy(), _slope=None)
+        return save_terrain(rutted, path, extra={'ruts_max_depth_m': float(self.ruts.depth_map().max())})
