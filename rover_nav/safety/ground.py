@@ -100,12 +100,21 @@ def plane_tilt(plane: Plane, up: np.ndarray) -> float:
     return math.acos(max(-1.0, min(1.0, float(normal @ up))))
 
 
-def _box_sum(grid: np.ndarray, k: int) -> np.ndarray:
-    """Sum over the (2k+1) x (2k+1) neighbourhood of every cell (zero outside the grid)."""
-    padded = np.pad(grid, ((k + 1, k), (k + 1, k)))
-    integral = padded.cumsum(axis=0).cumsum(axis=1)
+def _box_sums(px: np.ndarray, py: np.ndarray, values: np.ndarray, qx: np.ndarray, qy: np.ndarray,
+              shape: tuple[int, int], k: int) -> np.ndarray:
+    """Window sums of cell values, for all moments at once.
+
+    `values` (m, P) are placed at grid cells (px, py) of a grid of `shape`; returns (m, Q): for
+    each query cell (qx, qy), the sum over the (2k+1) x (2k+1) cells around it (outside = 0).
+    """
+    nx, ny = shape
+    integral = np.zeros((values.shape[0], nx + 2 * k + 2, ny + 2 * k + 2))
+    integral[:, px + k + 1, py + k + 1] = values
+    integral.cumsum(axis=1, out=integral)
+    integral.cumsum(axis=2, out=integral)
     w = 2 * k + 1
-    return integral[w:, w:] - integral[:-w, w:] - integral[w:, :-w] + integral[:-w, :-w]
+    x_hi, y_hi = qx + w, qy + w
+    return integral[:, x_hi, y_hi] - integral[:, qx, y_hi] - integral[:, x_hi, qy] + integral[:, qx, qy]
 
 
 def heights_above_ground(points: np.ndarray, params: GroundParams = GroundParams()) -> np.ndarray:
@@ -128,16 +137,12 @@ def heights_above_ground(points: np.ndarray, params: GroundParams = GroundParams
     sample = pts[order[starts + np.floor(params.percentile * (counts - 1)).astype(np.int64)]]
     cx, cy = cells // ny, cells % ny
     x, y, z = sample[:, 0], sample[:, 1], sample[:, 2]
-    moments = (np.ones_like(x), x, y, z, x * x, x * y, y * y, x * z, y * z)
+    moments = np.stack([np.ones_like(x), x, y, z, x * x, x * y, y * y, x * z, y * z])
     keep = np.ones(len(cells), dtype=bool)
     global_plane = fit_plane(sample, params.trim, params.iterations, params.ridge)
     a = b = c = ok = None
     for _ in range(params.iterations + 1):
-        sums = []
-        for m in moments:
-            grid = np.zeros((nx, ny))
-            grid[cx[keep], cy[keep]] = m[keep]
-            sums.append(_box_sum(grid, params.window)[cx, cy])
+        sums = _box_sums(cx[keep], cy[keep], moments[:, keep], cx, cy, (nx, ny), params.window)
         a, b, c, ok = _solve_planes(*sums, ridge=params.ridge)
         ok &= sums[0] >= params.min_cells
         if global_plane is not None:
