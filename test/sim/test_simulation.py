@@ -1,0 +1,169 @@
+"""The stepping core on real worlds: slip on slopes, parking, steering, sensors, ruts, determinism."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rover_sim.sensors import roll_pitch_yaw, tilt_deg
+from rover_sim.simulation import SimConfig, Simulation
+from rover_sim.terrain import build_terrain, load_terrain, load_world, parse_world
+
+V_TOP = 0.0559  # m/s, Yutu-2 top speed
+RADIUS = 0.15
+SLIP_TABLE: dict[float, float] = {}
+
+
+def slope_world(deg: float):
+    ramps = [{'x': -8.0, 'y': 0.0, 'heading_deg': 0.0, 'slope_deg': float(deg), 'length_m': 14.0,
+              'width_m': 6.0, 'plateau_m': 1.0}] if deg else []
+    return parse_world({'name': f'slope{deg:g}', 'size_m': [24.0, 10.0], 'resolution_m': 0.05, 'ramps': ramps,
+                        'spawn': {'x': -3.0, 'y': 0.0, 'yaw_deg': 0.0}})
+
+
+def drive_slip(sim: Simulation, deg: float, warm_s: float = 3.0, measure_s: float = 12.0) -> float:
+    """Slip = 1 - progress along the slope / wheel rim travel, after a warm-up."""
+    sim.command(np.full(6, V_TOP / RADIUS), np.zeros(4))
+    sim.advance(warm_s)
+    p0 = sim.ground_truth().position.copy()
+    q0 = sim.data.qpos[sim.layout.hub_qpos].mean()
+    sim.advance(measure_s)
+    p1 = sim.ground_truth().position
+    q1 = sim.data.qpos[sim.layout.hub_qpos].mean()
+    progress = (p1[0] - p0[0]) / math.cos(math.radians(deg))
+    return 1.0 - progress / ((q1 - q0) * RADIUS)
+
+
+@pytest.mark.parametrize(('deg', 'lo', 'hi'), [(0.0, 0.0, 0.15), (10.0, 0.05, 0.5), (20.0, 0.2, 0.8),
+                                               (30.0, 0.98, 1.1)])
+def test_slip_on_slopes(deg, lo, hi):
+    """Flat <= 15 %, 20 deg climbed at <= 80 % slip, no net progress on 30 deg (slip ~100 %)."""
+    sim = Simulation(build_terrain(slope_world(deg)), SimConfig(hazcam_rate=0.5, imu_rate=10.0))
+    slip = drive_slip(sim, deg)
+    SLIP_TABLE[deg] = slip
+    print(f'slope {deg:4.1f} deg: slip {100 * slip:5.1f} %')
+    assert lo <= slip <= hi
+
+
+def test_parked_rover_holds_on_twenty_degrees():
+    sim = Simulation(build_terrain(slope_world(20.0)), SimConfig(hazcam_rate=0.5, imu_rate=10.0))
+    sim.command(np.full(6, V_TOP / RADIUS), np.zeros(4))
+    sim.advance(3.0)
+    sim.stop_wheels()
+    sim.advance(3.0)
+    p0 = sim.ground_truth().position.copy()
+    sim.advance(10.0)
+    assert np.linalg.norm(sim.ground_truth().position - p0) < 0.005  # < 5 mm in 10 s
+    assert np.all(sim.data.eq_active[sim.layout.lock_eq])
+
+
+@pytest.fixture(scope='module')
+def flat_sim() -> Simulation:
+    return Simulation(build_terrain(load_world('flat')), SimConfig(seed=3))
+
+
+def test_starts_level_at_rest_with_the_gravity_reaction(flat_sim):
+    sim = flat_sim
+    gt = sim.ground_truth()
+    assert np.linalg.norm(gt.linear) < 1e-3
+    assert tilt_deg(sim.base_rotation()) < 0.5
+    assert gt.position[2] == pytest.approx(RADIUS, abs=0.02)
+    sim.advance(0.2)
+    acc = np.mean([s.linear_acceleration for s in sim.imu_out], axis=0)
+    assert acc[2] == pytest.approx(1.62, abs=0.05)
+    sim.imu_out.clear()
+    sim.cloud_out.clear()
+
+
+def test_steering_reaches_its_angles(flat_sim):
+    sim = flat_sim
+    target = np.array([0.4, -0.3, -0.4, 0.3])
+    sim.command(None, target)
+    sim.advance(4.0)
+    js = sim.joint_states()
+    steer = js.position[[js.names.index(n) for n in ('steer_fl_joint', 'steer_rl_joint', 'steer_fr_joint',
+                                                     'steer_rr_joint')]]
+    np.testing.assert_allclose(steer, target, atol=0.02)
+    sim.command(None, np.zeros(4))
+    sim.advance(4.0)
+
+
+def test_nan_keeps_and_limits_clamp(flat_sim):
+    sim = flat_sim
+    sim.command(np.full(6, 0.2), np.zeros(4))
+    sim.command(np.array([np.nan, 5.0, np.nan, np.nan, -5.0, np.nan]), None)
+    assert sim.wheel_cmd[0] == 0.2
+    assert sim.wheel_cmd[1] == pytest.approx(1.0) and sim.wheel_cmd[4] == pytest.approx(-1.0)
+    sim.stop_wheels()
+
+
+def test_hazcam_sees_flat_floor_in_hazcam_link(flat_sim):
+    sim = flat_sim
+    pts = sim.scan().reshape(-1, 3)
+    ok = np.all(np.isfinite(pts), axis=1)
+    assert ok.sum() > 200
+    site = sim.layout.hazcam_site
+    world = pts[ok] @ sim.data.site_xmat[site].reshape(3, 3).T + sim.data.site_xpos[site]
+    assert np.max(np.abs(world[:, 2])) < 0.03  # on the (slightly rutted) floor
+
+
+def test_heightfield_rows_are_y():
+    """A ridge along x at y = +2 m lifts a rover placed at y = +2, not at y = -2 (row order check)."""
+    world = parse_world({'name': 'ridge', 'size_m': [10.0, 10.0], 'resolution_m': 0.05,
+                         'ramps': [{'x': -3.0, 'y': 2.0, 'heading_deg': 0.0, 'slope_deg': 5.0, 'length_m': 4.0,
+                                    'width_m': 2.5, 'plateau_m': 2.0}],
+                         'spawn': {'x': 2.0, 'y': 2.0, 'yaw_deg': 0.0}})
+    terrain = build_terrain(world)
+    sim = Simulation(terrain, SimConfig(hazcam_rate=0.5, imu_rate=10.0, settle_time=2.0))
+    top = float(terrain.height_at(2.0, 2.0))
+    assert top > 0.3
+    assert sim.ground_truth().position[2] == pytest.approx(top + RADIUS, abs=0.03)
+
+
+def test_ruts_are_left_behind_and_saved(tmp_path):
+    sim = Simulation(build_terrain(load_world('flat')), SimConfig(hazcam_rate=0.5, imu_rate=10.0))
+    x0 = sim.ground_truth().position[0]
+    sim.command(np.full(6, V_TOP / RADIUS), np.zeros(4))
+    sim.advance(10.0)
+    depth = sim.ruts.depth_map()
+    assert 0.005 < depth.max() < 0.05
+    grid = sim.terrain.grid
+    ys, xs = np.nonzero(depth > 0.002)
+    assert grid.x[xs].min() < x0 and grid.x[xs].max() > x0 + 0.2  # a track along the drive
+    assert set(np.round(grid.y[ys] * 2) / 2) <= {-0.5, 0.0, 0.5}  # under the two wheel lines (|y| ~ 0.5 m)
+    npz, _ = sim.save_terrain(tmp_path / 'terrain_final')
+    saved = load_terrain(npz)
+    assert (sim.terrain.heights - saved.heights).max() > 0.005
+
+
+def test_same_inputs_same_pose():
+    def run() -> np.ndarray:
+        sim = Simulation(build_terrain(load_world('rock_test')), SimConfig(seed=7))
+        for k in range(30):
+            sim.command(np.full(6, 0.3 if k < 20 else 0.0), np.array([0.1, -0.1, 0.1, -0.1]))
+            sim.advance(0.1)
+        gt = sim.ground_truth()
+        return np.r_[gt.position, gt.orientation, sim.imu_out[-1].linear_acceleration, sim.cloud_out[-1][1].ravel()]
+
+    a, b = run(), run()
+    np.testing.assert_array_equal(a, b)
+
+
+def test_imu_pitch_on_a_ramp():
+    """Standing nose-up on the 15 degree ramp of slope_test: IMU pitch -15 deg, tilt 15 deg."""
+    world = load_world('slope_test')
+    ramp = world.ramps[0]
+    terrain = build_terrain(world)
+    from dataclasses import replace
+    terrain = replace(terrain, spawn=replace(terrain.spawn, x=ramp.x + 3.0, y=ramp.y, yaw=0.0))
+    sim = Simulation(terrain, SimConfig(hazcam_rate=0.5, settle_time=2.0))
+    sim.advance(0.5)
+    x, y, z, w = sim.imu_out[-1].orientation
+    rot = np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                    [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                    [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+    _, pitch, _ = roll_pitch_yaw(rot)
+    assert math.degrees(pitch) == pytest.approx(-15.0, abs=1.5)
+    assert tilt_deg(rot) == pytest.approx(15.0, abs=1.5)
