@@ -122,6 +122,22 @@ def default_output_dir() -> Path:
     return Path('runs') / time.strftime('%Y%m%d-%H%M%S')
 
 
+def fresh_output_dir(path: Path, stamp: str | None = None) -> Path:
+    """`path`, or `path/<YYYYmmdd-HHMMSS>` when it already holds a recorded drive.
+
+    A fixed `output_dir` (a launch file on the rover board) must not append to the last drive's
+    track.csv or overwrite its bag; a folder the runner made for this drive (perhaps already
+    holding the simulator's files) is used as it is.
+    """
+    if any((path / name).exists() for name in ('track.csv', 'summary.json', 'bag/metadata.yaml')):
+        stamp = stamp or time.strftime('%Y%m%d-%H%M%S')
+        candidate, n = path / stamp, 1
+        while candidate.exists():
+            candidate, n = path / f'{stamp}-{n}', n + 1
+        return candidate
+    return path
+
+
 def _offers(infos: list[Any]) -> list[QosOffer]:
     """rclpy TopicEndpointInfo list -> QosOffer list (what the publishers really offer)."""
     out = []
@@ -142,7 +158,7 @@ class TrackLoggerNode(RoverNode):
         super().__init__('track_logger', SPECS, **kwargs)
         snap: Snapshot = self.params.snapshot
         self.out_dir = Path(snap.output_dir) if snap.output_dir else default_output_dir()
-        self.out_dir = self.out_dir.expanduser().absolute()
+        self.out_dir = fresh_output_dir(self.out_dir.expanduser().absolute())
         self.recorder = TrackRecorder(snap.sample_distance, math.radians(snap.sample_heading_deg),
                                       source=snap.track_source)
         self.writer = RunWriter(self.out_dir, int(snap.bag_split_size_mb * 1024 * 1024), snap.bag_compression,

@@ -161,3 +161,17 @@ def test_writer_thread_survives_a_bad_summary(tmp_path):
     w.close()
     assert 'summary' in w.status().errors
     assert json.loads(Path(tmp_path / 'run' / 'track.geojson').read_text()) == {'ok': 1}
+
+
+def test_a_folder_with_a_previous_drive_gets_a_fresh_subfolder(tmp_path):
+    from rover_nav.tracklog.logger_node import fresh_output_dir
+
+    run = tmp_path / 'log'
+    assert fresh_output_dir(run) == run  # not there yet
+    run.mkdir()
+    (run / 'terrain_final.json').write_text('{}')  # the simulator's files: still this drive
+    assert fresh_output_dir(run) == run
+    (run / 'track.csv').write_text('t\n')
+    assert fresh_output_dir(run, '20250101-000000') == run / '20250101-000000'
+    (run / '20250101-000000').mkdir()
+    assert fresh_output_dir(run, '20250101-000000') == run / '20250101-000000-1'
