@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'world': ('rover_bringup.commands.world', 'build a lunar world (Gazebo SDF, mesh, terrain) or show it as a PNG'),
     'track': ('rover_bringup.commands.track', 'show a drive: track.png map, summary table, CSV/GeoJSON from the bag'),
     'hw-check': ('rover_bringup.commands.hw_check', 'self-test the rover board: motors, encoders, servos, IMU, e-stop'),
+    'board': ('rover_bringup.commands.board', 'bring up the real rover board without ROS launch (embedded tier)'),
 }
 
 EXIT_USAGE = 2
