@@ -22,7 +22,7 @@ from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 from rover_nav.teleop.deadman import JoyTeleopCore, TeleopConfig, TeleopOutput, TeleopState
-from rover_nav.teleop.spinning import spin_keeping_context
+from rover_nav.teleop.spinning import publish_and_flush, spin_keeping_context
 
 _BUTTON_HELP = 'index into Joy.buttons (joydev order for joy_linux and our joystick; see config/gamepads/)'
 
@@ -156,18 +156,21 @@ class JoyTeleop(RoverNode):
                 self.get_logger().info(f'deadman: {out.state.value}')
         self._last_out = out
 
-    def _publish(self, out: TeleopOutput) -> None:
+    def _publish(self, out: TeleopOutput, flush: bool = False) -> None:
         self._track(out)
         msg = TwistStamped()
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.header.frame_id = self.params.snapshot.frame_prefix + 'base_link'
         msg.twist.linear.x = out.linear
         msg.twist.angular.z = out.angular
-        self._cmd_pub.publish(msg)
+        if flush:
+            publish_and_flush(self._cmd_pub, msg)
+        else:
+            self._cmd_pub.publish(msg)
 
     def on_shutdown(self) -> None:
         """Publish one zero command so the rover stops now, not after the limiter's timeout."""
-        self._publish(TeleopOutput(0.0, 0.0, TeleopState.NO_JOY))
+        self._publish(TeleopOutput(0.0, 0.0, TeleopState.NO_JOY), flush=True)
 
 
 def main() -> None:

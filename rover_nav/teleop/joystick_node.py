@@ -24,7 +24,7 @@ from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNo
 from rover_nav.teleop.device_select import choose_device
 from rover_nav.teleop.evdev_backend import EvdevBackend, InputBackend, InputHandle
 from rover_nav.teleop.joystick_core import JoyFrame, JoystickDriverCore
-from rover_nav.teleop.spinning import spin_keeping_context
+from rover_nav.teleop.spinning import publish_and_flush, spin_keeping_context
 
 PARAMS = (
     ParamSpec('device_path', str, '',
@@ -143,7 +143,7 @@ class Joystick(RoverNode):
     def _lose(self, reason: str, shutting_down: bool = False) -> None:
         with self._lock:
             handle, self._handle = self._handle, None
-            self._publish(self._core.disconnect(self.now_s(), reason))
+            self._publish(self._core.disconnect(self.now_s(), reason), flush=shutting_down)
         if handle is None:
             return
         handle.close()
@@ -169,7 +169,7 @@ class Joystick(RoverNode):
             level = DIAG_WARN
         self.publish_diagnostic(level, status.message, values)
 
-    def _publish(self, frame: JoyFrame | None) -> None:
+    def _publish(self, frame: JoyFrame | None, flush: bool = False) -> None:
         if frame is None:
             return
         msg = Joy()
@@ -177,7 +177,10 @@ class Joystick(RoverNode):
         msg.header.frame_id = self.params.snapshot.frame_prefix + 'joy'
         msg.axes = [float(a) for a in frame.axes]
         msg.buttons = [int(b) for b in frame.buttons]
-        self._pub.publish(msg)
+        if flush:
+            publish_and_flush(self._pub, msg)
+        else:
+            self._pub.publish(msg)
 
     def on_shutdown(self) -> None:
         """Stop the reader; a connected pad gets its neutral message so teleops stop at once."""

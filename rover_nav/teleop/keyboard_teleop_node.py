@@ -37,7 +37,7 @@ from rover_nav.teleop.keyboard import (
     KeyDecoder,
 )
 from rover_nav.teleop.rover_status import RoverStatus, render_lines
-from rover_nav.teleop.spinning import use_python_signal_handlers
+from rover_nav.teleop.spinning import publish_and_flush, use_python_signal_handlers
 from rover_nav.teleop.terminal import RawTerminal, TerminalGoneError
 
 PARAMS = (
@@ -133,19 +133,22 @@ class KeyboardTeleop(RoverNode):
     def _on_estop(self, msg: Bool) -> None:
         self.status.on_estop(msg.data, time.monotonic())
 
-    def _publish(self, cmd: KeyboardCommand) -> None:
+    def _publish(self, cmd: KeyboardCommand, flush: bool = False) -> None:
         msg = TwistStamped()
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.header.frame_id = self.params.snapshot.frame_prefix + 'base_link'
         msg.twist.linear.x = cmd.linear
         msg.twist.angular.z = cmd.angular
-        self._pub.publish(msg)
+        if flush:
+            publish_and_flush(self._pub, msg)
+        else:
+            self._pub.publish(msg)
 
     def on_shutdown(self) -> None:
         """Zero command: the rover stops when the teleop ends, however it ends."""
         with self._lock:
             self._core.stop()
-        self._publish(KeyboardCommand(0.0, 0.0, ''))
+        self._publish(KeyboardCommand(0.0, 0.0, ''), flush=True)
 
 
 def run_terminal(node: KeyboardTeleop, fd_in: int = 0, fd_out: int = 1) -> None:

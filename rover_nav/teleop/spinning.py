@@ -21,7 +21,23 @@ class Terminated(KeyboardInterrupt):
 
 
 def _raise_terminated(signum: int, _frame: Any) -> None:
+    # One is enough: a second hang-up/terminate must not interrupt the shutdown hook's zero command.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     raise Terminated(f'signal {signal.Signals(signum).name}')
+
+
+def publish_and_flush(publisher: Any, msg: Any, timeout_s: float = 1.0) -> bool:
+    """Publish a last message and wait until reliable subscribers acknowledged it.
+
+    Needed in shutdown hooks: the node is destroyed right after the hook, and a reliable message
+    still in the writer's history when its writer goes away may never reach the subscriber.
+    Returns False if not every subscriber acknowledged within `timeout_s`.
+    """
+    from rclpy.duration import Duration
+
+    publisher.publish(msg)
+    return bool(publisher.wait_for_all_acked(Duration(nanoseconds=int(timeout_s * 1e9))))
 
 
 def use_python_signal_handlers() -> None:
