@@ -43,6 +43,9 @@ from rover_nav.tracklog.sampling import decimate
 #: Recording QoS: reliable subscribers deeper than the publishers, so a busy executor loses nothing.
 _RELIABLE_REC = QoSProfile(depth=50, reliability=qos.COMMAND.reliability, durability=qos.COMMAND.durability,
                            history=qos.COMMAND.history)
+#: Sensor streams: best effort (matches any publisher), deep enough for a tick burst in lockstep.
+_SENSOR_REC = QoSProfile(depth=50, reliability=qos.SENSOR_SUB.reliability, durability=qos.SENSOR_SUB.durability,
+                         history=qos.SENSOR_SUB.history)
 #: Track points kept in memory for the GeoJSON (decimated beyond this, the CSV keeps all).
 MAX_MEMORY_POINTS = 100_000
 
@@ -68,8 +71,8 @@ TOPICS = (
     Recorded('safety/slope_checked_cmd_vel', TwistStamped, _RELIABLE_REC, True, _CMD),
     Recorded('cmd_vel', TwistStamped, _RELIABLE_REC, True, _CMD),
     Recorded('joint_commands', JointState, _RELIABLE_REC, True, _CMD),
-    Recorded('joint_states', JointState, qos.SENSOR_SUB, True, _REL),
-    Recorded('imu', Imu, qos.SENSOR_SUB, True, _REL),
+    Recorded('joint_states', JointState, _SENSOR_REC, True, _REL),
+    Recorded('imu', Imu, _SENSOR_REC, True, _REL),
     Recorded('odom', Odometry, _RELIABLE_REC, True, _REL),
     Recorded('ground_truth', Odometry, _RELIABLE_REC, True, _REL),
     Recorded('events', String, qos.EVENTS, False, QosOffer(depth=50)),
