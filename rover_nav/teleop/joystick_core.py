@@ -56,7 +56,7 @@ class JoystickDriverCore:
         self._info: DeviceInfo | None = None
         self._last_publish: float | None = None
         self._last_frame: JoyFrame | None = None
-        self._last_loss = 'no game pad found yet'
+        self._last_loss = 'no game pad found yet (needs read access to /dev/input/event*, e.g. the input group)'
 
     @property
     def connected(self) -> bool:

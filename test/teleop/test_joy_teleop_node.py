@@ -148,6 +148,19 @@ def test_malformed_joy_is_rejected_and_stops(probe, start_node):
     pad.hold(0.3, lin=1.0, pressed=(LB,))
     assert set(_cmds(box)[mark:]) == {(0.0, 0.0)}
 
+    # Stamps from 10 s in the future (a clock mismatch) are ignored: the joystick looks silent -> zero.
+    _arm_and_drive(probe, pad, box, lin=1.0)
+
+    def future() -> Joy:
+        m = pad.msg(lin=1.0, pressed=(LB,))
+        m.header.stamp.sec += 10
+        return m
+
+    probe.publish_for(pad.pub, future, 5.0, rate_hz=20.0, until=lambda: _cmds(box)[-1] == (0.0, 0.0))
+    mark = len(box)
+    probe.publish_for(pad.pub, future, 0.5, rate_hz=20.0)
+    assert set(_cmds(box)[mark - 1:]) == {(0.0, 0.0)}
+
 
 def test_estop_button_and_reset_service(probe, start_node):
     box = probe.subscribe('teleop/cmd_vel', TwistStamped, DEEP)
