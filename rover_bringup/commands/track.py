@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export.add_argument('run_dir', metavar='RUN_DIR')
     export.add_argument('--out', metavar='DIR', help='output folder (default RUN_DIR: replaces its CSV/GeoJSON)')
     export.add_argument('--summary', action='store_true', help='also write summary.json rebuilt from the bag')
+    export.add_argument('--repair', action='store_true',
+                        help='first make a killed recording whole: rewrite torn MCAP files, rebuild metadata.yaml')
     export.add_argument('--sample-distance', type=float, default=0.05, metavar='M',
                         help='metres between track points (default 0.05)')
     export.add_argument('--sample-heading', type=float, default=5.0, metavar='DEG',
@@ -68,6 +70,12 @@ def run(args: argparse.Namespace) -> int:
         print('rover track export: --sample-distance and --sample-heading must be positive', file=sys.stderr)
         return 2
     out_dir = Path(args.out) if args.out else run_dir
+    if args.repair:
+        from rover_nav.tracklog.bag import repair_bag
+
+        repaired = [r for r in repair_bag(run_dir / 'bag') if not r.complete]
+        print(f'repaired {len(repaired)} file(s): ' + (', '.join(f'{r.path.name} ({r.messages} messages kept)'
+                                                       for r in repaired) or 'none needed'))
     rebuilt = export_run(run_dir, out_dir, args.summary, args.sample_distance, args.sample_heading)
     torn = [r for r in rebuilt.files if not r.complete]
     print(f'{rebuilt.messages} messages read from {len(rebuilt.files)} file(s)'

@@ -132,6 +132,14 @@ def test_sigkill_mid_drive_leaves_readable_files_missing_at_most_one_second(tmp_
     json.loads((out / 'summary.json').read_text())  # atomic: a whole file
     json.loads((out / 'track.geojson').read_text())
 
+    # `rover track export --repair` makes it a clean bag for the indexed readers (ros2 bag, Foxglove)
+    bagmod.repair_bag(out / 'bag')
+    decoded = 0
+    for path in bagmod.bag_files(out / 'bag'):
+        with open(path, 'rb') as f:
+            decoded += sum(1 for _ in make_reader(f, decoder_factories=[DecoderFactory()]).iter_decoded_messages())
+    assert decoded == len(msgs) == bagmod.load_metadata(out / 'bag')['message_count']
+
 
 def test_disk_full_is_reported_and_the_logger_keeps_running(tmp_path, probe, drive):
     out = tmp_path / 'run'

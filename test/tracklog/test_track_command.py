@@ -145,3 +145,27 @@ def test_errors_are_reported_with_exit_codes(tmp_path, capsys):
 def test_summary_table_handles_missing_values():
     text = summary_table({'distance_m': 1.0, 'final_pose': None, 'events': [{'t': 1.0, 'kind': 'estop', 'detail': ''}]})
     assert 'estop' in text and 'distance' in text
+
+
+def test_repair_makes_a_killed_bag_whole(tmp_path, capsys):
+    from mcap.reader import make_reader
+
+    from rover_nav.tracklog import bag as bagmod
+
+    run = tmp_path / 'run'
+    make_run(run, cut_tail=True)
+    path = run / 'bag' / 'bag_0.mcap'
+    with open(path, 'rb') as f, pytest.raises(Exception):  # noqa: B017 - no footer: the seeking reader gives up
+        list(make_reader(f).iter_messages())
+    assert cli.main(['track', 'export', str(run), '--repair', '--summary']) == 0
+    assert 'repaired 1 file(s): bag_0.mcap' in capsys.readouterr().out
+    with open(path, 'rb') as f:
+        reader = make_reader(f)
+        n = reader.get_summary().statistics.message_count
+        channels = {c.topic: c for c in reader.get_summary().channels.values()}
+    assert n == sum(1 for _ in bagmod.read_bag(run / 'bag'))
+    assert 'offered_qos_profiles' in channels['/ground_truth'].metadata
+    info = bagmod.load_metadata(run / 'bag')
+    assert info['message_count'] == n and info['files'][0]['message_count'] == n
+    assert {t['topic_metadata']['name'] for t in info['topics_with_message_count']} >= {'/ground_truth', '/odom'}
+    assert not list((run / 'bag').glob('.*.tmp'))
