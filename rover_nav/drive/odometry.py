@@ -9,12 +9,14 @@ Six such rows give an over-determined linear system A (v, w)^T = s, solved by le
 A wheel that slips (spins faster than the ground moves) or stalls does not fit the rigid-body
 motion of the others: its residual stands out, and it is dropped (leave-one-out: the wheel whose
 removal best explains the rest) while at least three wheels remain. The covariance of (v, w)
-is sigma^2 (A^T A)^-1 with sigma^2 from the residuals (floored by the encoder noise), plus a
-term for the common-mode slip every wheel shares, which residuals cannot see (on regolith the
-whole rover slips: the dominant odometry error). One estimate has only n - 2 = 4 degrees of
-freedom for sigma^2, so it is inflated to rss / (dof - 2) (the mean of the resulting normalised
-error is then right); a `ResidualPool` pools the residuals of many estimates for a steadier,
-better calibrated sigma^2.
+is sigma^2 (A^T A)^-1 with sigma^2 from the residuals (floored by the encoder noise). The
+common-mode slip every wheel shares cannot be seen in the residuals (on regolith the whole rover
+slips: the dominant odometry error); it is a separate `slip_cov` term for the twist and, in
+`Odometry2D`, a *systematic* scale error whose pose uncertainty grows with the distance driven
+and the angle turned (not with their square roots, as independent noise would). One estimate
+has only n - 2 = 4 degrees of freedom for sigma^2, so it is inflated to rss / (dof - 2) (the
+mean of the resulting normalised error is then right); a `ResidualPool` pools the residuals of
+many estimates for a steadier, better calibrated sigma^2.
 
 `Odometry2D` integrates the twist exactly along a circular arc and propagates the pose
 covariance; IMU yaw or yaw rate can replace or be fused with the wheel-derived heading.
@@ -22,7 +24,7 @@ covariance; IMU yaw or yaw rate can replace or be fused with the wheel-derived h
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import math
 
 import numpy as np
@@ -64,7 +66,8 @@ class OdometryConfig:
 class TwistEstimate:
     """Body twist from the wheels.
 
-    v: m/s forward, w: rad/s counter-clockwise, cov: 2x2 covariance of (v, w).
+    v: m/s forward, w: rad/s counter-clockwise, cov: 2x2 covariance of (v, w) from the wheel
+    residuals; slip_cov: 2x2 covariance of the common-mode slip (`total_cov` = both).
     residual: (n,) m/s, measured minus fitted surface speed (NaN for wheels without data).
     used: (n,) bool, wheels in the final fit. slip: (n,) residual / measured speed (0 when the
     wheel is still), positive = the wheel turns faster than the fitted motion (spinning).
@@ -81,6 +84,11 @@ class TwistEstimate:
     sigma: float
     rss: float = 0.0
     dof: int = 0
+    slip_cov: np.ndarray = field(default_factory=lambda: np.zeros((2, 2)))
+
+    @property
+    def total_cov(self) -> np.ndarray:
+        return self.cov + self.slip_cov
 
     @property
     def rejected(self) -> int:
@@ -153,11 +161,11 @@ def estimate_twist(layout: WheelLayout, steer: np.ndarray, wheel_rate: np.ndarra
     au = a[used]
     cov = sigma2 * np.linalg.inv(au.T @ au)
     v, w = float(theta[0]), float(theta[1])
-    cov = cov + np.diag([(cfg.slip_ratio_sigma * v) ** 2, (cfg.slip_ratio_sigma * w) ** 2])
+    slip_cov = np.diag([(cfg.slip_ratio_sigma * v) ** 2, (cfg.slip_ratio_sigma * w) ** 2])
     residual = np.where(valid, s - a @ theta, np.nan)
     with np.errstate(divide='ignore', invalid='ignore'):
         slip = np.where(valid & (np.abs(s) > cfg.speed_noise), residual / np.where(s == 0.0, 1.0, s), 0.0)
-    return TwistEstimate(v, w, cov, residual, used, slip, math.sqrt(sigma2), rss, dof)
+    return TwistEstimate(v, w, cov, residual, used, slip, math.sqrt(sigma2), rss, dof, slip_cov)
 
 
 class ResidualPool:
@@ -212,20 +220,38 @@ def fuse_rates(w_a: float, var_a: float, w_b: float, var_b: float) -> tuple[floa
 class Odometry2D:
     """Planar pose (x, y, yaw) of base_link in the odom frame, with its 3x3 covariance.
 
-    The odom frame starts at the first pose (0, 0, 0) unless `reset` says otherwise; it is
-    continuous and drifts (REP-105).
+    `cov` holds the independent (per step) errors; `slip_ratio_sigma` adds a systematic slip:
+    v and w scaled by (1 + e_v), (1 + e_w) with e ~ N(0, slip_ratio_sigma^2) constant over the
+    drive. Its effect is tracked through the sensitivities d(pose)/d(e_v), d(pose)/d(e_w), so
+    `covariance` = cov + sigma^2 (s_v s_v^T + s_w s_w^T) grows linearly with distance and turn
+    angle, as slip-induced drift does. The odom frame starts at (0, 0, 0) unless `reset` says
+    otherwise; it is continuous and drifts (REP-105).
     """
 
-    def __init__(self, x: float = 0.0, y: float = 0.0, yaw: float = 0.0) -> None:
+    def __init__(self, x: float = 0.0, y: float = 0.0, yaw: float = 0.0, slip_ratio_sigma: float = 0.0) -> None:
+        if not (math.isfinite(slip_ratio_sigma) and slip_ratio_sigma >= 0.0):
+            raise ValueError(f'slip_ratio_sigma must be finite and >= 0, got {slip_ratio_sigma!r}')
+        self.slip_ratio_sigma = slip_ratio_sigma
         self.reset(x, y, yaw)
 
     def reset(self, x: float = 0.0, y: float = 0.0, yaw: float = 0.0) -> None:
         self.x, self.y, self.yaw = float(x), float(y), wrap_angle(float(yaw))
         self.cov = np.zeros((3, 3))
+        self._sens_v = np.zeros(3)
+        self._sens_w = np.zeros(3)
         self.distance = 0.0  # m travelled (path length), for slip statistics
 
-    def step(self, v: float, w: float, twist_cov: np.ndarray, dt: float) -> None:
-        """Advance by a constant twist (v m/s, w rad/s) with covariance `twist_cov` (2x2) for dt s."""
+    @property
+    def covariance(self) -> np.ndarray:
+        """Total 3x3 covariance of (x, y, yaw): independent errors plus the systematic slip."""
+        sv, sw = self._sens_v, self._sens_w
+        return self.cov + self.slip_ratio_sigma**2 * (np.outer(sv, sv) + np.outer(sw, sw))
+
+    def step(self, v: float, w: float, twist_cov: np.ndarray, dt: float, w_from_wheels: bool = True) -> None:
+        """Advance by a constant twist (v m/s, w rad/s) with independent covariance `twist_cov` (2x2) for dt s.
+
+        w_from_wheels=False: w came from a gyro, so wheel slip does not bias this step's turn.
+        """
         if not (math.isfinite(v) and math.isfinite(w)):
             raise ValueError(f'twist must be finite, got v={v!r}, w={w!r}')
         if not (math.isfinite(dt) and dt >= 0.0):
@@ -238,6 +264,8 @@ class Odometry2D:
         mid = self.yaw + 0.5 * dth
         g = np.array([[math.cos(mid) * dt, 0.0], [math.sin(mid) * dt, 0.0], [0.0, dt]])
         self.cov = f @ self.cov @ f.T + g @ np.asarray(twist_cov, dtype=float) @ g.T
+        self._sens_v = f @ self._sens_v + g[:, 0] * v
+        self._sens_w = f @ self._sens_w + (g[:, 1] * w if w_from_wheels else 0.0)
         self.x += wx
         self.y += wy
         self.yaw = wrap_angle(self.yaw + dth)
@@ -251,6 +279,8 @@ class Odometry2D:
         self.cov[2, :] = 0.0
         self.cov[:, 2] = 0.0
         self.cov[2, 2] = var
+        self._sens_v[2] = 0.0
+        self._sens_w[2] = 0.0
 
 
 def yaw_from_quaternion(x: float, y: float, z: float, w: float) -> float:

@@ -110,7 +110,7 @@ class WheelOdometryNode(RoverNode):
         self.params.on_change(self._reconfigure)
         self._odom_frame = f'{snap.frame_prefix}odom'
         self._base_frame = f'{snap.frame_prefix}base_link'
-        self.odom = Odometry2D()
+        self.odom = Odometry2D(slip_ratio_sigma=snap.slip_ratio_sigma)
         self._pool = ResidualPool(snap.residual_memory)
         self._imu_yaw = ImuYaw()
         self._prev_t: float | None = None
@@ -135,6 +135,7 @@ class WheelOdometryNode(RoverNode):
 
     def _reconfigure(self, snap: Snapshot) -> None:
         self._config = config_from(snap)
+        self.odom.slip_ratio_sigma = snap.slip_ratio_sigma
 
     # --- inputs -------------------------------------------------------------------------------------------------
     def _on_imu(self, msg: Imu) -> None:
@@ -197,33 +198,39 @@ class WheelOdometryNode(RoverNode):
         self._outlier_count += left_out
         self._outlier_rate += OUTLIER_RATE_GAIN * (left_out - self._outlier_rate)
         self._last_est = est
-        v, w, cov = self._fuse(est)
+        v, w, cov, gyro = self._fuse(est)
         if dt is not None and self._prev_twist is not None:
             if dt > snap.max_integration_dt:
                 self._gaps += 1
                 self.warn_throttled(f'joint_states gap of {dt:.2f} s not integrated')
             else:
                 pv, pw, pcov = self._prev_twist
-                self.odom.step(0.5 * (v + pv), 0.5 * (w + pw), 0.5 * (cov + pcov), dt)
+                self.odom.step(0.5 * (v + pv), 0.5 * (w + pw), 0.5 * (cov + pcov), dt, w_from_wheels=not gyro)
         self._apply_imu_yaw()
         self._prev_t, self._prev_twist = t, (v, w, cov)
-        self._publish(msg.header.stamp if stamp_s > 0.0 else self.get_clock().now().to_msg(), v, w, cov)
+        twist_cov = cov + est.slip_cov
+        if gyro:
+            twist_cov[1, 1] = cov[1, 1]  # the fused yaw rate does not inherit the wheels' slip
+            twist_cov[0, 1] = twist_cov[1, 0] = cov[0, 1]
+        self._publish(msg.header.stamp if stamp_s > 0.0 else self.get_clock().now().to_msg(), v, w, twist_cov)
 
     def _reject(self, why: str) -> None:
         self._rejected_msgs += 1
         self.warn_throttled(f'rejected {why}')
 
-    def _fuse(self, est: TwistEstimate) -> tuple[float, float, np.ndarray]:
+    def _fuse(self, est: TwistEstimate) -> tuple[float, float, np.ndarray, bool]:
+        """(v, w, independent 2x2 covariance, gyro used): the gyro yaw rate fused in yaw_rate mode."""
         cov = est.cov.copy()
         imu = self._fresh_imu()
         if self.params.snapshot.imu_fusion != 'yaw_rate' or imu is None:
-            return est.v, est.w, cov
-        w, var = fuse_rates(est.w, max(cov[1, 1], 1e-12), imu[0], self.params.snapshot.imu_yaw_rate_stddev ** 2)
-        scale = math.sqrt(var / max(cov[1, 1], 1e-12))
+            return est.v, est.w, cov, False
+        wheel_var = max(est.total_cov[1, 1], 1e-12)  # slip included: it is what the gyro corrects
+        w, var = fuse_rates(est.w, wheel_var, imu[0], self.params.snapshot.imu_yaw_rate_stddev ** 2)
+        scale = math.sqrt(var / wheel_var)
         cov[0, 1] *= scale
         cov[1, 0] *= scale
         cov[1, 1] = var
-        return est.v, w, cov
+        return est.v, w, cov, True
 
     def _apply_imu_yaw(self) -> None:
         imu = self._fresh_imu()
@@ -239,7 +246,7 @@ class WheelOdometryNode(RoverNode):
         msg.child_frame_id = self._base_frame
         msg.pose.pose.position.x, msg.pose.pose.position.y = o.x, o.y
         msg.pose.pose.orientation.z, msg.pose.pose.orientation.w = math.sin(o.yaw / 2), math.cos(o.yaw / 2)
-        msg.pose.covariance = _planar_covariance(o.cov, (0, 1, 5)).tolist()
+        msg.pose.covariance = _planar_covariance(o.covariance, (0, 1, 5)).tolist()
         msg.twist.twist.linear.x, msg.twist.twist.angular.z = v, w
         tc = np.zeros((3, 3))  # (vx, vy, wz): lateral slip is unmodelled, so vy is as uncertain as vx
         tc[np.ix_((0, 2), (0, 2))] = twist_cov

@@ -125,10 +125,12 @@ def test_covariance_is_never_zero_and_grows_with_disagreement(layout):
 
 
 def test_common_mode_slip_term_scales_with_speed(layout):
-    steer, rate = wheels_for(layout, 0.05, 0.0)
+    steer, rate = wheels_for(layout, 0.05, 0.02)
     with_slip = estimate_twist(layout, steer, rate, OdometryConfig(slip_ratio_sigma=0.1))
     without = estimate_twist(layout, steer, rate, OdometryConfig(slip_ratio_sigma=0.0))
-    assert with_slip.cov[0, 0] - without.cov[0, 0] == pytest.approx((0.1 * 0.05) ** 2)
+    assert np.allclose(with_slip.cov, without.cov)
+    assert np.allclose(with_slip.slip_cov, np.diag([(0.1 * 0.05) ** 2, (0.1 * 0.02) ** 2]))
+    assert np.allclose(with_slip.total_cov, with_slip.cov + with_slip.slip_cov)
 
 
 def _nees(layout, pool: ResidualPool | None, samples: int = 2000) -> np.ndarray:
@@ -207,6 +209,28 @@ def test_straight_then_turn_in_the_world_frame():
     odom.step(0.0, 0.1, zero, math.pi / 2 / 0.1)  # quarter turn left in place
     odom.step(0.05, 0.0, zero, 20.0)  # 1 m to the left
     assert (odom.x, odom.y, odom.yaw) == pytest.approx((1.0, 1.0, math.pi / 2))
+
+
+def test_systematic_slip_uncertainty_grows_with_distance_and_turn_angle():
+    odom = Odometry2D(slip_ratio_sigma=0.1)
+    zero = np.zeros((2, 2))
+    for _ in range(200):
+        odom.step(0.05, 0.0, zero, 0.1)  # 1 m straight: sigma_x = 10 % of 1 m, not 10 % of sqrt(steps)
+    assert math.sqrt(odom.covariance[0, 0]) == pytest.approx(0.1)
+    assert odom.covariance[1, 1] == pytest.approx(0.0, abs=1e-15)
+    for _ in range(100):
+        odom.step(0.0, 0.1 * math.pi / 2, zero, 0.1)  # quarter turn in place
+    assert math.sqrt(odom.covariance[2, 2]) == pytest.approx(0.1 * math.pi / 2)
+    for _ in range(200):
+        odom.step(0.05, 0.0, zero, 0.1)  # 1 m to the left: a heading error now moves x
+    cov = odom.covariance
+    assert math.sqrt(cov[0, 0]) == pytest.approx(math.hypot(0.1, 0.1 * math.pi / 2), rel=1e-6)
+    assert math.sqrt(cov[1, 1]) == pytest.approx(0.1, rel=1e-6)
+    assert np.all(np.linalg.eigvalsh(cov) >= -1e-15)
+    odom.set_yaw(0.0, 1e-4)
+    assert odom.covariance[2, 2] == pytest.approx(1e-4)
+    with pytest.raises(ValueError, match='slip_ratio_sigma'):
+        Odometry2D(slip_ratio_sigma=-0.1)
 
 
 def test_step_rejects_bad_input():
@@ -294,3 +318,12 @@ def test_quaternion_matrix_matches_rpy_and_rejects_zero():
 def test_gyro_rate_in_a_rolled_imu_is_turned_into_body_yaw_rate():
     mount = rpy_matrix(math.pi, 0.0, 0.0)  # upside-down IMU: its z points down
     assert base_yaw_rate_from_imu((0.0, 0.0, -0.1), mount) == pytest.approx(0.1)
+
+
+def test_gyro_turns_carry_no_wheel_slip_bias():
+    wheels, gyro = Odometry2D(slip_ratio_sigma=0.1), Odometry2D(slip_ratio_sigma=0.1)
+    for _ in range(100):
+        wheels.step(0.0, 0.1, np.zeros((2, 2)), 0.1)
+        gyro.step(0.0, 0.1, np.zeros((2, 2)), 0.1, w_from_wheels=False)
+    assert wheels.covariance[2, 2] == pytest.approx((0.1 * 1.0) ** 2)
+    assert gyro.covariance[2, 2] == pytest.approx(0.0, abs=1e-15)
