@@ -23,6 +23,9 @@ CONSOLE_SCRIPTS = {
     'joystick': 'rover_nav.teleop.joystick_node:main',
     'joy_teleop': 'rover_nav.teleop.joy_teleop_node:main',
     'keyboard_teleop': 'rover_nav.teleop.keyboard_teleop_node:main',
+    'speed_limiter': 'rover_nav.safety.speed_limiter_node:main',
+    'slope_guard': 'rover_nav.safety.slope_guard_node:main',
+    'obstacle_guard': 'rover_nav.safety.obstacle_guard_node:main',
 }
 
 
