@@ -32,7 +32,7 @@ from rover_nav.runtime import qos
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNode
-from rover_nav.tracklog.bag import QosOffer, TopicInfo
+from rover_nav.tracklog.bag import QosOffer, TopicInfo, header_stamp_ns
 from rover_nav.tracklog.files import csv_line, track_geojson
 from rover_nav.tracklog.geo import CHANGE4_LAT_DEG, CHANGE4_LON_DEG, tilt_deg_from_quaternion
 from rover_nav.tracklog.io_thread import RunWriter, describe_errors
@@ -46,6 +46,8 @@ _RELIABLE_REC = QoSProfile(depth=50, reliability=qos.COMMAND.reliability, durabi
 #: Sensor streams: best effort (matches any publisher), deep enough for a tick burst in lockstep.
 _SENSOR_REC = QoSProfile(depth=50, reliability=qos.SENSOR_SUB.reliability, durability=qos.SENSOR_SUB.durability,
                          history=qos.SENSOR_SUB.history)
+#: Header stamps further than this (s) from /clock (or the node clock) are not trusted as log time.
+MAX_STAMP_SKEW_S = 5.0
 #: Track points kept in memory for the GeoJSON (decimated beyond this, the CSV keeps all).
 MAX_MEMORY_POINTS = 100_000
 
@@ -235,16 +237,18 @@ class TrackLoggerNode(RoverNode):
         self._changed = True
 
     def _log_time_ns(self, rec: Recorded, data: bytes) -> int:
-        """Sim time of a message: its header stamp, else the latest /clock, else the node clock."""
-        if rec.stamped:
-            from rover_nav.tracklog.bag import header_stamp_ns
+        """Sim time of a message: its header stamp, else the latest /clock, else the node clock.
 
+        A stamp more than MAX_STAMP_SKEW_S away from that reference (a node not on sim time
+        stamping with the wall clock, an unstamped message) is replaced by the reference, so one
+        such publisher cannot stretch the bag over decades.
+        """
+        ref = self._last_clock_ns if self._last_clock_ns is not None else self.get_clock().now().nanoseconds
+        if rec.stamped:
             stamp = header_stamp_ns(data)
-            if stamp:
+            if stamp and abs(stamp - ref) <= MAX_STAMP_SKEW_S * 1e9:
                 return stamp
-        if self._last_clock_ns is not None:
-            return self._last_clock_ns
-        return self.get_clock().now().nanoseconds
+        return ref
 
     # -- decoded inputs -------------------------------------------------------------------
     def _on_clock(self, data: bytes, log_ns: int) -> None:

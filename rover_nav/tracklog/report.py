@@ -221,7 +221,8 @@ def summary_table(summary: dict[str, Any]) -> str:
         ('worst diagnostic', str(summary.get('worst_diagnostic_level', '-'))
          + (f" ({(summary.get('worst_diagnostic') or {}).get('name')}: "
             f"{(summary.get('worst_diagnostic') or {}).get('message')})"
-            if (summary.get('worst_diagnostic') or {}).get('name') else '')),
+            if (summary.get('worst_diagnostic') or {}).get('name')
+            and summary.get('worst_diagnostic_level') not in (None, 'OK') else '')),
         ('track', f"{summary.get('track_points', '-')} points from {summary.get('track_source') or '-'}"),
         ('events', str(len(summary.get('events', [])))),
     ]

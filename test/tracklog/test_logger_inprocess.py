@@ -136,15 +136,15 @@ def test_hazcam_clouds_are_decimated(tmp_path):
         for k in range(7):
             ls.tick()
             cloud = PointCloud2()
-            cloud.header.stamp.sec = 10 + k
+            cloud.header.stamp.sec, cloud.header.stamp.nanosec = 10, 1000 * k  # cloud k, near the sim clock
             cloud.header.frame_id = 'hazcam_optical_frame'
             cloud_pub.publish(cloud)
             ls.spin(0.05)
         ls.spin(0.3)
     finally:
         ls.close()
-    stamps = [m.log_ns // 1_000_000_000 for m in bagmod.read_bag(out / 'bag') if m.topic == '/hazcam/points']
-    assert stamps == [10, 13, 16]
+    stamps = [m.log_ns - 10 * 10**9 for m in bagmod.read_bag(out / 'bag') if m.topic == '/hazcam/points']
+    assert stamps == [0, 3000, 6000]  # clouds 0, 3 and 6
 
 
 def test_malformed_poses_are_rejected_without_stopping_the_logger(tmp_path):
@@ -167,3 +167,25 @@ def test_malformed_poses_are_rejected_without_stopping_the_logger(tmp_path):
     finally:
         ls.close()
     assert all(math.isfinite(r['x']) for r in read_csv(tmp_path / 'run' / 'track.csv'))
+
+
+def test_wall_clock_stamps_do_not_stretch_the_bag(tmp_path):
+    """A node not on sim time stamps /diagnostics with the wall clock: logged at the sim clock instead."""
+    out = tmp_path / 'run'
+    ls = Lockstep(out)
+    diag_pub = ls.sim.create_publisher(DiagnosticArray, '/diagnostics', qos.DIAGNOSTICS)
+    try:
+        wait_until(lambda: ls.gt.get_subscription_count() >= 1, 10.0, spin=ls.spin, what='logger subscription')
+        for k in range(100):
+            ls.tick()
+            if k == 50:
+                arr = DiagnosticArray()
+                arr.header.stamp.sec = int(time.time())  # wall clock, ~1.7e9 s
+                diag_pub.publish(arr)
+        ls.spin(0.3)
+    finally:
+        ls.close()
+    info = bagmod.load_metadata(out / 'bag')
+    assert info['duration']['nanoseconds'] < 10 * 10**9
+    diag_times = [m.log_ns * 1e-9 for m in bagmod.read_bag(out / 'bag') if m.topic == '/diagnostics']
+    assert diag_times and all(9.0 < t < 13.0 for t in diag_times)
