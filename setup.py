@@ -26,6 +26,7 @@ CONSOLE_SCRIPTS = {
     'speed_limiter': 'rover_nav.safety.speed_limiter_node:main',
     'slope_guard': 'rover_nav.safety.slope_guard_node:main',
     'obstacle_guard': 'rover_nav.safety.obstacle_guard_node:main',
+    'lunar_sim': 'rover_sim.sim_node:main',
 }
 
 

@@ -301,6 +301,11 @@ class Simulation:
     def base_rotation(self) -> np.ndarray:
         return self.data.xmat[self.layout.base_body].reshape(3, 3).copy()
 
+    def prime_sensors(self) -> None:
+        """Queue one IMU sample and one hazcam scan at the current time (the state before stepping)."""
+        self.imu_out.append(self._imu_sample())
+        self.cloud_out.append((self.time, self.scan()))
+
     def _imu_sample(self) -> ImuSample:
         d, site = self.data, self.layout.imu_site
         vel = np.zeros(6)

@@ -1,0 +1,343 @@
+"""`lunar_sim`: the embedded MuJoCo lunar simulator as a ROS 2 node (thin shell around `Simulation`).
+
+Publishes what Gazebo + ros_gz_bridge would: `/clock`, `imu`, `joint_states`, `ground_truth`
+(nav_msgs/Odometry in `world`), `hazcam/points` (PointCloud2 in `hazcam_link`, x forward, organised
+rows x cols, NaN = no return); obeys `joint_commands` (steering positions, wheel velocities, NaN =
+not commanded) and `estop` (Bool, latched: true stops and parks the wheels until false).
+
+Lockstep protocol (mode `lockstep`, the default):
+1. At control tick k (t_k = k / control_rate, t_0 = 0) the simulator publishes `/clock` = t_k, then
+   `joint_states` and `ground_truth` stamped t_k, the IMU samples taken since the previous tick
+   (stamped at their own sample times, the last one t_k) and any hazcam cloud taken (stamped t_k).
+2. It waits for a `joint_commands` message stamped t_k (or stamped 0: unstamped user stacks).
+   Chain nodes copy their input stamps, so the drive's answer to tick k carries t_k.
+3. On receipt it applies the command and steps the physics to t_{k+1} in the callback, then goes
+   to 1 with k + 1. Commands with other stamps update the command but do not step.
+4. If no answer arrives within `step_timeout` wall seconds it logs a `missed_step` event and steps
+   with the last command anyway (the command watchdog below still applies). Before the first
+   command ever arrives (`wait_for_first_command`), it instead re-publishes tick 0, so a chain
+   that starts slowly sees the same history as one that starts fast (determinism).
+Free mode (`free`): a wall-clock timer steps one tick every 1 / (control_rate * real_time_factor) s.
+Watchdog: no `joint_commands` for `command_timeout` sim seconds -> wheels stop and park.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+import sys
+import time
+from typing import Any
+
+from geometry_msgs.msg import Quaternion
+from nav_msgs.msg import Odometry
+import numpy as np
+from rclpy.clock import Clock, ClockType
+from rosgraph_msgs.msg import Clock as ClockMsg
+from sensor_msgs.msg import Imu, JointState, PointCloud2, PointField
+from std_msgs.msg import Bool
+
+from rover_description.geometry import STEER_JOINTS, WHEEL_JOINTS
+from rover_nav.runtime import qos
+from rover_nav.runtime.node_main import run_node
+from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
+from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
+from rover_sim.simulation import SimConfig, Simulation
+
+SPECS = (
+    ParamSpec('world', str, 'change4', 'World name (worlds/NAME.yaml) or YAML file to simulate.', read_only=True),
+    ParamSpec('profile', str, 'yutu2', 'Rover description profile (yutu2 | hobby): the model that is simulated.',
+              choices=('yutu2', 'hobby'), read_only=True),
+    ParamSpec('seed', int, 0, 'Seed of the sensor noise; same world + commands + seed -> same run.', lo=0,
+              read_only=True),
+    ParamSpec('physics_rate', float, 200.0, 'Hz of the MuJoCo steps. Higher is slower; below ~100 Hz the '
+              'contacts of the 135 kg rover get bouncy.', lo=100.0, hi=2000.0, read_only=True),
+    ParamSpec('control_rate', float, 10.0, 'Hz of the control ticks (/clock, joint_states, ground_truth; '
+              'lockstep waits for one joint_commands per tick).', lo=1.0, hi=100.0, read_only=True),
+    ParamSpec('mode', str, 'lockstep', 'lockstep: step on each tick joint_commands (deterministic, faster '
+              'than real time); free: real-time stepping for live teleop.', choices=('lockstep', 'free'),
+              read_only=True),
+    ParamSpec('step_timeout', float, 1.0, 'Wall seconds lockstep waits for joint_commands of a tick before it '
+              'steps anyway and logs missed_step. Too short on a loaded machine breaks determinism.',
+              lo=0.01, hi=60.0),
+    ParamSpec('wait_for_first_command', bool, True, 'Lockstep: repeat tick 0 until the first joint_commands '
+              'arrives instead of advancing on timeouts (a slow start must not change the run).'),
+    ParamSpec('real_time_factor', float, 1.0, 'Free mode: simulated seconds per wall second.', lo=0.01, hi=100.0),
+    ParamSpec('command_timeout', float, 0.5, 'Sim seconds without joint_commands after which the wheels stop '
+              'and park (s). Too long lets a dead drive keep the rover rolling.', lo=0.05, hi=10.0),
+    ParamSpec('imu_rate', float, 50.0, 'Hz of IMU samples (published in a burst each tick).', lo=1.0, hi=500.0,
+              read_only=True),
+    ParamSpec('imu_accel_noise', float, 0.005, 'Accelerometer white noise std (m/s^2).', lo=0.0, hi=5.0),
+    ParamSpec('imu_gyro_noise', float, 0.0005, 'Gyro white noise std (rad/s).', lo=0.0, hi=1.0),
+    ParamSpec('imu_orientation_noise', float, 0.0, 'Orientation noise std (rad).', lo=0.0, hi=0.5),
+    ParamSpec('hazcam_rate', float, 5.0, 'Hz of hazcam clouds (0: the rate in the rover description).', lo=0.0,
+              hi=30.0, read_only=True),
+    ParamSpec('cloud_noise', float, 0.005, 'Hazcam range noise std (m).', lo=0.0, hi=1.0),
+    ParamSpec('hazcam_decimation', int, 2, 'Keep every n-th ray of the ray grid of the description in both '
+              'directions (1: full 64x48 grid, ~5x the cost of 2).', lo=1, hi=16, read_only=True),
+    ParamSpec('ruts', bool, True, 'Wheels leave ruts in the terrain (and in the physics heightfield).',
+              read_only=True),
+    ParamSpec('output_dir', str, '', 'Folder to write terrain_final.npz/.json (terrain with ruts) into at '
+              'shutdown; empty: do not write.'),
+    ParamSpec('frame_prefix', str, '', 'Prefix of every frame id this node sets (multi-rover).', read_only=True),
+    ParamSpec('diagnostic_period', float, 1.0, 'Sim seconds between /diagnostics reports.', lo=0.1, hi=60.0),
+)
+
+
+def _cross_check(snap: Snapshot) -> None:
+    if snap.imu_rate > snap.physics_rate:
+        raise ConfigError(f"parameter 'imu_rate' = {snap.imu_rate} must not exceed physics_rate")
+
+
+class LunarSim(RoverNode):
+    """The simulator node; `step()` advances one control tick without an executor (for runners)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('lunar_sim', SPECS, _cross_check, **kwargs)
+        from rover_sim.terrain import WorldConfigError, build_terrain, load_world
+
+        p = self.params.snapshot
+        try:
+            world = load_world(p.world)
+        except (WorldConfigError, FileNotFoundError) as exc:
+            raise ConfigError(f"parameter 'world': {exc}") from exc
+        self.terrain = build_terrain(world)
+        self.sim = Simulation(self.terrain, SimConfig(
+            profile=p.profile, physics_rate=p.physics_rate, imu_rate=p.imu_rate, hazcam_rate=p.hazcam_rate,
+            seed=p.seed, imu_accel_noise=p.imu_accel_noise, imu_gyro_noise=p.imu_gyro_noise,
+            imu_orientation_noise=p.imu_orientation_noise, cloud_noise=p.cloud_noise,
+            hazcam_decimation=p.hazcam_decimation, ruts=p.ruts))
+        self.period = 1.0 / p.control_rate
+        self.tick = 0
+        prefix = p.frame_prefix
+        self._frames = {k: prefix + k for k in ('world', 'base_link', 'imu_link', 'hazcam_link')}
+        self._wheel_index = {name: i for i, name in enumerate(WHEEL_JOINTS)}
+        self._steer_index = {name: i for i, name in enumerate(STEER_JOINTS)}
+        self._clock_pub = self.create_publisher(ClockMsg, '/clock', qos.CLOCK)
+        self._imu_pub = self.create_publisher(Imu, 'imu', qos.SENSOR_PUB)
+        self._js_pub = self.create_publisher(JointState, 'joint_states', qos.SENSOR_PUB)
+        self._gt_pub = self.create_publisher(Odometry, 'ground_truth', qos.STATE)
+        self._cloud_pub = self.create_publisher(PointCloud2, 'hazcam/points', qos.SENSOR_PUB)
+        self.create_subscription(JointState, 'joint_commands', self._on_commands, qos.COMMAND)
+        self.create_subscription(Bool, 'estop', self._on_estop, qos.LATCHED)
+        self.estopped = False
+        self.commands_received = 0
+        self.missed_steps = 0
+        self._last_command_t = 0.0
+        self._timed_out = True  # nothing commanded yet: wheels parked
+        self._answered = False
+        self._published_at = time.monotonic()
+        self._wall_start = time.monotonic()
+        self._next_diag = 0.0
+        self._imu_msgs: list[Imu] = []
+        self._cloud_msgs: list[PointCloud2] = []
+        self._steady = Clock(clock_type=ClockType.STEADY_TIME)
+        if p.mode == 'free':
+            self.create_timer(self.period / p.real_time_factor, self.step, clock=self._steady)
+        else:
+            self.create_timer(min(0.02, p.step_timeout / 4.0), self._watch_lockstep, clock=self._steady)
+        self.sim.prime_sensors()
+        self._publish_tick()
+        self.get_logger().info(
+            f'world {world.name}: {self.terrain.shape[1]}x{self.terrain.shape[0]} nodes at '
+            f'{self.terrain.resolution} m, {p.mode} at {p.control_rate} Hz, physics {p.physics_rate} Hz')
+
+    # --- time -----------------------------------------------------------------------------------------
+    def now_s(self) -> float:
+        """Simulated time (s): events and diagnostics are stamped on the clock this node publishes."""
+        return self.sim.time
+
+    @property
+    def t_k(self) -> float:
+        return self.tick * self.period
+
+    # --- inputs ---------------------------------------------------------------------------------------
+    def _on_commands(self, msg: JointState) -> None:
+        n = len(msg.name)
+        if (msg.position and len(msg.position) != n) or (msg.velocity and len(msg.velocity) != n):
+            self.warn_throttled('joint_commands rejected: position/velocity length differs from name length')
+            return
+        values = [*msg.position, *msg.velocity]
+        if any(math.isinf(v) for v in values):
+            self.warn_throttled('joint_commands rejected: infinite value (NaN means not commanded)')
+            return
+        wheels = np.full(len(WHEEL_JOINTS), np.nan)
+        steers = np.full(len(STEER_JOINTS), np.nan)
+        for i, name in enumerate(msg.name):
+            if name in self._wheel_index and msg.velocity:
+                wheels[self._wheel_index[name]] = msg.velocity[i]
+            elif name in self._steer_index and msg.position:
+                steers[self._steer_index[name]] = msg.position[i]
+        if not (self.estopped or self.sim.hold):
+            self.sim.command(wheels, steers)
+        else:
+            self.sim.command(None, steers)
+        self.commands_received += 1
+        self._last_command_t = self.sim.time
+        if self._timed_out:
+            self._timed_out = False
+        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        if self.params.snapshot.mode == 'lockstep' and not self._answered and (
+                stamp_ns == 0 or abs(stamp_ns - round(self.t_k * 1e9)) < 1000):
+            self._answered = True
+            self.step()
+
+    def _on_estop(self, msg: Bool) -> None:
+        if msg.data and not self.estopped:
+            self.estopped = True
+            self.sim.hold = True
+            self.sim.stop_wheels()
+            self.publish_event('estop', 'simulator: wheels stopped and parked (e-stop latched)')
+        elif not msg.data and self.estopped:
+            self.estopped = False
+            self.sim.hold = False
+            self.get_logger().info('e-stop cleared (false on estop): wheels follow joint_commands again')
+
+    def _watch_lockstep(self) -> None:
+        p = self.params.snapshot
+        if time.monotonic() - self._published_at < p.step_timeout:
+            return
+        if self.commands_received == 0 and p.wait_for_first_command:
+            self._publish_tick(repeat=True)  # nobody listening yet: say tick 0 again
+            return
+        self.missed_steps += 1
+        self.publish_event('missed_step', f'no joint_commands stamped {self.t_k:.3f} s within '
+                                          f'{p.step_timeout:.2f} s wall; stepped with the last command')
+        self.step()
+
+    # --- stepping -------------------------------------------------------------------------------------
+    def step(self) -> None:
+        """Advance one control tick (watchdog, physics) and publish the new tick."""
+        p = self.params.snapshot
+        if not self._timed_out and self.sim.time - self._last_command_t > p.command_timeout:
+            self._timed_out = True
+            self.sim.stop_wheels()
+            if self.commands_received:
+                self.publish_event('command_timeout', f'no joint_commands for {p.command_timeout:.2f} s: '
+                                                      'wheels stopped')
+        if self._timed_out or self.estopped:
+            self.sim.stop_wheels()
+        self.sim.advance(self.period)
+        self.tick += 1
+        self._publish_tick()
+        if self.sim.time + 1e-9 >= self._next_diag:
+            self._next_diag = self.sim.time + p.diagnostic_period
+            self._diagnose()
+
+    def _publish_tick(self, repeat: bool = False) -> None:
+        stamp = _stamp(self.t_k)
+        self._clock_pub.publish(ClockMsg(clock=stamp))
+        js = self.sim.joint_states()
+        msg = JointState(name=list(js.names), position=js.position.tolist(), velocity=js.velocity.tolist(),
+                         effort=js.effort.tolist())
+        msg.header.stamp = stamp
+        self._js_pub.publish(msg)
+        self._gt_pub.publish(self._odometry(stamp))
+        if self.sim.imu_out:
+            self._imu_msgs = [self._imu_msg(sample) for sample in self.sim.imu_out]
+            self.sim.imu_out.clear()
+        elif not repeat:
+            self._imu_msgs = []
+        if self.sim.cloud_out:
+            self._cloud_msgs = [self._cloud_msg(t, points) for t, points in self.sim.cloud_out]
+            self.sim.cloud_out.clear()
+        elif not repeat:
+            self._cloud_msgs = []
+        for imu in self._imu_msgs:  # a repeated tick repeats its samples: late subscribers get them
+            self._imu_pub.publish(imu)
+        for cloud in self._cloud_msgs:
+            self._cloud_pub.publish(cloud)
+        self._answered = False
+        self._published_at = time.monotonic()
+
+    # --- messages -------------------------------------------------------------------------------------
+    def _odometry(self, stamp: Any) -> Odometry:
+        gt = self.sim.ground_truth()
+        msg = Odometry()
+        msg.header.stamp = stamp
+        msg.header.frame_id = self._frames['world']
+        msg.child_frame_id = self._frames['base_link']
+        msg.pose.pose.position.x, msg.pose.pose.position.y, msg.pose.pose.position.z = (float(v) for v in gt.position)
+        msg.pose.pose.orientation = _quat(gt.orientation)
+        msg.twist.twist.linear.x, msg.twist.twist.linear.y, msg.twist.twist.linear.z = (float(v) for v in gt.linear)
+        msg.twist.twist.angular.x, msg.twist.twist.angular.y, msg.twist.twist.angular.z = (
+            float(v) for v in gt.angular)
+        return msg
+
+    def _imu_msg(self, sample: Any) -> Imu:
+        p = self.params.snapshot
+        msg = Imu()
+        msg.header.stamp = _stamp(sample.stamp)
+        msg.header.frame_id = self._frames['imu_link']
+        msg.orientation = _quat(sample.orientation)
+        msg.angular_velocity.x, msg.angular_velocity.y, msg.angular_velocity.z = (
+            float(v) for v in sample.angular_velocity)
+        msg.linear_acceleration.x, msg.linear_acceleration.y, msg.linear_acceleration.z = (
+            float(v) for v in sample.linear_acceleration)
+        msg.orientation_covariance = _diag(max(p.imu_orientation_noise, 1e-4) ** 2)
+        msg.angular_velocity_covariance = _diag(max(p.imu_gyro_noise, 1e-5) ** 2)
+        msg.linear_acceleration_covariance = _diag(max(p.imu_accel_noise, 1e-4) ** 2)
+        return msg
+
+    def _cloud_msg(self, t: float, points: np.ndarray) -> PointCloud2:
+        rows, cols = points.shape[:2]
+        msg = PointCloud2()
+        msg.header.stamp = _stamp(t)
+        msg.header.frame_id = self._frames['hazcam_link']
+        msg.height, msg.width = rows, cols
+        msg.fields = [PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1)
+                      for i, n in enumerate('xyz')]
+        msg.is_bigendian = sys.byteorder == 'big'
+        msg.point_step = 12
+        msg.row_step = 12 * cols
+        msg.is_dense = False
+        msg.data = np.ascontiguousarray(points, dtype=np.float32).tobytes()
+        return msg
+
+    def _diagnose(self) -> None:
+        wall = time.monotonic() - self._wall_start
+        level = DIAG_WARN if (self.estopped or self.missed_steps) else DIAG_OK
+        text = 'e-stop latched' if self.estopped else (
+            f'{self.missed_steps} missed steps' if self.missed_steps else 'running')
+        self.publish_diagnostic(level, text, {
+            'sim_time_s': round(self.sim.time, 3), 'real_time_factor': round(self.sim.time / wall, 2) if wall else 0,
+            'missed_steps': self.missed_steps, 'parked': bool(self._timed_out or self.estopped),
+            'slip': np.round(self.sim.slip, 3).tolist(), 'sinkage_mm': np.round(1000 * self.sim.sinkage, 1).tolist()})
+
+    # --- shutdown -------------------------------------------------------------------------------------
+    def save_terrain(self, folder: str | Path) -> Path:
+        """Write `terrain_final.npz` (+ .json): the terrain with the ruts the wheels left."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        npz, _ = self.sim.save_terrain(folder / 'terrain_final')
+        return npz
+
+    def on_shutdown(self) -> None:
+        self.sim.stop_wheels()
+        out = self.params.snapshot.output_dir
+        if out:
+            path = self.save_terrain(out)
+            self.get_logger().info(f'terrain with ruts written to {path}')
+
+
+def _stamp(t: float) -> Any:
+    from builtin_interfaces.msg import Time
+
+    ns = round(t * 1e9)
+    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+
+
+def _quat(q: np.ndarray) -> Quaternion:
+    return Quaternion(x=float(q[0]), y=float(q[1]), z=float(q[2]), w=float(q[3]))
+
+
+def _diag(v: float) -> list[float]:
+    return [v, 0.0, 0.0, 0.0, v, 0.0, 0.0, 0.0, v]
+
+
+def main() -> None:
+    sys.exit(run_node(LunarSim))
+
+
+if __name__ == '__main__':
+    main()

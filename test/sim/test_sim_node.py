@@ -1,0 +1,233 @@
+"""`lunar_sim` as a real process over DDS: lockstep driving, steering, clock, hazcam, IMU, e-stop, determinism."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+import sys
+
+from geometry_msgs.msg import Quaternion
+from helpers.processes import NodeProcess
+from nav_msgs.msg import Odometry
+import numpy as np
+import pytest
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import Imu, JointState, PointCloud2
+from std_msgs.msg import Bool, String
+import yaml
+
+from rover_description.geometry import STEER_JOINTS, WHEEL_JOINTS, load_geometry
+from rover_description.urdf_model import rpy_matrix
+from rover_nav.runtime import qos
+from rover_sim.sensors import roll_pitch_yaw, tilt_deg
+from rover_sim.terramechanics import Soil, TractionTable, WheelSoilParams
+
+pytestmark = pytest.mark.ros
+V_TOP = 0.0559
+RADIUS = 0.15
+PERIOD = 0.1
+
+
+def start_sim(tmp_path: Path, world: str, *params: str, name: str = 'sim') -> NodeProcess:
+    args = ['--ros-args', '-p', f'world:={world}', '-p', 'step_timeout:=5.0', *sum((['-p', p] for p in params), [])]
+    return NodeProcess([sys.executable, '-m', 'rover_sim.sim_node', *args], tmp_path / f'{name}.log')
+
+
+def stamp_s(stamp) -> float:
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def quat_matrix(q: Quaternion) -> np.ndarray:
+    x, y, z, w = q.x, q.y, q.z, q.w
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+
+
+class LockstepDriver:
+    """Plays the drive controller: answers every /clock tick with joint_commands stamped with it."""
+
+    def __init__(self, probe) -> None:
+        self.probe = probe
+        self.clocks = probe.subscribe('/clock', Clock, qos.CLOCK)
+        self.pub = probe.publisher('joint_commands', JointState, qos.COMMAND)
+        self.answered = -1.0
+        self.wheel = 0.0
+        self.steer = np.zeros(4)
+
+    def message(self, t: float) -> JointState:
+        msg = JointState(name=[*STEER_JOINTS, *WHEEL_JOINTS])
+        msg.position = [*map(float, self.steer), *([math.nan] * 6)]
+        msg.velocity = [*([math.nan] * 4), *([float(self.wheel)] * 6)]
+        msg.header.stamp.sec = int(round(t * 1e9) // 1_000_000_000)
+        msg.header.stamp.nanosec = int(round(t * 1e9) % 1_000_000_000)
+        return msg
+
+    @property
+    def now(self) -> float:
+        return stamp_s(self.clocks[-1].msg.clock) if self.clocks else -1.0
+
+    def run_until(self, t_end: float, timeout_s: float = 60.0) -> None:
+        def pump() -> bool:
+            t = self.now
+            if t > self.answered and t >= 0.0:
+                self.answered = t
+                if t < t_end - 1e-9:
+                    self.pub.publish(self.message(t))
+            return t >= t_end - 1e-9
+
+        self.probe.wait_for(pump, timeout_s, f'sim time {t_end:.1f} s')
+
+
+def test_lockstep_drive_steer_clock_and_imu(tmp_path, probe):
+    truth = probe.subscribe('ground_truth', Odometry, qos.STATE)
+    states = probe.subscribe('joint_states', JointState, qos.SENSOR_SUB)
+    imu = probe.subscribe('imu', Imu, qos.SENSOR_SUB)
+    drive = LockstepDriver(probe)
+    sim = start_sim(tmp_path, 'flat')
+    try:
+        drive.run_until(1.0)
+        at_rest = [r.msg.linear_acceleration.z for r in imu if stamp_s(r.msg.header.stamp) <= 1.0]
+        assert np.mean(at_rest) == pytest.approx(1.62, abs=0.05)
+        clock_ticks = [stamp_s(r.msg.clock) for r in drive.clocks]
+        assert np.all(np.diff(clock_ticks) >= 0.0) and clock_ticks[-1] == pytest.approx(1.0)
+        start = truth[-1].msg.pose.pose.position
+        drive.wheel = V_TOP / RADIUS
+        drive.run_until(11.0)
+        end = truth[-1].msg.pose.pose.position
+        dist = math.hypot(end.x - start.x, end.y - start.y)
+        geometry = load_geometry('yutu2')
+        table = TractionTable(Soil(), WheelSoilParams(RADIUS, geometry.wheels[0].width, 0.03), 135 * 1.62)
+        s_flat = table.steady_slip(135 * 1.62 / 6, 0.0)
+        expected = V_TOP * 10.0 * (1.0 - s_flat)
+        print(f'flat: {dist:.3f} m in 10 s, expected {expected:.3f} m (s_flat {s_flat:.3f})')
+        assert dist == pytest.approx(expected, rel=0.05)
+        # steering reaches its angles
+        drive.wheel = 0.0
+        drive.steer = np.array([0.5, -0.5, -0.5, 0.5])
+        drive.run_until(14.0)
+        last = states[-1].msg
+        got = [last.position[last.name.index(n)] for n in STEER_JOINTS]
+        np.testing.assert_allclose(got, drive.steer, atol=0.02)
+        assert set(last.name) >= {*WHEEL_JOINTS, *STEER_JOINTS, 'rocker_l_joint', 'bogie_r_joint'}
+        assert truth[-1].msg.header.frame_id == 'world' and truth[-1].msg.child_frame_id == 'base_link'
+    finally:
+        code = sim.stop()
+    assert code == 0, sim.output()
+
+
+def _cloud_heights(msg: PointCloud2, base_z: float) -> np.ndarray:
+    """Cloud points (hazcam_link) -> (x forward, height above the flat ground) in a level base_link."""
+    assert msg.header.frame_id == 'hazcam_link'
+    pts = np.frombuffer(bytes(msg.data), dtype=np.float32).reshape(-1, 3).astype(float)
+    pts = pts[np.all(np.isfinite(pts), axis=1)]
+    pose = load_geometry('yutu2').hazcam.pose
+    base = pts @ rpy_matrix(pose.rpy).T + np.array(pose.xyz)
+    return np.column_stack([base[:, 0], base[:, 2] + base_z])
+
+
+def _world_file(tmp_path: Path, source: str, **changes) -> Path:
+    from rover_bringup.paths import data_file
+
+    data = yaml.safe_load(data_file('worlds', f'{source}.yaml').read_text())
+    data.update(changes)
+    path = tmp_path / f'{data["name"]}.yaml'
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _first(probe, topic: str, msg_type, qos_profile, timeout_s: float = 40.0):
+    box = probe.subscribe(topic, msg_type, qos_profile)
+    probe.wait_for(lambda: len(box) > 0, timeout_s, topic)
+    return box
+
+
+def test_hazcam_sees_a_rock_ahead_and_not_a_flat_floor(tmp_path, probe):
+    rock = _world_file(tmp_path, 'flat', name='one_rock', size_m=[12.0, 12.0],
+                       rocks=[{'x': 2.0, 'y': 0.0, 'diameter_m': 0.5, 'height_m': 0.3}])
+    for world, expect_rock in ((str(rock), True), ('flat', False)):
+        sim = start_sim(tmp_path, world, 'cloud_noise:=0.0', name=Path(world).stem)
+        try:
+            clouds = _first(probe, 'hazcam/points', PointCloud2, qos.SENSOR_SUB)
+            truth = _first(probe, 'ground_truth', Odometry, qos.STATE)
+            xz = _cloud_heights(clouds[-1].msg, truth[-1].msg.pose.pose.position.z)
+            assert len(xz) > 300
+            tall = xz[xz[:, 1] > 0.15]
+            if expect_rock:
+                assert len(tall) >= 5 and np.all(np.abs(tall[:, 0] - 2.0) < 0.4)
+                assert xz[:, 1].max() == pytest.approx(0.3, abs=0.05)
+            else:
+                assert len(tall) == 0 and np.abs(xz[:, 1]).max() < 0.05
+        finally:
+            code = sim.stop()
+            probe.inbox.clear()
+        assert code == 0, sim.output()
+
+
+def test_imu_reads_minus_fifteen_pitch_on_the_ramp(tmp_path, probe):
+    world = _world_file(tmp_path, 'slope_test', name='on_ramp', spawn={'x': -7.0, 'y': 0.0, 'yaw_deg': 0.0})
+    imu = probe.subscribe('imu', Imu, qos.SENSOR_SUB)
+    sim = start_sim(tmp_path, str(world))
+    try:
+        probe.wait_for(lambda: len(imu) > 0, 40.0, 'imu')
+        rot = quat_matrix(imu[-1].msg.orientation)
+        _, pitch, _ = roll_pitch_yaw(rot)
+        assert math.degrees(pitch) == pytest.approx(-15.0, abs=1.5)
+        assert tilt_deg(rot) == pytest.approx(15.0, abs=1.5)
+    finally:
+        code = sim.stop()
+    assert code == 0, sim.output()
+
+
+def test_estop_stops_and_false_releases(tmp_path, probe):
+    truth = probe.subscribe('ground_truth', Odometry, qos.STATE)
+    events = probe.subscribe('events', String, qos.EVENTS)
+    estop = probe.publisher('estop', Bool, qos.LATCHED)
+    drive = LockstepDriver(probe)
+    sim = start_sim(tmp_path, 'flat', 'hazcam_rate:=1.0')
+    try:
+        drive.wheel = V_TOP / RADIUS
+        drive.run_until(3.0)
+        assert truth[-1].msg.twist.twist.linear.x > 0.03
+        estop.publish(Bool(data=True))
+        probe.wait_for(lambda: any('"estop"' in e.msg.data for e in events), 20.0, 'estop event')
+        drive.run_until(drive.now + 3.0)
+        assert abs(truth[-1].msg.twist.twist.linear.x) < 0.002
+        estop.publish(Bool(data=False))
+        probe.spin(0.3)
+        drive.run_until(drive.now + 3.0)
+        assert truth[-1].msg.twist.twist.linear.x > 0.03
+    finally:
+        code = sim.stop()
+    assert code == 0, sim.output()
+
+
+def test_same_world_and_seed_same_final_pose_across_processes(tmp_path, probe):
+    poses = []
+    for run in range(2):
+        truth = probe.subscribe('ground_truth', Odometry, qos.STATE)
+        drive = LockstepDriver(probe)
+        sim = start_sim(tmp_path, 'rock_test', 'seed:=5', name=f'det{run}')
+        try:
+            drive.wheel = 0.3
+            drive.steer = np.array([0.1, -0.1, 0.1, -0.1])
+            drive.run_until(4.0)
+            probe.wait_for(lambda truth=truth: stamp_s(truth[-1].msg.header.stamp) >= 4.0 - 1e-9, 10.0, 'last pose')
+            p = truth[-1].msg.pose.pose.position
+            poses.append(np.array([p.x, p.y, p.z]))
+        finally:
+            code = sim.stop()
+            probe.inbox.clear()
+            probe.node.destroy_publisher(drive.pub)
+        assert code == 0, sim.output()
+    assert np.linalg.norm(poses[0] - poses[1]) < 1e-3
+
+
+def test_bad_world_exits_2(tmp_path):
+    sim = start_sim(tmp_path, 'no_such_world')
+    try:
+        sim.proc.wait(timeout=60)
+    finally:
+        code = sim.stop()
+    assert code == 2
+    assert "parameter 'world'" in sim.output()
