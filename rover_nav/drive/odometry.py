@@ -220,18 +220,26 @@ def fuse_rates(w_a: float, var_a: float, w_b: float, var_b: float) -> tuple[floa
 class Odometry2D:
     """Planar pose (x, y, yaw) of base_link in the odom frame, with its 3x3 covariance.
 
-    `cov` holds the independent (per step) errors; `slip_ratio_sigma` adds a systematic slip:
-    v and w scaled by (1 + e_v), (1 + e_w) with e ~ N(0, slip_ratio_sigma^2) constant over the
-    drive. Its effect is tracked through the sensitivities d(pose)/d(e_v), d(pose)/d(e_w), so
-    `covariance` = cov + sigma^2 (s_v s_v^T + s_w s_w^T) grows linearly with distance and turn
-    angle, as slip-induced drift does. The odom frame starts at (0, 0, 0) unless `reset` says
-    otherwise; it is continuous and drifts (REP-105).
+    `cov` holds the independent (per step) errors. `slip_ratio_sigma` adds slip as a *scale*
+    error: v and w scaled by (1 + e_v), (1 + e_w), e ~ N(0, slip_ratio_sigma^2), constant over a
+    stretch of `slip_correlation_m` metres (e_v) or `slip_correlation_rad` radians turned (e_w)
+    and independent between stretches (slip changes with the ground and the manoeuvre). Within a
+    stretch its effect is tracked through the sensitivities s = d(pose)/d(e), so the uncertainty
+    grows linearly with distance and turn angle as slip drift does; at the end of a stretch
+    sigma^2 s s^T is folded into `cov` (and keeps propagating) and s restarts at 0.
+    `covariance` = cov + sigma^2 (s_v s_v^T + s_w s_w^T). The odom frame starts at (0, 0, 0)
+    unless `reset` says otherwise; it is continuous and drifts (REP-105).
     """
 
-    def __init__(self, x: float = 0.0, y: float = 0.0, yaw: float = 0.0, slip_ratio_sigma: float = 0.0) -> None:
-        if not (math.isfinite(slip_ratio_sigma) and slip_ratio_sigma >= 0.0):
-            raise ValueError(f'slip_ratio_sigma must be finite and >= 0, got {slip_ratio_sigma!r}')
+    def __init__(self, x: float = 0.0, y: float = 0.0, yaw: float = 0.0, slip_ratio_sigma: float = 0.0,
+                 slip_correlation_m: float = 1.0, slip_correlation_rad: float = math.pi / 2) -> None:
+        for name, value in (('slip_ratio_sigma', slip_ratio_sigma), ('slip_correlation_m', slip_correlation_m),
+                            ('slip_correlation_rad', slip_correlation_rad)):
+            if not (math.isfinite(value) and value >= 0.0):
+                raise ValueError(f'{name} must be finite and >= 0, got {value!r}')
         self.slip_ratio_sigma = slip_ratio_sigma
+        self.slip_correlation_m = slip_correlation_m
+        self.slip_correlation_rad = slip_correlation_rad
         self.reset(x, y, yaw)
 
     def reset(self, x: float = 0.0, y: float = 0.0, yaw: float = 0.0) -> None:
@@ -239,6 +247,8 @@ class Odometry2D:
         self.cov = np.zeros((3, 3))
         self._sens_v = np.zeros(3)
         self._sens_w = np.zeros(3)
+        self._stretch_m = 0.0
+        self._stretch_rad = 0.0
         self.distance = 0.0  # m travelled (path length), for slip statistics
 
     @property
@@ -270,6 +280,17 @@ class Odometry2D:
         self.y += wy
         self.yaw = wrap_angle(self.yaw + dth)
         self.distance += abs(v) * dt
+        self._stretch_m += abs(v) * dt
+        self._stretch_rad += abs(w) * dt if w_from_wheels else 0.0
+        var = self.slip_ratio_sigma**2
+        if self._stretch_m >= self.slip_correlation_m:  # this stretch's e_v becomes an independent past error
+            self.cov += var * np.outer(self._sens_v, self._sens_v)
+            self._sens_v = np.zeros(3)
+            self._stretch_m = 0.0
+        if self._stretch_rad >= self.slip_correlation_rad:
+            self.cov += var * np.outer(self._sens_w, self._sens_w)
+            self._sens_w = np.zeros(3)
+            self._stretch_rad = 0.0
 
     def set_yaw(self, yaw: float, var: float) -> None:
         """Replace the heading by an absolute measurement (IMU), with variance var (rad^2)."""

@@ -70,6 +70,11 @@ PARAMS = (
               lo=0, hi=3),
     ParamSpec('slip_ratio_sigma', float, 0.1, '1-sigma common-mode slip as a fraction of the speed, added to the '
               'twist covariance (all wheels slipping alike is invisible in the residuals).', lo=0.0, hi=1.0),
+    ParamSpec('slip_correlation_distance', float, 1.0, 'm; slip is taken as one constant scale error over this '
+              'much driving, independent between stretches. Longer makes the pose covariance grow faster.',
+              lo=0.01, hi=1e6),
+    ParamSpec('slip_correlation_angle', float, 1.5708, 'rad turned over which the turning slip is one constant scale '
+              'error (a quarter turn by default).', lo=0.01, hi=1e6),
     ParamSpec('residual_memory', float, 100.0, 'Effective number of joint_states samples the residual variance is '
               'pooled over (100 at 10 Hz = 10 s).', lo=1.0, hi=1e6),
     ParamSpec('publish_tf', bool, True, 'Broadcast odom -> base_link on /tf when tf2_ros is importable.',
@@ -110,7 +115,9 @@ class WheelOdometryNode(RoverNode):
         self.params.on_change(self._reconfigure)
         self._odom_frame = f'{snap.frame_prefix}odom'
         self._base_frame = f'{snap.frame_prefix}base_link'
-        self.odom = Odometry2D(slip_ratio_sigma=snap.slip_ratio_sigma)
+        self.odom = Odometry2D(slip_ratio_sigma=snap.slip_ratio_sigma,
+                               slip_correlation_m=snap.slip_correlation_distance,
+                               slip_correlation_rad=snap.slip_correlation_angle)
         self._pool = ResidualPool(snap.residual_memory)
         self._imu_yaw = ImuYaw()
         self._prev_t: float | None = None
@@ -136,6 +143,8 @@ class WheelOdometryNode(RoverNode):
     def _reconfigure(self, snap: Snapshot) -> None:
         self._config = config_from(snap)
         self.odom.slip_ratio_sigma = snap.slip_ratio_sigma
+        self.odom.slip_correlation_m = snap.slip_correlation_distance
+        self.odom.slip_correlation_rad = snap.slip_correlation_angle
 
     # --- inputs -------------------------------------------------------------------------------------------------
     def _on_imu(self, msg: Imu) -> None:

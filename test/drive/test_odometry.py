@@ -212,7 +212,7 @@ def test_straight_then_turn_in_the_world_frame():
 
 
 def test_systematic_slip_uncertainty_grows_with_distance_and_turn_angle():
-    odom = Odometry2D(slip_ratio_sigma=0.1)
+    odom = Odometry2D(slip_ratio_sigma=0.1, slip_correlation_m=100.0, slip_correlation_rad=100.0)
     zero = np.zeros((2, 2))
     for _ in range(200):
         odom.step(0.05, 0.0, zero, 0.1)  # 1 m straight: sigma_x = 10 % of 1 m, not 10 % of sqrt(steps)
@@ -231,6 +231,25 @@ def test_systematic_slip_uncertainty_grows_with_distance_and_turn_angle():
     assert odom.covariance[2, 2] == pytest.approx(1e-4)
     with pytest.raises(ValueError, match='slip_ratio_sigma'):
         Odometry2D(slip_ratio_sigma=-0.1)
+    with pytest.raises(ValueError, match='slip_correlation_m'):
+        Odometry2D(slip_correlation_m=math.nan)
+
+
+def test_slip_of_separate_stretches_is_independent():
+    """Two 1 m stretches: variance adds (sqrt(2) x 10 % of 1 m), unlike one 2 m stretch (10 % of 2 m)."""
+    zero = np.zeros((2, 2))
+    stretches = Odometry2D(slip_ratio_sigma=0.1, slip_correlation_m=1.0)
+    single = Odometry2D(slip_ratio_sigma=0.1, slip_correlation_m=10.0)
+    for odom in (stretches, single):
+        for _ in range(400):
+            odom.step(0.05, 0.0, zero, 0.1)
+    assert math.sqrt(stretches.covariance[0, 0]) == pytest.approx(0.1 * math.sqrt(2.0), rel=1e-6)
+    assert math.sqrt(single.covariance[0, 0]) == pytest.approx(0.2, rel=1e-6)
+    turned = Odometry2D(slip_ratio_sigma=0.1, slip_correlation_rad=0.999 * math.pi / 2)  # rounding-safe
+    for _ in range(4):  # four quarter turns: independent 10 % errors of pi/2 each
+        for _ in range(100):
+            turned.step(0.0, math.pi / 20, zero, 0.1)
+    assert math.sqrt(turned.covariance[2, 2]) == pytest.approx(0.1 * math.pi / 2 * 2.0, rel=1e-6)
 
 
 def test_step_rejects_bad_input():
@@ -321,7 +340,8 @@ def test_gyro_rate_in_a_rolled_imu_is_turned_into_body_yaw_rate():
 
 
 def test_gyro_turns_carry_no_wheel_slip_bias():
-    wheels, gyro = Odometry2D(slip_ratio_sigma=0.1), Odometry2D(slip_ratio_sigma=0.1)
+    wheels = Odometry2D(slip_ratio_sigma=0.1, slip_correlation_rad=10.0)
+    gyro = Odometry2D(slip_ratio_sigma=0.1, slip_correlation_rad=10.0)
     for _ in range(100):
         wheels.step(0.0, 0.1, np.zeros((2, 2)), 0.1)
         gyro.step(0.0, 0.1, np.zeros((2, 2)), 0.1, w_from_wheels=False)
