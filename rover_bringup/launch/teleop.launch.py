@@ -46,10 +46,10 @@ def generate_launch_description():
              parameters=[{'device_path': device, 'use_sim_time': use_sim_time}],
              condition=LaunchConfigurationEquals('driver', 'joystick')),
         Node(package='joy_linux', executable='joy_linux_node', name='joy_linux', output='screen',
-             parameters=[{'dev': device, 'autorepeat_rate': 20.0, 'deadzone': 0.05}],
+             parameters=[{'dev': device, 'autorepeat_rate': 20.0, 'deadzone': 0.05, 'use_sim_time': use_sim_time}],
              condition=LaunchConfigurationEquals('driver', 'joy_linux')),
         Node(package='joy', executable='game_controller_node', name='game_controller', output='screen',
-             parameters=[{'autorepeat_rate': 20.0, 'deadzone': 0.05}],
+             parameters=[{'autorepeat_rate': 20.0, 'deadzone': 0.05, 'use_sim_time': use_sim_time}],
              condition=LaunchConfigurationEquals('driver', 'sdl')),
     ]
     teleop = Node(package=PACKAGE, executable='joy_teleop', name='joy_teleop', output='screen',

@@ -1,9 +1,11 @@
 """The one `main()` shape every executable uses.
 
-It creates the node inside try, spins it, treats SIGINT/SIGTERM as a normal exit (code 0, as
-launch_testing's exit-code checks expect), turns a `ConfigError` into exit code 2 with the
+It creates the node inside try, spins it, treats SIGINT/SIGTERM/SIGHUP as a normal exit (code 0,
+as launch_testing's exit-code checks expect), turns a `ConfigError` into exit code 2 with the
 offending key in the message, and always runs the node's `on_shutdown()` (publish zero, stop
-motors) before destroying it.
+motors) before destroying it. rclpy's own signal handlers are replaced (see `spinning`): they
+would invalidate the context before the shutdown hook could publish its zero command; and the
+hook's last messages are flushed (acknowledged by reliable subscribers) before the node goes.
 """
 
 from __future__ import annotations
@@ -21,20 +23,18 @@ EXIT_CONFIG = 2
 def run_node(factory: Callable[[], Any], argv: Sequence[str] | None = None,
              spin: Callable[[Any], None] | None = None) -> int:
     """Create a node with `factory()`, spin it until shutdown and return the exit code."""
-    import signal
-
     import rclpy
     from rclpy.executors import ExternalShutdownException
     from rclpy.signals import SignalHandlerOptions
 
-    # rclpy's own SIGINT handler would shut the context down before on_shutdown() can publish
-    # its zero command; let SIGINT raise KeyboardInterrupt instead, and SIGTERM likewise.
+    from rover_nav.runtime.spinning import flush_publishers, spin_keeping_context, use_python_signal_handlers
+
     rclpy.init(args=list(sys.argv if argv is None else argv), signal_handler_options=SignalHandlerOptions.NO)
-    previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+    use_python_signal_handlers()
     node = None
     try:
         node = factory()
-        (spin or _spin_interruptibly)(node)
+        (spin or spin_keeping_context)(node)
         return EXIT_OK
     except (KeyboardInterrupt, ExternalShutdownException):
         return EXIT_OK
@@ -47,26 +47,8 @@ def run_node(factory: Callable[[], Any], argv: Sequence[str] | None = None,
             if shutdown_hook is not None:
                 try:
                     shutdown_hook()
-                except Exception as exc:  # the context may already be gone after SIGINT
+                    flush_publishers(node)
+                except Exception as exc:  # never let a failing hook turn a clean stop into a traceback
                     print(f'{node.get_name()}: shutdown hook failed: {exc}', file=sys.stderr)
             node.destroy_node()
         rclpy.try_shutdown()
-        signal.signal(signal.SIGTERM, previous_term)
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _spin_interruptibly(node: Any) -> None:
-    """Spin with a bounded wait, so Python's signal handlers run within 0.1 s even on a silent graph."""
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-
-    executor = SingleThreadedExecutor(context=node.context)
-    executor.add_node(node)
-    try:
-        while rclpy.ok(context=node.context):
-            executor.spin_once(timeout_sec=0.1)
-    finally:
-        executor.remove_node(node)

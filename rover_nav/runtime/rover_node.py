@@ -53,7 +53,8 @@ class RoverNode(Node):
                            name: str | None = None) -> None:
         """Publish this node's status on `/diagnostics` (level: DIAG_OK/WARN/ERROR/STALE)."""
         status = DiagnosticStatus(
-            level=level if isinstance(level, bytes) else bytes([level]), name=name or self.get_fully_qualified_name(), message=message,
+            level=level if isinstance(level, bytes) else bytes([level]),
+            name=name or self.get_fully_qualified_name(), message=message,
             hardware_id=self.get_name(),
             values=[KeyValue(key=str(k), value=str(v)) for k, v in (values or {}).items()])
         array = DiagnosticArray(status=[status])

@@ -21,8 +21,8 @@ from rover_nav.runtime.checks import stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
+from rover_nav.runtime.spinning import publish_and_flush, spin_keeping_context
 from rover_nav.teleop.deadman import JoyTeleopCore, TeleopConfig, TeleopOutput, TeleopState
-from rover_nav.teleop.spinning import publish_and_flush, spin_keeping_context
 
 _BUTTON_HELP = 'index into Joy.buttons (joydev order for joy_linux and our joystick; see config/gamepads/)'
 

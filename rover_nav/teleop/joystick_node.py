@@ -21,10 +21,10 @@ from rover_nav.runtime import qos
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ParamSpec
 from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNode
+from rover_nav.runtime.spinning import publish_and_flush, spin_keeping_context
 from rover_nav.teleop.device_select import choose_device
 from rover_nav.teleop.evdev_backend import EvdevBackend, InputBackend, InputHandle
 from rover_nav.teleop.joystick_core import JoyFrame, JoystickDriverCore
-from rover_nav.teleop.spinning import publish_and_flush, spin_keeping_context
 
 PARAMS = (
     ParamSpec('device_path', str, '',

@@ -8,7 +8,7 @@ wall time even when the rover runs on sim time).
 
 Stopping: `q`, Ctrl-C, Ctrl-D, SIGINT, SIGTERM, the terminal closing (SIGHUP or end of input)
 all end the loop; the terminal is restored in `finally`, and the shutdown hook publishes a zero
-command (the context stays valid because rclpy's signal handlers are replaced, see `spinning`).
+command (the context stays valid because rclpy's signal handlers are replaced, see `rover_nav.runtime.spinning`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from rover_nav.runtime import qos
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import RoverNode
+from rover_nav.runtime.spinning import publish_and_flush, use_python_signal_handlers
 from rover_nav.teleop.keyboard import (
     MOTION_KEYS,
     STOP_KEYS,
@@ -37,7 +38,6 @@ from rover_nav.teleop.keyboard import (
     KeyDecoder,
 )
 from rover_nav.teleop.rover_status import RoverStatus, render_lines
-from rover_nav.teleop.spinning import publish_and_flush, use_python_signal_handlers
 from rover_nav.teleop.terminal import RawTerminal, TerminalGoneError
 
 PARAMS = (

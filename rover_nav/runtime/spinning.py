@@ -1,0 +1,82 @@
+"""Spin a node so that its shutdown hook can still publish the final zero command.
+
+rclpy's default signal handlers shut the context down the moment SIGINT/SIGTERM arrives, so a
+node's `on_shutdown()` can no longer publish (its publish fails with "context is invalid") and
+the rover is left to the downstream command timeout. Every node must stop the rover itself
+(EXAMPLES practice 7), so `run_node` hands rclpy's handlers back to Python: SIGINT
+raises KeyboardInterrupt, SIGTERM and SIGHUP raise `Terminated` (a KeyboardInterrupt, so
+`run_node` treats them as a normal exit), and the executor waits in short slices so the
+Python handler runs within `slice_s`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import signal
+from typing import Any
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: leave like Ctrl-C (exit code 0 through run_node, shutdown hook runs)."""
+
+
+def _raise_terminated(signum: int, _frame: Any) -> None:
+    # One is enough: a second hang-up/terminate must not interrupt the shutdown hook's zero command.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    raise Terminated(f'signal {signal.Signals(signum).name}')
+
+
+def publish_and_flush(publisher: Any, msg: Any, timeout_s: float = 1.0) -> bool:
+    """Publish a last message and wait until reliable subscribers acknowledged it.
+
+    Needed in shutdown hooks: the node is destroyed right after the hook, and a reliable message
+    still in the writer's history when its writer goes away may never reach the subscriber.
+    Returns False if not every subscriber acknowledged within `timeout_s`.
+    """
+    from rclpy.duration import Duration
+
+    publisher.publish(msg)
+    return bool(publisher.wait_for_all_acked(Duration(nanoseconds=int(timeout_s * 1e9))))
+
+
+def flush_publishers(node: Any, timeout_s: float = 1.0) -> None:
+    """Wait (bounded, shared budget) until reliable subscribers acknowledged every publisher's last messages."""
+    import time
+
+    from rclpy.duration import Duration
+
+    deadline = time.monotonic() + timeout_s
+    for pub in list(node.publishers):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        pub.wait_for_all_acked(Duration(nanoseconds=int(remaining * 1e9)))
+
+
+def use_python_signal_handlers() -> None:
+    """Replace rclpy's context-killing handlers with Python ones (main thread only)."""
+    from rclpy.signals import uninstall_signal_handlers
+
+    uninstall_signal_handlers()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    signal.signal(signal.SIGHUP, _raise_terminated)
+
+
+def spin_keeping_context(node: Any, slice_s: float = 0.05,
+                         between: Callable[[], None] | None = None) -> None:
+    """Spin `node` until its context shuts down or a signal arrives; `between()` runs each slice."""
+    from rclpy.executors import SingleThreadedExecutor
+
+    use_python_signal_handlers()
+    executor = SingleThreadedExecutor(context=node.context)
+    executor.add_node(node)
+    try:
+        while node.context.ok():
+            executor.spin_once(timeout_sec=slice_s)
+            if between is not None:
+                between()
+    finally:
+        executor.remove_node(node)
+        executor.shutdown(timeout_sec=1.0)
