@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     import importlib
 
     import rclpy
-    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
     from rclpy.parameter import Parameter
 
     from rover_bringup import graph
@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     context = rclpy.Context()
     rclpy.init(context=context, args=[])
-    executor = SingleThreadedExecutor(context=context)
+    # two threads: the hardware driver's IMU group reads the slow I2C bus beside the motor loop
+    executor = MultiThreadedExecutor(num_threads=2, context=context)
     nodes: list[Any] = []
     code = 0
     try:

@@ -43,8 +43,9 @@ SPECS: tuple[ParamSpec, ...] = (
     ParamSpec('roboclaw_addresses', list, [128, 129, 130], 'Packet-serial addresses of the controllers sharing '
               'the port (multi-unit mode must be enabled on each).', lo=128, hi=135, element_type=int,
               read_only=True),
-    ParamSpec('roboclaw_read_timeout', float, 0.01, 's to wait for one reply; a RoboClaw answers within about '
-              '1 ms, so larger values only slow down fault detection.', lo=0.001, hi=0.5, read_only=True),
+    ParamSpec('roboclaw_read_timeout', float, 0.02, 's to wait for one reply. A RoboClaw answers within about '
+              '1 ms, but USB-serial adapters add up to their latency timer (FTDI: 16 ms unless set to 1 ms); '
+              'larger values slow down fault detection.', lo=0.001, hi=0.5, read_only=True),
     ParamSpec('roboclaw_retries', int, 2, 'Retries after a bad reply (timeout, partial frame, wrong CRC) before a '
               'transaction counts as failed.', lo=0, hi=10, read_only=True),
     ParamSpec('roboclaw_max_failures', int, 3, 'Consecutive failed transactions that put a controller in the '
@@ -123,7 +124,9 @@ def cross_check(snap: Snapshot) -> None:
     if len(snap.steer_channels) != len(STEER_ORDER) or len(set(snap.steer_channels)) != len(STEER_ORDER):
         raise ConfigError(f"parameter 'steer_channels' needs {len(STEER_ORDER)} distinct channels (fl, rl, fr, rr)")
     build_channels(snap.wheel_channels, snap.wheel_directions, snap.roboclaw_addresses)
-    budget = len(snap.roboclaw_addresses) * 3 * (1 + snap.roboclaw_retries) * snap.roboclaw_read_timeout
+    # worst tick: every controller silent but not yet faulted: its speed write and one status read each
+    # use the whole retry budget (the remaining reads of a failed controller are skipped in that tick)
+    budget = len(snap.roboclaw_addresses) * 2 * (1 + snap.roboclaw_retries) * snap.roboclaw_read_timeout
     if budget >= snap.command_timeout:
         raise ConfigError(f"parameter 'roboclaw_read_timeout': a worst-case tick ({budget:.3f} s of retries) would "
                           f'exceed command_timeout ({snap.command_timeout} s); lower it or roboclaw_retries')

@@ -120,7 +120,7 @@ class DriverCore:
         self.pca: PCA9685 | None = None
         self.imu: BNO055 | None = None
         self.pin: Any = None
-        self._i2c: dict[int, Any] = {}
+        self._i2c: list[Any] = []  # one bus handle per device: the IMU is read from its own thread
         self.active = False
         self.versions: dict[int, str] = {}
         self.serial_timeouts: dict[int, float] = {}
@@ -137,6 +137,7 @@ class DriverCore:
         self.sent: dict[int, tuple[int, int]] = {}
         self._servo_sent: dict[str, float] = {}
         self._last_slow_t = -math.inf
+        self._last_calibration_t = -math.inf
         self._last_tick_t: float | None = None
         self._was_allowed = False
         self._prev_faults: frozenset[str] = frozenset()
@@ -162,14 +163,19 @@ class DriverCore:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def _i2c_bus(self, number: int) -> Any:
-        if number not in self._i2c:
-            try:
-                self._i2c[number] = self.factories.i2c(number)
-            except (OSError, ImportError) as exc:
-                raise HardwareError(f'cannot open I2C bus {number} (/dev/i2c-{number}): {exc}; enable I2C '
-                                    '(raspi-config or dtparam=i2c_arm=on) and add the user to the i2c group') from exc
-        return self._i2c[number]
+    def _open_i2c(self, number: int) -> Any:
+        """A bus handle of its own for one device.
+
+        smbus2 selects the device address with one ioctl and transfers with the next, so two
+        threads sharing one handle could talk to the wrong chip; separate handles cannot.
+        """
+        try:
+            bus = self.factories.i2c(number)
+        except (OSError, ImportError) as exc:
+            raise HardwareError(f'cannot open I2C bus {number} (/dev/i2c-{number}): {exc}; enable I2C '
+                                '(raspi-config or dtparam=i2c_arm=on) and add the user to the i2c group') from exc
+        self._i2c.append(bus)
+        return bus
 
     def open(self) -> None:
         """Open and configure every enabled device; raises HardwareError (everything closed again)."""
@@ -211,7 +217,7 @@ class DriverCore:
 
     def _open_steering(self) -> None:
         p = self.p
-        bus = self._i2c_bus(p.pca9685_bus)
+        bus = self._open_i2c(p.pca9685_bus)
         self.pca = PCA9685(bus, p.pca9685_address, p.pca9685_oscillator_hz, sleep=self.factories.sleep)
         try:
             self.pca.configure(p.pca9685_frequency_hz)
@@ -227,7 +233,7 @@ class DriverCore:
         if p.imu_calibration_file:
             path = resolve_config_file(p.imu_calibration_file, 'imu_calibration_file')
             offsets = read_imu_offsets(path)
-        imu = BNO055(self._i2c_bus(p.imu_bus), p.imu_address, sleep=self.factories.sleep)
+        imu = BNO055(self._open_i2c(p.imu_bus), p.imu_address, sleep=self.factories.sleep)
         try:
             imu.begin(p.imu_mode, p.imu_axis_map, p.imu_axis_sign, offsets)
         except OSError as exc:
@@ -255,7 +261,7 @@ class DriverCore:
             self.pin.close()
         if self.bus is not None:
             self.bus.close()
-        for bus in self._i2c.values():
+        for bus in self._i2c:
             with contextlib.suppress(OSError):
                 bus.close()
         self.bus, self.pca, self.imu, self.pin = None, None, None, None
@@ -422,11 +428,6 @@ class DriverCore:
         if volts:
             self.battery_volts = min(volts)
             self.battery.update(now, self.battery_volts)
-        if self.imu is not None:
-            try:
-                self.imu_calibration = self.imu.calibration()
-            except OSError:
-                self.imu_errors += 1
 
     def _read_joints(self, skip: set[int]) -> JointReading:
         reading = JointReading()
@@ -491,11 +492,19 @@ class DriverCore:
 
     # -- IMU ------------------------------------------------------------------------------------
 
-    def read_imu(self) -> ImuSample | None:
-        """One IMU sample, or None when the read failed (counted; see diagnostics)."""
+    def read_imu(self, now: float) -> ImuSample | None:
+        """One IMU sample, or None when the read failed (counted; see diagnostics).
+
+        Also refreshes the calibration status once per second. Only this method touches the
+        BNO055, so it may run in its own thread (a slow, clock-stretching I2C bus then never
+        delays the motor loop).
+        """
         if self.imu is None:
             return None
         try:
+            if now - self._last_calibration_t >= 1.0:
+                self._last_calibration_t = now
+                self.imu_calibration = self.imu.calibration()
             sample = self.imu.read()
         except OSError:
             self.imu_errors += 1

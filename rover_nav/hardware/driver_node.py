@@ -18,6 +18,8 @@ import sys
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import BatteryState, Imu, JointState
 from std_msgs.msg import Bool
@@ -59,6 +61,7 @@ class HardwareDriverNode(RoverNode, LifecycleNode):
         self._imu_pub = self.create_publisher(Imu, 'imu', qos.SENSOR_PUB)
         self._battery_pub = self.create_publisher(BatteryState, 'battery', qos.COMMAND)
         self._estop_pub = self.create_publisher(Bool, 'estop', qos.LATCHED)
+        self._imu_group = MutuallyExclusiveCallbackGroup()  # IMU reads run beside the motor loop
         self._autostart_timer = None
         if self.params.snapshot.autostart:
             self._autostart_timer = self.create_timer(0.05, self._autostart)
@@ -112,7 +115,8 @@ class HardwareDriverNode(RoverNode, LifecycleNode):
         self.core.activate(self.now_s())
         self._motion_timers = [self.create_timer(1.0 / snap.control_rate_hz, self._tick)]
         if snap.imu_enabled:
-            self._motion_timers.append(self.create_timer(1.0 / snap.imu_rate_hz, self._publish_imu))
+            self._motion_timers.append(self.create_timer(1.0 / snap.imu_rate_hz, self._publish_imu,
+                                                         callback_group=self._imu_group))
         self.get_logger().info('active: motors enabled (they start on the first fresh joint_commands)')
         return super().on_activate(state)
 
@@ -218,7 +222,7 @@ class HardwareDriverNode(RoverNode, LifecycleNode):
     def _publish_imu(self) -> None:
         if self.core is None:
             return
-        sample = self.core.read_imu()
+        sample = self.core.read_imu(self.now_s())
         if sample is None:
             self.warn_throttled('BNO055 read failed or fusion not ready: no imu published')
             return
@@ -267,8 +271,18 @@ class HardwareDriverNode(RoverNode, LifecycleNode):
         self._diagnostics_pub.publish(array)  # the base class's /diagnostics publisher
 
 
+def spin_two_threads(node: Any) -> None:
+    """Spin with two threads: the IMU group may then run while the motor loop waits on serial I/O."""
+    executor = MultiThreadedExecutor(num_threads=2, context=node.context)
+    executor.add_node(node)
+    try:
+        executor.spin()
+    finally:
+        executor.shutdown()
+
+
 def main() -> None:
-    sys.exit(run_node(HardwareDriverNode))
+    sys.exit(run_node(HardwareDriverNode, spin=spin_two_threads))
 
 
 if __name__ == '__main__':

@@ -224,9 +224,9 @@ def test_missing_pca9685_fails_configure_with_a_fix(emulation):
 
 def test_imu_sample_and_diagnostics(core, emulation):
     emulation.imu.set_motion((1.5, 0.0, 0.0, 0.0))  # not unit length: normalised on output
-    sample = core.read_imu()
-    assert sample is not None and sample.orientation == pytest.approx((1.0, 0.0, 0.0, 0.0))
     emulation.imu.set_calibration(0, 3, 1, 0)
+    sample = core.read_imu(1.0)
+    assert sample is not None and sample.orientation == pytest.approx((1.0, 0.0, 0.0, 0.0))
     core.activate(1.0)
     core.tick(1.0)
     diags = {d.name: d for d in core.diagnostics(1.0)}

@@ -30,7 +30,8 @@ def emulator():
 
 @pytest.fixture
 def bus(emulator):
-    b = RoboClawBus(open_serial(emulator.port, 115200, 0.02), (128, 129, 130), retries=2, max_failures=3)
+    # generous read timeout: the emulator thread competes for a loaded CI machine's CPU
+    b = RoboClawBus(open_serial(emulator.port, 115200, 0.25), (128, 129, 130), retries=2, max_failures=3)
     try:
         yield b
     finally:
@@ -122,7 +123,7 @@ def test_set_serial_timeout_refuses_when_not_confirmed(emulator, bus):
 def test_controller_stops_itself_after_its_serial_timeout():
     clock = ManualClock()
     emu = RoboClawEmulator((128,), clock=clock)
-    bus = RoboClawBus(open_serial(emu.port, 115200, 0.02), (128,))
+    bus = RoboClawBus(open_serial(emu.port, 115200, 0.25), (128,))
     try:
         bus.set_serial_timeout(128, 0.5)
         bus.drive_speeds(128, 300, 300)
