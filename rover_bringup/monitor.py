@@ -1,0 +1,87 @@
+"""Progress of a drive as the runner shows it: sim time, distance, speed, tilt, active guard.
+
+`DriveProgress` is the pure part (fed numbers); `MonitorNode` feeds it from `/clock`,
+`ground_truth`, `imu` and `events`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+import json
+import math
+
+from nav_msgs.msg import Odometry
+from rclpy.node import Node
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import Imu
+from std_msgs.msg import String
+
+from rover_nav.runtime import qos
+
+
+@dataclass
+class DriveProgress:
+    """Running figures of one drive (world frame, SI units)."""
+
+    sim_time: float = 0.0
+    distance: float = 0.0
+    speed: float = 0.0
+    tilt_deg: float = 0.0
+    guard: str = '-'
+    last_xy: tuple[float, float] | None = None
+    _recent: deque = field(default_factory=lambda: deque(maxlen=200))
+
+    def on_pose(self, t: float, x: float, y: float) -> None:
+        if self.last_xy is not None:
+            self.distance += math.hypot(x - self.last_xy[0], y - self.last_xy[1])
+        self.last_xy = (x, y)
+        self._recent.append((t, x, y))
+        while len(self._recent) > 2 and t - self._recent[0][0] > 1.0:
+            self._recent.popleft()
+        t0, x0, y0 = self._recent[0]
+        self.speed = math.hypot(x - x0, y - y0) / (t - t0) if t > t0 else 0.0
+
+    def on_orientation(self, qx: float, qy: float, qz: float, qw: float) -> None:
+        # body z in world: third column of the rotation matrix; tilt = angle to world up
+        zz = 1.0 - 2.0 * (qx * qx + qy * qy)
+        self.tilt_deg = math.degrees(math.acos(max(-1.0, min(1.0, zz))))
+
+    def on_event(self, kind: str) -> None:
+        self.guard = kind
+
+    def line(self) -> str:
+        return (f't={self.sim_time:7.1f} s  distance={self.distance:6.2f} m  speed={self.speed:.4f} m/s  '
+                f'tilt={self.tilt_deg:5.1f} deg  last event={self.guard}')
+
+
+class MonitorNode(Node):
+    """Collects DriveProgress for the runner (uses the simulated clock)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__('run_monitor', **kwargs)
+        self.progress = DriveProgress()
+        self.clock_messages = 0
+        self.create_subscription(Clock, '/clock', self._on_clock, qos.CLOCK)
+        self.create_subscription(Odometry, 'ground_truth', self._on_truth, qos.STATE)
+        self.create_subscription(Imu, 'imu', self._on_imu, qos.SENSOR_SUB)
+        self.create_subscription(String, 'events', self._on_event, qos.EVENTS)
+
+    def _on_clock(self, msg: Clock) -> None:
+        self.clock_messages += 1
+        self.progress.sim_time = msg.clock.sec + msg.clock.nanosec * 1e-9
+
+    def _on_truth(self, msg: Odometry) -> None:
+        p = msg.pose.pose.position
+        t = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        self.progress.on_pose(t, p.x, p.y)
+
+    def _on_imu(self, msg: Imu) -> None:
+        q = msg.orientation
+        self.progress.on_orientation(q.x, q.y, q.z, q.w)
+
+    def _on_event(self, msg: String) -> None:
+        try:
+            self.progress.on_event(str(json.loads(msg.data).get('kind', '?')))
+        except (ValueError, AttributeError):
+            self.progress.on_event('?')

@@ -1,0 +1,254 @@
+"""The embedded runner behind `rover run`: the simulator and the whole chain, one drive, one folder.
+
+Two ways to compose the same graph (`rover_bringup.graph`): every node in this process on one
+executor (default; lockstep with the simulator, deterministic), or every node in its own
+process (`--processes`), as a launch file would start them, to prove the nodes are independent
+and the DDS wiring is right. Both read the same `rover.yaml` the launch files use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+import importlib
+import os
+from pathlib import Path
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from rover_bringup import graph
+from rover_bringup.paths import data_file
+from rover_bringup.scenario import Scenario, load_scenario
+from rover_nav.runtime.params import ConfigError
+
+STALL_TIMEOUT_S = 60.0  # wall seconds without /clock progress before the run is declared stuck
+
+
+@dataclass
+class RunConfig:
+    """A validated drive request."""
+
+    world: str
+    scenario: Scenario
+    scenario_ref: str
+    duration_s: float
+    out: Path
+    seed: int | None = None
+    realtime: bool = False
+    processes: bool = False
+    profile: str = 'yutu2'
+    quiet: bool = False
+    operator: bool = True
+    params_files: list[str] = field(default_factory=list)
+
+    def overrides(self, spec: graph.NodeSpec) -> dict[str, Any]:
+        """Per-node parameter overrides on top of rover.yaml."""
+        values: dict[str, Any] = {'use_sim_time': spec is not graph.SIMULATOR}
+        if spec.uses_geometry:
+            values['profile'] = self.profile
+        if spec is graph.SIMULATOR:
+            values.update(world=self.world, mode='free' if self.realtime else 'lockstep',
+                          output_dir=str(self.out))
+            if self.seed is not None:
+                values['seed'] = self.seed
+        elif spec is graph.OPERATOR:
+            values['scenario'] = self.scenario_ref
+        elif spec is graph.LOGGER:
+            values.update(output_dir=str(self.out), world=self.world)
+        return values
+
+
+def prepare(world: str, scenario: str, duration: float | None, out: str | None, seed: int | None,
+            realtime: bool, processes: bool, quiet: bool = False, operator: bool = True) -> RunConfig:
+    """Validate world and scenario before anything starts (ConfigError names the bad key)."""
+    from rover_sim.terrain import load_world
+
+    world_cfg = load_world(world)
+    scen = load_scenario(scenario)
+    duration_s = duration if duration is not None else scen.duration_s + 10.0
+    if duration_s <= 0:
+        raise ConfigError(f'--duration must be positive, got {duration_s}')
+    stamp = time.strftime('%Y%m%d-%H%M%S')
+    out_dir = Path(out) if out else Path('runs') / f'{world_cfg.name}-{scen.name}-{stamp}'
+    world_ref = str(Path(world).resolve()) if Path(world).suffix in ('.yaml', '.yml') else world
+    scen_ref = str(Path(scenario).resolve()) if Path(scenario).suffix in ('.yaml', '.yml') else scenario
+    return RunConfig(world=world_ref, scenario=scen, scenario_ref=scen_ref, duration_s=duration_s,
+                     out=out_dir.resolve(), seed=seed, realtime=realtime, processes=processes, quiet=quiet,
+                     operator=operator,
+                     params_files=[str(data_file('config', 'rover.yaml'))])
+
+
+def _load_class(spec: graph.NodeSpec) -> Callable[..., Any]:
+    module_name, class_name = spec.node_class.split(':')
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+class _Progress:
+    """Prints a progress line every `every_s` of sim time (or nothing when quiet)."""
+
+    def __init__(self, quiet: bool, every_s: float = 10.0) -> None:
+        self.quiet = quiet
+        self.every_s = every_s
+        self.next_t = 0.0
+
+    def maybe_print(self, progress: Any) -> None:
+        if not self.quiet and progress.sim_time >= self.next_t:
+            print(progress.line(), flush=True)
+            self.next_t = progress.sim_time + self.every_s
+
+
+def run_in_process(cfg: RunConfig) -> int:
+    """Every node on one executor in this process; returns an exit code."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    from rover_bringup.monitor import MonitorNode
+
+    context = rclpy.Context()
+    rclpy.init(context=context, args=[])
+    nodes: list[Any] = []
+    executor = SingleThreadedExecutor(context=context)
+    monitor = MonitorNode(context=context, parameter_overrides=_parameters({'use_sim_time': True}))
+    executor.add_node(monitor)
+    try:
+        for spec in graph.simulated_drive(cfg.operator):
+            cls = _load_class(spec)
+            cli_args = graph.ros_args(spec, cfg.params_files, {})
+            node = cls(context=context, cli_args=cli_args, use_global_arguments=False,
+                       parameter_overrides=_parameters(cfg.overrides(spec)))
+            nodes.append(node)
+            executor.add_node(node)
+        printer = _Progress(cfg.quiet)
+        last_clock, last_change = -1, time.monotonic()
+        while monitor.progress.sim_time < cfg.duration_s:
+            executor.spin_once(timeout_sec=0.05)
+            printer.maybe_print(monitor.progress)
+            if monitor.clock_messages != last_clock:
+                last_clock, last_change = monitor.clock_messages, time.monotonic()
+            elif time.monotonic() - last_change > STALL_TIMEOUT_S:
+                print(f'rover run: simulated time stopped advancing for {STALL_TIMEOUT_S:.0f} s', file=sys.stderr)
+                return 1
+    except KeyboardInterrupt:
+        pass  # a user's Ctrl-C is a normal stop: the outputs are still finalised below
+    finally:
+        for node in nodes:  # simulator and operator first, logger last: it writes the summary
+            hook = getattr(node, 'on_shutdown', None)
+            if hook is not None:
+                hook()
+        for node in [*nodes, monitor]:
+            executor.remove_node(node)
+            node.destroy_node()
+        executor.shutdown()
+        rclpy.try_shutdown(context=context)
+    return 0
+
+
+def _parameters(values: dict[str, Any]) -> list[Any]:
+    from rclpy.parameter import Parameter
+
+    return [Parameter(k, value=v) for k, v in values.items()]
+
+
+def _executable(name: str) -> list[str]:
+    """argv prefix that starts a console script, preferring the one beside this interpreter."""
+    beside = Path(sys.executable).with_name(name)
+    if beside.is_file():
+        return [str(beside)]
+    found = shutil.which(name)
+    if found:
+        return [found]
+    raise FileNotFoundError(f'console script {name!r} not found; is rover_testbed installed?')
+
+
+class ProcessGraph:
+    """Child processes of one drive, each in its own process group, with a log file each.
+
+    `stop()` sends SIGINT (every node's normal exit: the drive publishes zero, the logger writes
+    its summary), waits, and SIGKILLs what is left; it returns every exit code.
+    """
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.children: list[tuple[str, subprocess.Popen, Any]] = []
+
+    def start(self, name: str, argv: list[str]) -> None:
+        log = open(self.logs / f'{name}.log', 'wb')  # noqa: SIM115 - closed in stop()
+        env = dict(os.environ, PYTHONUNBUFFERED='1')
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True)
+        self.children.append((name, proc, log))
+
+    def start_node(self, spec: graph.NodeSpec, params_files: list[str], overrides: dict[str, Any]) -> None:
+        self.start(spec.name, _executable(spec.executable) + graph.ros_args(spec, params_files, overrides))
+
+    def exited(self) -> list[str]:
+        return [name for name, proc, _ in self.children if proc.poll() is not None]
+
+    def stop(self, grace_s: float = 20.0) -> dict[str, int]:
+        for _name, proc, _log in self.children:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGINT)
+        codes = {}
+        deadline = time.monotonic() + grace_s
+        for name, proc, log in self.children:
+            try:
+                codes[name] = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                codes[name] = proc.wait()
+            log.close()
+        return codes
+
+
+def run_processes(cfg: RunConfig) -> int:
+    """Every node in its own process, like a launch file; this process only watches the clock."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    from rover_bringup.monitor import MonitorNode
+
+    children = ProcessGraph(cfg.out / 'logs')
+    context = rclpy.Context()
+    rclpy.init(context=context, args=[])
+    monitor = MonitorNode(context=context, parameter_overrides=_parameters({'use_sim_time': True}))
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(monitor)
+    codes: dict[str, int] = {}
+    failed = False
+    try:
+        for spec in graph.simulated_drive(cfg.operator):
+            children.start_node(spec, cfg.params_files, cfg.overrides(spec))
+        printer = _Progress(cfg.quiet)
+        last_clock, last_change = -1, time.monotonic()
+        while monitor.progress.sim_time < cfg.duration_s:
+            executor.spin_once(timeout_sec=0.05)
+            printer.maybe_print(monitor.progress)
+            dead = children.exited()
+            if dead:
+                print(f'rover run: node(s) exited early: {", ".join(dead)} (logs in {children.logs})',
+                      file=sys.stderr)
+                failed = True
+                break
+            if monitor.clock_messages != last_clock:
+                last_clock, last_change = monitor.clock_messages, time.monotonic()
+            elif time.monotonic() - last_change > STALL_TIMEOUT_S:
+                print(f'rover run: simulated time stopped advancing (logs in {children.logs})', file=sys.stderr)
+                failed = True
+                break
+    except KeyboardInterrupt:
+        pass  # a user's Ctrl-C is a normal stop: the nodes still shut down cleanly below
+    finally:
+        codes = children.stop()
+        executor.shutdown()
+        monitor.destroy_node()
+        rclpy.try_shutdown(context=context)
+    bad = {name: code for name, code in codes.items() if code != 0}
+    if bad:
+        print(f'rover run: processes exited with errors: {bad} (logs in {children.logs})', file=sys.stderr)
+        return 1
+    return 1 if failed else 0
