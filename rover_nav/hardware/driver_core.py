@@ -499,14 +499,15 @@ class DriverCore:
         BNO055, so it may run in its own thread (a slow, clock-stretching I2C bus then never
         delays the motor loop).
         """
-        if self.imu is None:
+        imu = self.imu  # local: deactivate may close it from the other thread
+        if imu is None:
             return None
         try:
             if now - self._last_calibration_t >= 1.0:
                 self._last_calibration_t = now
-                self.imu_calibration = self.imu.calibration()
-            sample = self.imu.read()
-        except OSError:
+                self.imu_calibration = imu.calibration()
+            sample = imu.read()
+        except (OSError, ValueError, TypeError):  # bus error, or closed under us during cleanup
             self.imu_errors += 1
             self.imu_failures += 1
             return None

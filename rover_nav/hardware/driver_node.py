@@ -220,9 +220,10 @@ class HardwareDriverNode(RoverNode, LifecycleNode):
             self._joint_pub.publish(msg)
 
     def _publish_imu(self) -> None:
-        if self.core is None:
+        core = self.core  # local: this runs in the IMU callback group, beside lifecycle transitions
+        if core is None:
             return
-        sample = self.core.read_imu(self.now_s())
+        sample = core.read_imu(self.now_s())
         if sample is None:
             self.warn_throttled('BNO055 read failed or fusion not ready: no imu published')
             return

@@ -250,3 +250,13 @@ def test_imu_offsets_file(tmp_path):
     path.write_text('00 01')
     with pytest.raises(ConfigError, match='imu_calibration_file'):
         read_imu_offsets(path)
+
+
+def test_failing_imu_is_reported_not_published(core, emulation):
+    emulation.imu.fail = True
+    assert all(core.read_imu(1.0 + i) is None for i in range(5))
+    diags = {d.name: d for d in core.diagnostics(6.0)}
+    assert diags['imu'].level == 2 and 'not delivering' in diags['imu'].message
+    emulation.imu.fail = False
+    assert core.read_imu(7.0) is not None
+    assert {d.name: d for d in core.diagnostics(7.0)}['imu'].level == 0
