@@ -5,8 +5,13 @@ the motors run, deactivate stops and centres them, cleanup releases the devices.
 (relative names): subscribes `joint_commands` (sensor_msgs/JointState, reliable depth 1) and
 `estop` (std_msgs/Bool, latched); publishes `joint_states` and `imu` (sensor QoS), `battery`
 (sensor_msgs/BatteryState), `estop` (true when the GPIO switch trips), `events` and
-`/diagnostics`; serves `estop/reset` (std_srvs/Trigger). With `autostart: true` it configures
-(retrying every few seconds, e.g. until motor power is on) and activates itself.
+`/diagnostics`. With `autostart: true` it configures (retrying every few seconds, e.g. until
+motor power is on) and activates itself.
+
+E-stop protocol (shared with the chain): `estop` true from anyone latches a stop here; the
+speed limiter owns the `estop/reset` service and publishes `estop` false after a reset, which
+releases this latch, unless the GPIO switch is still open: then the driver publishes `estop`
+true again, so the whole chain stays stopped while the mushroom is pressed.
 
 All the behaviour lives in `DriverCore`; this shell converts messages and owns the timers.
 """
@@ -23,7 +28,6 @@ from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import BatteryState, Imu, JointState
 from std_msgs.msg import Bool
-from std_srvs.srv import Trigger
 
 from rover_nav.hardware.config import SPECS, build_config, cross_check, load_profile_geometry
 from rover_nav.hardware.devices import DeviceFactories
@@ -56,7 +60,6 @@ class HardwareDriverNode(RoverNode, LifecycleNode):
         self.params.on_change(self._on_params)
         self.create_subscription(JointState, 'joint_commands', self._on_commands, qos.COMMAND)
         self.create_subscription(Bool, 'estop', self._on_estop, qos.LATCHED)
-        self.create_service(Trigger, 'estop/reset', self._on_reset)
         self._joint_pub = self.create_publisher(JointState, 'joint_states', qos.SENSOR_PUB)
         self._imu_pub = self.create_publisher(Imu, 'imu', qos.SENSOR_PUB)
         self._battery_pub = self.create_publisher(BatteryState, 'battery', qos.COMMAND)
@@ -176,21 +179,24 @@ class HardwareDriverNode(RoverNode, LifecycleNode):
         core.command(now, cmd)
 
     def _on_estop(self, msg: Bool) -> None:
-        if not msg.data or self.core is None:
+        core = self.core
+        if core is None:
             return
-        if self.core.trip_estop(self.now_s(), 'estop topic'):
-            self.publish_event('estop', 'e-stop received on estop: motors stopped until estop/reset')
-
-    def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        if self.core is None:
-            response.success, response.message = True, 'hardware_driver not configured: nothing latched'
-            return response
-        response.success, response.message = self.core.reset_estop(self.now_s())
-        if response.success and self._published_estop:
-            self._estop_pub.publish(Bool(data=False))
+        if msg.data:
+            if core.trip_estop(self.now_s(), 'estop topic'):
+                self.publish_event('estop', 'e-stop received on estop: motors stopped until estop/reset')
+            return
+        was_latched = core.estop.latched
+        released, message = core.reset_estop(self.now_s())
+        if not released:  # the mushroom is still pressed: keep everyone stopped
+            self.get_logger().warning(f'estop false ignored: {message}; publishing estop true again')
+            self._announce_gpio_estop()
+            return
+        if self._published_estop:
+            self._estop_pub.publish(Bool(data=False))  # our latched true must not stop late joiners
             self._published_estop = False
-        self.get_logger().info(f'estop/reset: {response.message}')
-        return response
+        if was_latched:
+            self.get_logger().info('e-stop released: motors run again on the next fresh joint_commands')
 
     def _poll_estop(self) -> None:
         if self.core is not None and self.core.poll_estop(self.now_s()):

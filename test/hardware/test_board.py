@@ -1,5 +1,5 @@
 """`rover board --emulate`: the whole board graph in one process drives the emulated RoboClaws from
-/teleop/cmd_vel, and SIGINT stops it cleanly."""
+/teleop/cmd_vel, obeys the e-stop until the chain's reset, and SIGINT stops it cleanly."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from geometry_msgs.msg import TwistStamped
 from helpers.processes import NodeProcess
 import pytest
 from sensor_msgs.msg import JointState
+from std_msgs.msg import Bool
+from std_srvs.srv import Trigger
 
 from rover_bringup.commands.board import board_nodes
 from rover_nav.runtime import qos
@@ -38,12 +40,34 @@ def test_board_drives_the_emulated_rover_and_stops_on_sigint(tmp_path, probe):
             msg.twist.linear.x = 0.03
             return msg
 
+        def rolling_since(index: int) -> bool:
+            return any(len(r.msg.velocity) >= 6 and min(r.msg.velocity[:6]) > 0.1 for r in states[index:])
+
         def rolling() -> bool:
-            return any(len(r.msg.velocity) >= 6 and min(r.msg.velocity[:6]) > 0.1 for r in states)
+            return rolling_since(0)
+
+        def stopped_since(index: int) -> bool:
+            return any(len(r.msg.velocity) >= 6 and max(abs(v) for v in r.msg.velocity[:6]) < 1e-6
+                       for r in states[index:])
 
         probe.wait_for_subscribers(pub, timeout_s=60.0)
         probe.publish_for(pub, command, 60.0, rate_hz=10, until=rolling)
         assert rolling(), proc.output()
+        # the chain's e-stop protocol on the board: /estop true stops the wheels, the speed
+        # limiter's estop/reset (which publishes estop false) lets them roll again
+        estop = probe.publisher('estop', Bool, qos.LATCHED)
+        estop.publish(Bool(data=True))
+        mark = len(states)
+        probe.publish_for(pub, command, 30.0, rate_hz=10, until=lambda: stopped_since(mark))
+        assert stopped_since(mark), proc.output()
+        reset = probe.node.create_client(Trigger, 'estop/reset')
+        probe.wait_for(reset.service_is_ready, 30.0, 'estop/reset')
+        future = reset.call_async(Trigger.Request())
+        probe.wait_for(future.done, 30.0, 'reset answer')
+        assert future.result().success
+        mark = len(states)
+        probe.publish_for(pub, command, 30.0, rate_hz=10, until=lambda: rolling_since(mark))
+        assert rolling_since(mark), proc.output()
         code = proc.stop()
     finally:
         proc.stop()

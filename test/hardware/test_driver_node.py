@@ -1,5 +1,5 @@
 """hardware_driver over real DDS: lifecycle services, joint_commands -> emulated RoboClaws, watchdog
-judged on sim time, e-stop topic/GPIO/reset, and the published joint_states, imu, battery, diagnostics."""
+judged on sim time, e-stop topic/GPIO/release, and the published joint_states, imu, battery, diagnostics."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import BatteryState, Imu, JointState
 from std_msgs.msg import Bool, String
-from std_srvs.srv import Trigger
 
 from rover_nav.runtime import qos
 
@@ -110,13 +109,6 @@ class Rig:
         self.wait(future.done, f'transition {transition_id}')
         return future.result().success
 
-    def call_reset(self) -> Trigger.Response:
-        client = self.probe.node.create_client(Trigger, f'{self.ns}/estop/reset')
-        self.wait(client.service_is_ready, 'estop/reset service')
-        future = client.call_async(Trigger.Request())
-        self.wait(future.done, 'estop/reset answer')
-        return future.result()
-
     def speeds(self) -> dict[int, tuple[int, int]]:
         return {a: self.emulation.emulator.speeds(a) for a in (128, 129, 130)}
 
@@ -179,7 +171,7 @@ def test_lifecycle_and_stop_within_timeout_plus_one_period_on_sim_time(rig_facto
     assert last.position[6] == pytest.approx(0.1)  # modelled steering reached its target
 
 
-def test_estop_topic_latches_until_reset(rig_factory):
+def test_estop_topic_latches_until_estop_false(rig_factory):
     rig = rig_factory()
     assert rig.transition(Transition.TRANSITION_CONFIGURE)
     assert rig.transition(Transition.TRANSITION_ACTIVATE)
@@ -191,13 +183,12 @@ def test_estop_topic_latches_until_reset(rig_factory):
     rig.wait(lambda: all(s == (0, 0) for s in rig.speeds().values()), 'e-stop to stop the motors')
     rig.publish_for(forward, 0.3)
     assert all(s == (0, 0) for s in rig.speeds().values())  # latched: commands are ignored
-    response = rig.call_reset()
-    assert response.success
+    estop.publish(Bool(data=False))  # what the speed limiter publishes after estop/reset
     rig.publish_for(forward, 2.0, until=rig.moving)
     assert rig.moving()
 
 
-def test_gpio_estop_publishes_and_refuses_reset_while_pressed(rig_factory):
+def test_gpio_estop_publishes_and_holds_while_pressed(rig_factory):
     rig = rig_factory()
     assert rig.transition(Transition.TRANSITION_CONFIGURE)
     assert rig.transition(Transition.TRANSITION_ACTIVATE)
@@ -206,10 +197,18 @@ def test_gpio_estop_publishes_and_refuses_reset_while_pressed(rig_factory):
     rig.emulation.pin.high = True
     rig.wait(lambda: any(r.msg.data for r in rig.estop_msgs), '/estop true from the GPIO switch')
     assert all(s == (0, 0) for s in rig.speeds().values())
-    assert not rig.call_reset().success
+    reset = rig.probe.publisher(f'{rig.ns}/estop', Bool, qos.LATCHED)
+    rig.wait(lambda: reset.get_subscription_count() >= 1, 'driver subscribed to estop')
+    count = len(rig.estop_msgs)
+    reset.publish(Bool(data=False))  # a reset while the mushroom is still pressed...
+    rig.wait(lambda: len(rig.estop_msgs) > count + 1 and rig.estop_msgs[-1].msg.data, 'estop true re-asserted')
+    rig.publish_for(forward, 0.3)
+    assert all(s == (0, 0) for s in rig.speeds().values())
     rig.emulation.pin.high = False
-    assert rig.call_reset().success
-    rig.wait(lambda: not rig.estop_msgs[-1].msg.data, '/estop false after the reset')
+    reset.publish(Bool(data=False))  # ...and after releasing it
+    rig.publish_for(forward, 2.0, until=rig.moving)
+    assert rig.moving()
+    assert not rig.estop_msgs[-1].msg.data
 
 
 def test_outputs_and_malformed_input(rig_factory):
