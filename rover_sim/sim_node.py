@@ -44,6 +44,8 @@ from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 from rover_sim.simulation import SimConfig, Simulation
 
+REPEAT_PERIOD_S = 0.5  # wall s between repeats of tick 0 while waiting for the first command
+
 SPECS = (
     ParamSpec('world', str, 'change4', 'World name (worlds/NAME.yaml) or YAML file to simulate.', read_only=True),
     ParamSpec('profile', str, 'yutu2', 'Rover description profile (yutu2 | hobby): the model that is simulated.',
@@ -195,10 +197,12 @@ class LunarSim(RoverNode):
 
     def _watch_lockstep(self) -> None:
         p = self.params.snapshot
-        if time.monotonic() - self._published_at < p.step_timeout:
-            return
+        waited = time.monotonic() - self._published_at
         if self.commands_received == 0 and p.wait_for_first_command:
-            self._publish_tick(repeat=True)  # nobody listening yet: say tick 0 again
+            if waited >= min(REPEAT_PERIOD_S, p.step_timeout):
+                self._publish_tick(repeat=True)  # nobody answering yet: say tick 0 again
+            return
+        if waited < p.step_timeout:
             return
         self.missed_steps += 1
         self.publish_event('missed_step', f'no joint_commands stamped {self.t_k:.3f} s within '
