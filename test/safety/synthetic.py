@@ -44,15 +44,18 @@ class Terrain:
         s, t = np.meshgrid(np.linspace(0, 1, nu), np.linspace(0, 1, nv))
         top_xy = c[0] + s.reshape(-1, 1) * u + t.reshape(-1, 1) * v
         lift = height * self.normal_scale()
-        parts = [np.c_[top_xy, self.z(top_xy[:, 0], top_xy[:, 1]) + lift]]
         levels = np.linspace(0.0, 1.0, max(2, int(height / density) + 1))
+        edges = []
         for i in range(4):
             p0, p1 = c[i], c[(i + 1) % 4]
             k = max(2, int(np.linalg.norm(p1 - p0) / density) + 1)
-            edge = p0 + np.linspace(0, 1, k)[:, None] * (p1 - p0)
-            for lv in levels:
-                parts.append(np.c_[edge, self.z(edge[:, 0], edge[:, 1]) + lv * lift])
-        return np.vstack(parts)
+            edges.append(p0 + np.linspace(0, 1, k)[:, None] * (p1 - p0))
+        edge = np.vstack(edges)
+        side_xy = np.repeat(edge, len(levels), axis=0)
+        side_lift = np.tile(levels, len(edge)) * lift
+        xy = np.vstack([top_xy, side_xy])
+        dz = np.concatenate([np.full(len(top_xy), lift), side_lift])
+        return np.c_[xy, self.z(xy[:, 0], xy[:, 1]) + dz]
 
 
 def rectangle(cx: float, cy: float, length: float, width: float, yaw: float = 0.0) -> np.ndarray:

@@ -15,10 +15,10 @@ CFG = LimiterConfig(max_linear_speed=0.0559, max_angular_speed=0.1, max_linear_a
                     max_linear_decel=0.1, command_timeout=0.5)
 speeds = st.floats(-1e3, 1e3, allow_nan=False)
 dts = st.floats(0.0, 0.6)
-commands = st.lists(st.tuples(speeds, speeds, dts), min_size=1, max_size=30)
+commands = st.lists(st.tuples(speeds, speeds, dts), min_size=1, max_size=20)
 # curvature is only meaningful above the float underflow: |v|, |w| of 0 or >= 1e-12
 physical = speeds.filter(lambda x: x == 0.0 or abs(x) >= 1e-12)
-physical_commands = st.lists(st.tuples(physical, physical, dts), min_size=1, max_size=30)
+physical_commands = st.lists(st.tuples(physical, physical, dts), min_size=1, max_size=20)
 configs = st.builds(LimiterConfig, st.floats(0.0, 2.0), st.floats(0.0, 2.0), st.floats(1e-3, 10.0),
                     st.floats(1e-3, 10.0), st.floats(0.01, 2.0))
 

@@ -97,7 +97,7 @@ def test_non_positive_uphill_component_is_never_blocked(tilt_deg, heading, v, w)
 
 
 @settings(max_examples=2000, deadline=None)
-@given(st.lists(st.tuples(st.floats(0.0, 40.0), st.floats(0.001, 0.2)), min_size=1, max_size=40))
+@given(st.lists(st.tuples(st.floats(0.0, 40.0), st.floats(0.001, 0.2)), min_size=1, max_size=25))
 def test_hysteresis_between_resume_and_stop(profile):
     """STOP is entered at >= stop and left only below resume, whatever the tilt history."""
     guard = SlopeGuard(CFG)
