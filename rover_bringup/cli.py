@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'track': ('rover_bringup.commands.track', 'show a drive: track.png map, summary table, CSV/GeoJSON from the bag'),
     'hw-check': ('rover_bringup.commands.hw_check', 'self-test the rover board: motors, encoders, servos, IMU, e-stop'),
     'board': ('rover_bringup.commands.board', 'bring up the real rover board without ROS launch (embedded tier)'),
+    'sim': ('rover_bringup.commands.sim', 'the lunar simulator alone, for your own ROS 2 stack (viewer, PNG snapshot)'),
     'estop': ('rover_bringup.commands.estop', 'latch the e-stop on every node, or clear it with --reset'),
 }
 

@@ -131,6 +131,7 @@ class LunarSim(RoverNode):
         self._published_at = time.monotonic()
         self._wall_start = time.monotonic()
         self._next_diag = 0.0
+        self.after_step: Any = None  # optional callable after every tick (a viewer's sync)
         self._imu_msgs: list[Imu] = []
         self._cloud_msgs: list[PointCloud2] = []
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
@@ -224,6 +225,8 @@ class LunarSim(RoverNode):
         self.sim.advance(self.period)
         self.tick += 1
         self._publish_tick()
+        if self.after_step is not None:
+            self.after_step()
         if self.sim.time + 1e-9 >= self._next_diag:
             self._next_diag = self.sim.time + p.diagnostic_period
             self._diagnose()

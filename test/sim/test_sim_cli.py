@@ -1,0 +1,33 @@
+"""`rover sim --snapshot`: an offscreen picture without a display or ROS; bad worlds exit 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+ROVER = [sys.executable, '-m', 'rover_bringup.cli', 'sim']
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ('DISPLAY', 'WAYLAND_DISPLAY')}
+    return subprocess.run([*ROVER, *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_snapshot_writes_a_picture_of_the_rover(tmp_path):
+    import matplotlib.image
+
+    out = tmp_path / 'snap.png'
+    result = _run('--world', 'flat', '--snapshot', str(out))
+    assert result.returncode == 0, result.stderr
+    image = matplotlib.image.imread(out)
+    assert image.shape[0] == 720 and image.shape[1] == 960
+    assert float(np.std(image[..., :3])) > 0.05  # not a blank frame
+
+
+def test_unknown_world_exits_2(tmp_path):
+    result = _run('--world', 'no_such_world', '--snapshot', str(tmp_path / 'x.png'))
+    assert result.returncode == 2
+    assert 'no_such_world' in result.stderr
