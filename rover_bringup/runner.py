@@ -42,8 +42,13 @@ class RunConfig:
     processes: bool = False
     profile: str = 'yutu2'
     quiet: bool = False
+    verbose: bool = False
     operator: bool = True
     params_files: list[str] = field(default_factory=list)
+
+    def log_args(self) -> list[str]:
+        """ROS arguments that keep node logs to warnings unless --verbose."""
+        return [] if self.verbose else ['--ros-args', '--log-level', 'warn']
 
     def overrides(self, spec: graph.NodeSpec) -> dict[str, Any]:
         """Per-node parameter overrides on top of rover.yaml."""
@@ -63,7 +68,8 @@ class RunConfig:
 
 
 def prepare(world: str, scenario: str, duration: float | None, out: str | None, seed: int | None,
-            realtime: bool, processes: bool, quiet: bool = False, operator: bool = True) -> RunConfig:
+            realtime: bool, processes: bool, quiet: bool = False, operator: bool = True,
+            verbose: bool = False) -> RunConfig:
     """Validate world and scenario before anything starts (ConfigError names the bad key)."""
     from rover_sim.terrain import load_world
 
@@ -74,11 +80,13 @@ def prepare(world: str, scenario: str, duration: float | None, out: str | None, 
         raise ConfigError(f'--duration must be positive, got {duration_s}')
     stamp = time.strftime('%Y%m%d-%H%M%S')
     out_dir = Path(out) if out else Path('runs') / f'{world_cfg.name}-{scen.name}-{stamp}'
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise ConfigError(f'--out {out_dir} already holds files; give a new or empty folder')
     world_ref = str(Path(world).resolve()) if Path(world).suffix in ('.yaml', '.yml') else world
     scen_ref = str(Path(scenario).resolve()) if Path(scenario).suffix in ('.yaml', '.yml') else scenario
     return RunConfig(world=world_ref, scenario=scen, scenario_ref=scen_ref, duration_s=duration_s,
                      out=out_dir.resolve(), seed=seed, realtime=realtime, processes=processes, quiet=quiet,
-                     operator=operator,
+                     operator=operator, verbose=verbose,
                      params_files=[str(data_file('config', 'rover.yaml'))])
 
 
@@ -119,7 +127,7 @@ def run_in_process(cfg: RunConfig) -> int:
     from rover_bringup.monitor import MonitorNode
 
     context = rclpy.Context()
-    rclpy.init(context=context, args=[])
+    rclpy.init(context=context, args=cfg.log_args())
     nodes: list[Any] = []
     executor = _executor(context)
     monitor = MonitorNode(context=context, parameter_overrides=_parameters({'use_sim_time': True}))
@@ -193,8 +201,10 @@ class ProcessGraph:
                                 start_new_session=True)
         self.children.append((name, proc, log))
 
-    def start_node(self, spec: graph.NodeSpec, params_files: list[str], overrides: dict[str, Any]) -> None:
-        self.start(spec.name, _executable(spec.executable) + graph.ros_args(spec, params_files, overrides))
+    def start_node(self, spec: graph.NodeSpec, params_files: list[str], overrides: dict[str, Any],
+                   log_level: str = 'info') -> None:
+        argv = graph.ros_args(spec, params_files, overrides) + ['--log-level', log_level]
+        self.start(spec.name, _executable(spec.executable) + argv)
 
     def exited(self) -> list[str]:
         return [name for name, proc, _ in self.children if proc.poll() is not None]
@@ -232,7 +242,7 @@ def run_processes(cfg: RunConfig) -> int:
     failed = False
     try:
         for spec in graph.simulated_drive(cfg.operator):
-            children.start_node(spec, cfg.params_files, cfg.overrides(spec))
+            children.start_node(spec, cfg.params_files, cfg.overrides(spec), 'info' if cfg.verbose else 'warn')
         printer = _Progress(cfg.quiet)
         last_clock, last_change = -1, time.monotonic()
         while monitor.progress.sim_time < cfg.duration_s:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from helpers.processes import stop_all
-from helpers.ros_domain import claim_domain
 import pytest
+
+from rover_bringup.ros_domain import claim_domain
 
 # Before any rclpy context exists in this process (or in a child it starts).
 claim_domain()

@@ -31,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--no-operator', action='store_true',
                         help='no scripted operator: drive it yourself on teleop/cmd_vel (give --duration)')
     parser.add_argument('--quiet', action='store_true', help='no progress lines')
+    parser.add_argument('--verbose', action='store_true', help="show the nodes' INFO logs (default: warnings)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,14 +40,15 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         cfg = runner.prepare(args.world, args.scenario, args.duration, args.out, args.seed, args.realtime,
-                             args.processes, args.quiet, operator=not args.no_operator)
+                             args.processes, args.quiet, operator=not args.no_operator, verbose=args.verbose)
     except (ConfigError, FileNotFoundError) as exc:
         print(f'rover run: {exc}', file=sys.stderr)
         return EXIT_CONFIG
     cfg.out.mkdir(parents=True, exist_ok=True)
+    domain = private_domain()
     mode = 'separate processes' if cfg.processes else 'one process'
     print(f'rover run: world {args.world}, scenario {cfg.scenario.name}, {cfg.duration_s:.0f} s simulated, '
-          f'{"real time" if cfg.realtime else "lockstep"}, {mode}\noutput: {cfg.out}', flush=True)
+          f'{"real time" if cfg.realtime else "lockstep"}, {mode}, {domain}\noutput: {cfg.out}', flush=True)
     start = time.monotonic()
     code = runner.run_processes(cfg) if cfg.processes else runner.run_in_process(cfg)
     wall = time.monotonic() - start
@@ -54,6 +56,22 @@ def run(args: argparse.Namespace) -> int:
         return code
     finish(cfg.out, wall)
     return code
+
+
+def private_domain() -> str:
+    """Keep the drive's DDS traffic on this machine and away from other drives (see ros_domain).
+
+    ROS_DOMAIN_ID / ROS_AUTOMATIC_DISCOVERY_RANGE set by the user are respected, so a run can be
+    watched from another terminal on purpose.
+    """
+    import os
+
+    from rover_bringup.ros_domain import claim_domain
+
+    if 'ROS_DOMAIN_ID' in os.environ:
+        os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+        return f'ROS domain {os.environ["ROS_DOMAIN_ID"]} (from ROS_DOMAIN_ID)'
+    return f'private ROS domain {claim_domain()} (localhost only; set ROS_DOMAIN_ID to choose)'
 
 
 def finish(out: Path, wall_s: float) -> None:
