@@ -1,0 +1,68 @@
+"""Simulator benchmarks (`rover bench --only simulator`): real-time factors against bare MuJoCo stepping.
+
+Baseline: `mj_step` of the very same compiled model (rover + terrain fields + treads) on the
+default world, the rover driving, with nothing else per step. Measured against it: the stepping
+core (`Simulation.advance`: soil coupling, wheel servos, ruts, IMU and hazcam at their rates),
+and the parts on their own. Nothing here is asserted by a test.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rover_bringup.benchmarking import BenchResult
+
+WORLD = 'change4'
+SIM_SECONDS = 20.0
+
+
+def _core(world: str):
+    from rover_sim.simulation import SimConfig, Simulation
+    from rover_sim.terrain import build_terrain, load_world
+
+    return Simulation(build_terrain(load_world(world)), SimConfig())
+
+
+def run_benchmarks(world: str = WORLD, sim_seconds: float = SIM_SECONDS) -> list[BenchResult]:
+    import mujoco
+    import numpy as np
+
+    sim = _core(world)
+    rate = 0.0559 / sim.layout.wheel_radius
+    sim.command(np.full(6, rate), np.zeros(4))
+    sim.advance(1.0)
+    # bare stepping of the same model and state (soil coefficients frozen at their current values)
+    data = mujoco.MjData(sim.model)
+    data.qpos[:] = sim.data.qpos
+    data.qvel[:] = sim.data.qvel
+    data.ctrl[:] = sim.data.ctrl
+    data.eq_active[:] = sim.data.eq_active
+    n = round(sim_seconds / sim.dt)
+    start = time.perf_counter()
+    mujoco.mj_step(sim.model, data, nstep=n)
+    bare_rtf = sim_seconds / (time.perf_counter() - start)
+    start = time.perf_counter()
+    sim.advance(sim_seconds)
+    core_rtf = sim_seconds / (time.perf_counter() - start)
+    scans = 20
+    start = time.perf_counter()
+    for _ in range(scans):
+        sim.scan()
+    scan_ms = 1000.0 * (time.perf_counter() - start) / scans
+    step_ms = 1000.0 * sim_seconds / bare_rtf / n
+    note = (f'{world}, {sim.config.physics_rate:.0f} Hz physics, soil {sim.config.soil_rate:.0f} Hz, '
+            f'IMU {sim.config.imu_rate:.0f} Hz, hazcam {sim.scanner.shape[1]}x{sim.scanner.shape[0]} rays')
+    return [
+        BenchResult('simulator core real-time factor', core_rtf, bare_rtf, 'x real time',
+                    'bare mj_step of the same model (x real time)', note),
+        BenchResult('bare MuJoCo stepping real-time factor', bare_rtf, 1.0, 'x real time', 'real time',
+                    f'{step_ms * 1000.0:.0f} us per physics step'),
+        BenchResult('hazcam scan (height-grid rays)', scan_ms, step_ms, 'ms', 'one physics step (ms)',
+                    f'{sim.scanner.shape[0] * sim.scanner.shape[1]} rays per scan'),
+    ]
+
+
+if __name__ == '__main__':
+    for result in run_benchmarks():
+        print(f'{result.name}: {result.value:.4g} {result.unit} = {result.ratio:.3g} x {result.baseline_name} '
+              f'({result.note})')
