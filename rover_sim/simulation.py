@@ -117,7 +117,7 @@ class Simulation:
         wheel = WheelSoilParams(radius=r, width=self.geometry.wheels[0].width,
                                 grouser_height=config.grouser_height, grouser_count=config.grouser_count)
         weight = self.geometry.mass * terrain.gravity
-        self.traction = TractionTable(config.soil, wheel, max_load=max(weight, 1.0), gravity=terrain.gravity)
+        self.traction = TractionTable.cached(config.soil, wheel, max_load=max(weight, 1.0), gravity=terrain.gravity)
         seeds = np.random.SeedSequence(config.seed).spawn(2)
         self.imu = ImuModel(terrain.gravity, config.imu_accel_noise, config.imu_gyro_noise,
                             config.imu_orientation_noise, np.random.default_rng(seeds[0]))

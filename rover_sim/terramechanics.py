@@ -111,7 +111,7 @@ class WheelForces:
 
 
 _N_THETA = 48
-_BISECTIONS = 44
+_BISECTIONS = 32  # entry angle to ~1e-9 rad
 
 
 def _integrals(theta1: np.ndarray, s: np.ndarray, soil: Soil, wheel: WheelSoilParams,
@@ -184,6 +184,9 @@ def wong_reece(load: np.ndarray, slip: np.ndarray, soil: Soil, wheel: WheelSoilP
                        drawbar_pull=thrust - resistance, entry_angle=theta1)
 
 
+_TABLES: dict[tuple, TractionTable] = {}
+
+
 class TractionTable:
     """`wong_reece` tabulated over load and |slip| for fast vectorised look-ups.
 
@@ -208,6 +211,16 @@ class TractionTable:
         self._sinkage = forces.sinkage
         self._thrust = forces.thrust
         self._resistance = forces.resistance
+
+    @classmethod
+    def cached(cls, soil: Soil, wheel: WheelSoilParams, max_load: float,
+               gravity: float = LUNAR_GRAVITY) -> TractionTable:
+        """A shared table for these parameters (building one takes a few tenths of a second)."""
+        key = (soil, wheel, float(max_load), float(gravity))
+        table = _TABLES.get(key)
+        if table is None:
+            table = _TABLES[key] = cls(soil, wheel, max_load, gravity)
+        return table
 
     def _weights(self, grid: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = np.clip(x, grid[0], grid[-1])
