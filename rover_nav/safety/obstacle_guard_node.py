@@ -33,6 +33,8 @@ from rover_nav.safety.sensor_params import (
     sensor_frames,
 )
 
+EVENT_REPEAT_S = 2.0  # s: a stop that flickers while the rover settles is one obstacle_stop event
+
 SPECS = (
     ParamSpec('max_step_height', float, 0.20,
               'Height (m) above the local ground the rover can drive over (0.20 m rated). Taller points in the '
@@ -95,6 +97,8 @@ class ObstacleGuardNode(ChainNode):
         self.core = ObstacleGuard(obstacle_config(snap), self.geometry.footprint)
         self.params.on_change(lambda s: self.core.configure(obstacle_config(s)))
         self._last_in: Twist2D | None = None
+        self._ever_fresh = False  # before the first cloud and odometry: "waiting", not an error
+        self._last_stop_event = -math.inf
         self.create_subscription(PointCloud2, 'hazcam/points', self._on_cloud, qos.SENSOR_SUB)
         self.create_subscription(Odometry, 'odom', self._on_odom, qos.STATE)
         self.create_timer(0.1, self._watchdog)
@@ -106,6 +110,8 @@ class ObstacleGuardNode(ChainNode):
 
     def _decide(self, v: float, w: float, now: float) -> Twist2D:
         decision = self.core.check(v, w, now)
+        if decision.state in (OK, BLOCKED):
+            self._ever_fresh = True
         detail = ''
         if decision.point is not None:
             px, py = decision.point
@@ -117,9 +123,12 @@ class ObstacleGuardNode(ChainNode):
     def _enter(self, state: str, detail: str = '') -> None:
         """Report `state`; publish the event of a transition into a stopping state."""
         if state != self.state:
-            if state == BLOCKED:
+            now = self.now_s()
+            if state == BLOCKED and now - self._last_stop_event >= EVENT_REPEAT_S:
+                self._last_stop_event = now
                 self.publish_event('obstacle_stop', detail or 'obstacle in the path')
-            elif state in (STALE_CLOUD, STALE_ODOM) and self.state not in (STALE_CLOUD, STALE_ODOM):
+            elif state in (STALE_CLOUD, STALE_ODOM) and self.state not in (STALE_CLOUD, STALE_ODOM) \
+                    and self._ever_fresh:
                 what = 'hazcam cloud' if state == STALE_CLOUD else 'odometry'
                 self.publish_event('sensor_stale', f'{what} stale: blocking all motion')
         self.report_state(state)
@@ -163,6 +172,7 @@ class ObstacleGuardNode(ChainNode):
             return STALE_CLOUD
         if self.core.config.use_memory and not self.core.odom_fresh(now):
             return STALE_ODOM
+        self._ever_fresh = True
         return None
 
     def _watchdog(self) -> None:
@@ -175,6 +185,8 @@ class ObstacleGuardNode(ChainNode):
         now = self.now_s()
         values = {'memory_points': self.core.memory_size, 'cloud_fresh': self.core.cloud_fresh(now),
                   'odom_fresh': self.core.odom_fresh(now)}
+        if self._stale_state(now) is not None and not self._ever_fresh:
+            return DIAG_WARN, 'waiting for the first hazcam cloud and odometry: blocking all motion', values
         if not self.core.cloud_fresh(now):
             return DIAG_ERROR, 'hazcam cloud stale: blocking all motion', values
         if self.core.config.use_memory and not self.core.odom_fresh(now):

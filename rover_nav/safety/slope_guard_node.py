@@ -148,6 +148,8 @@ class SlopeGuardNode(ChainNode):
         values = {'tilt_deg': 'none' if tilt is None else round(tilt, 2),
                   'ahead_tilt_deg': 'none' if self.core.ahead_deg is None else round(self.core.ahead_deg, 2),
                   'uphill': tuple(round(c, 3) for c in self.core.uphill)}
+        if state == STALE and tilt is None:
+            return DIAG_WARN, 'waiting for the first IMU orientation: blocking all motion', values
         if state == STALE:
             return DIAG_ERROR, 'IMU stale: blocking all motion', values
         if state == STOP:
