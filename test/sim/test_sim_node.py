@@ -231,3 +231,16 @@ def test_bad_world_exits_2(tmp_path):
         code = sim.stop()
     assert code == 2
     assert "parameter 'world'" in sim.output()
+
+
+def test_free_mode_runs_without_commands_and_keeps_the_rover_parked(tmp_path, probe):
+    clocks = probe.subscribe('/clock', Clock, qos.CLOCK)
+    truth = probe.subscribe('ground_truth', Odometry, qos.STATE)
+    sim = start_sim(tmp_path, 'flat', 'mode:=free', 'real_time_factor:=4.0', 'hazcam_rate:=1.0')
+    try:
+        probe.wait_for(lambda: len(clocks) > 0 and stamp_s(clocks[-1].msg.clock) >= 2.0, 40.0, 'clock at 2 s')
+        assert len(truth) > 0
+        assert abs(truth[-1].msg.twist.twist.linear.x) < 0.002  # nothing commanded: parked
+    finally:
+        code = sim.stop()
+    assert code == 0, sim.output()
