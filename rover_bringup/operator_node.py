@@ -1,8 +1,10 @@
 """`scenario_operator`: the scripted operator that plays a scenario file on `teleop/cmd_vel`.
 
-On simulated time it is driven by `/clock` (one command per control tick, stamped with that
-tick's time, which keeps lockstep runs deterministic); on wall time it uses a timer. After
-the scenario ends it keeps commanding zero, as a live operator with hands off would.
+On simulated time it is driven by the simulator's `ground_truth` (one reliable message per
+control tick, stamped with that tick's time): one command per tick, stamped t_k, which keeps
+lockstep runs deterministic. `/clock` is best effort and a dropped tick would stall lockstep
+until the simulator's step timeout. On wall time it uses a timer. After the scenario ends it
+keeps commanding zero, as a live operator with hands off would.
 """
 
 from __future__ import annotations
@@ -10,8 +12,7 @@ from __future__ import annotations
 import sys
 
 from geometry_msgs.msg import TwistStamped
-from rclpy.time import Time
-from rosgraph_msgs.msg import Clock
+from nav_msgs.msg import Odometry
 
 from rover_bringup.scenario import Scenario, load_scenario
 from rover_nav.runtime import qos
@@ -41,7 +42,7 @@ class ScenarioOperator(RoverNode):
         self._last_pub = -1.0e9
         self._period = 1.0 / self.scenario.rate_hz
         if self.get_parameter('use_sim_time').value:
-            self.create_subscription(Clock, '/clock', self._on_clock, qos.CLOCK)
+            self.create_subscription(Odometry, 'ground_truth', self._on_tick, qos.STATE)
         else:
             self.create_timer(self._period, self._on_timer)
         self.get_logger().info(f'scenario {self.scenario.name!r}: {len(self.scenario.segments)} segments, '
@@ -52,10 +53,11 @@ class ScenarioOperator(RoverNode):
             self._t0 = now_s
         return now_s - self._t0 - self.params.snapshot.start_delay
 
-    def _on_clock(self, msg: Clock) -> None:
-        now_s = msg.clock.sec + msg.clock.nanosec * 1e-9
+    def _on_tick(self, msg: Odometry) -> None:
+        stamp = msg.header.stamp
+        now_s = stamp.sec + stamp.nanosec * 1e-9
         if now_s - self._last_pub >= self._period - 1e-6:
-            self._publish(now_s, Time.from_msg(msg.clock).to_msg())
+            self._publish(now_s, stamp)
 
     def _on_timer(self) -> None:
         now = self.get_clock().now()

@@ -73,10 +73,10 @@ def test_command_at_is_a_segment_command_or_zero(segments, t):
 
 @pytest.mark.ros
 def test_operator_plays_the_scenario_on_sim_time(probe):
-    """Driven by /clock ticks, the operator publishes each tick's command stamped with that tick."""
+    """Driven by the simulator's per-tick ground_truth, the operator publishes each tick's command stamped t_k."""
+    from nav_msgs.msg import Odometry
     import rclpy
     from rclpy.parameter import Parameter
-    from rosgraph_msgs.msg import Clock
 
     from rover_bringup.operator_node import ScenarioOperator
     from rover_nav.runtime import qos
@@ -91,14 +91,14 @@ def test_operator_plays_the_scenario_on_sim_time(probe):
     ex = SingleThreadedExecutor(context=ctx)
     ex.add_node(node)
     out = probe.subscribe('teleop/cmd_vel', TwistStamped, qos.COMMAND)
-    clock = probe.publisher('/clock', Clock, qos.CLOCK)
+    clock = probe.publisher('ground_truth', Odometry, qos.STATE)
     try:
-        probe.wait_for(lambda: clock.get_subscription_count() >= 2 and node._pub.get_subscription_count() >= 1,
+        probe.wait_for(lambda: clock.get_subscription_count() >= 1 and node._pub.get_subscription_count() >= 1,
                        10.0, 'operator and probe matched')
         t = 0.0
         for _ in range(25):
-            msg = Clock()
-            msg.clock.sec, msg.clock.nanosec = int(t), int(round((t % 1) * 1e9))
+            msg = Odometry()
+            msg.header.stamp.sec, msg.header.stamp.nanosec = int(t), int(round((t % 1) * 1e9))
             n_before = len(out)
             clock.publish(msg)
             probe.wait_for(lambda n=n_before: (ex.spin_once(timeout_sec=0.01) or True) and len(out) > n,
