@@ -40,6 +40,7 @@ OK, WARN, ERROR, STALE = 0, 1, 2, 3
 JOINT_TO_WHEEL = {f'wheel_{n}_joint': n for n in WHEEL_ORDER}
 JOINT_TO_STEER = {f'steer_{n}_joint': n for n in STEER_ORDER}
 IMU_FAULT_AFTER = 5  # consecutive failed IMU reads before the IMU counts as failed
+STARTUP_READ_TIMEOUT_S = 0.25  # s per reply during configure (not time-critical)
 
 
 class HardwareError(RuntimeError):
@@ -199,21 +200,28 @@ class DriverCore:
             raise HardwareError(f'cannot open the RoboClaw port {p.roboclaw_port}: {exc} (enable the UART, check '
                                 'the udev rule and that the user is in the dialout group)') from exc
         self.bus = RoboClawBus(port, p.roboclaw_addresses, p.roboclaw_retries, p.roboclaw_max_failures)
-        for address in p.roboclaw_addresses:
-            try:
-                self.versions[address] = self.bus.read_version(address)
-            except RoboClawError as exc:
-                raise HardwareError(f'RoboClaw {address} does not answer on {p.roboclaw_port} at {p.roboclaw_baud} '
-                                    f'baud ({exc}): check power, wiring, packet-serial mode, address and baud rate, '
-                                    'and that multi-unit mode is on when controllers share the line') from exc
-            try:
-                self.serial_timeouts[address] = self.bus.set_serial_timeout(address, p.command_timeout)
-                self.bus.stop(address)
-            except (RoboClawError, ValueError) as exc:
-                raise HardwareError(f'RoboClaw {address}: cannot set its serial timeout to <= {p.command_timeout} s '
-                                    f'({exc}): refusing to drive, because nothing would stop the motors if this board '
-                                    'hung') from exc
-            self.sent[address] = (0, 0)
+        with self.bus.patient(STARTUP_READ_TIMEOUT_S):  # a controller may be slow right after power-up
+            for address in p.roboclaw_addresses:
+                self._handshake(address)
+
+    def _handshake(self, address: int) -> None:
+        """Check one controller answers, set its serial timeout (or refuse to drive), stop it."""
+        p = self.p
+        assert self.bus is not None
+        try:
+            self.versions[address] = self.bus.read_version(address)
+        except RoboClawError as exc:
+            raise HardwareError(f'RoboClaw {address} does not answer on {p.roboclaw_port} at {p.roboclaw_baud} '
+                                f'baud ({exc}): check power, wiring, packet-serial mode, address and baud rate, '
+                                'and that multi-unit mode is on when controllers share the line') from exc
+        try:
+            self.serial_timeouts[address] = self.bus.set_serial_timeout(address, p.command_timeout)
+            self.bus.stop(address)
+        except (RoboClawError, ValueError) as exc:
+            raise HardwareError(f'RoboClaw {address}: cannot set its serial timeout to <= {p.command_timeout} s '
+                                f'({exc}): refusing to drive, because nothing would stop the motors if this board '
+                                'hung') from exc
+        self.sent[address] = (0, 0)
 
     def _open_steering(self) -> None:
         p = self.p
@@ -260,7 +268,8 @@ class DriverCore:
         if self.pin is not None:
             self.pin.close()
         if self.bus is not None:
-            self.bus.close()
+            with contextlib.suppress(OSError):
+                self.bus.close()
         for bus in self._i2c:
             with contextlib.suppress(OSError):
                 bus.close()

@@ -10,7 +10,8 @@ timeout per controller and call instead of the whole retry budget.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+import contextlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,6 +42,7 @@ class ControllerHealth:
     partial_frames: int = 0
     crc_errors: int = 0
     bad_acks: int = 0
+    io_errors: int = 0
     retries: int = 0
     consecutive_failures: int = 0
     faulted: bool = False
@@ -48,7 +50,8 @@ class ControllerHealth:
 
     def as_dict(self) -> dict[str, Any]:
         return {'ok': self.ok, 'timeouts': self.timeouts, 'partial_frames': self.partial_frames,
-                'crc_errors': self.crc_errors, 'bad_acks': self.bad_acks, 'retries': self.retries,
+                'crc_errors': self.crc_errors, 'bad_acks': self.bad_acks, 'io_errors': self.io_errors,
+                'retries': self.retries,
                 'consecutive_failures': self.consecutive_failures, 'faulted': self.faulted,
                 'last_error': self.last_error}
 
@@ -73,6 +76,19 @@ class RoboClawBus:
         self.max_failures = max_failures
         self.health = {proto.check_address(a): ControllerHealth(a) for a in addresses}
 
+    @contextlib.contextmanager
+    def patient(self, read_timeout_s: float) -> Iterator[None]:
+        """Temporarily wait longer for replies (start-up handshakes, self-tests: not time-critical)."""
+        old = getattr(self.port, 'timeout', None)
+        if old is None or old >= read_timeout_s:
+            yield
+            return
+        self.port.timeout = read_timeout_s
+        try:
+            yield
+        finally:
+            self.port.timeout = old
+
     # -- transactions ---------------------------------------------------------------------------
 
     def _health(self, address: int) -> ControllerHealth:
@@ -88,9 +104,8 @@ class RoboClawBus:
         for attempt in range(attempts):
             if attempt:
                 health.retries += 1
-            self.port.reset_input_buffer()
-            self.port.write(request)
             try:
+                self._send(request)
                 data = read_reply()
             except FrameError as exc:
                 error = exc
@@ -106,9 +121,19 @@ class RoboClawBus:
             health.faulted = True
         raise RoboClawError(f'RoboClaw {address}: {cmd.name} failed after {attempts} attempt(s): {error}')
 
+    def _send(self, request: bytes) -> None:
+        """Drop stale input, then write; an OS-level failure (adapter unplugged, write timeout) is a bad frame."""
+        try:
+            self.port.reset_input_buffer()
+            self.port.write(request)
+        except OSError as exc:  # serial.SerialException and SerialTimeoutException are OSErrors
+            raise FrameError('io', f'serial port error: {exc}') from exc
+
     @staticmethod
     def _count(health: ControllerHealth, kind: str) -> None:
-        if kind == 'timeout':
+        if kind == 'io':
+            health.io_errors += 1
+        elif kind == 'timeout':
             health.timeouts += 1
         elif kind == 'partial':
             health.partial_frames += 1
@@ -118,7 +143,10 @@ class RoboClawBus:
             health.bad_acks += 1
 
     def _read_exact(self, n: int) -> bytes:
-        data = self.port.read(n)
+        try:
+            data = self.port.read(n)
+        except OSError as exc:
+            raise FrameError('io', f'serial port error: {exc}') from exc
         if len(data) == 0:
             raise FrameError('timeout', f'no reply (expected {n} bytes)')
         if len(data) < n:
@@ -145,9 +173,7 @@ class RoboClawBus:
         def read_data() -> bytes:
             if length is None:
                 data = self._read_string()
-                crc = self.port.read(2)
-                if len(crc) < 2:
-                    raise FrameError('partial', 'string reply without its CRC')
+                crc = self._read_exact(2)
             else:
                 raw = self._read_exact(length + 2)
                 data, crc = raw[:length], raw[length:]
@@ -160,7 +186,10 @@ class RoboClawBus:
     def _read_string(self) -> bytes:
         out = bytearray()
         while len(out) < proto.VERSION_MAX_LEN:
-            byte = self.port.read(1)
+            try:
+                byte = self.port.read(1)
+            except OSError as exc:
+                raise FrameError('io', f'serial port error: {exc}') from exc
             if not byte:
                 raise FrameError('timeout' if not out else 'partial', f'string reply cut after {len(out)} bytes')
             out += byte

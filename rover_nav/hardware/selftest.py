@@ -60,7 +60,10 @@ class SelfTest:
     def run(self, motion: bool, spin_s: float = 0.5, spin_rad_s: float = 0.5) -> list[CheckResult]:
         try:
             answering = self.check_roboclaws()
-            if motion:
+            if motion and self.bus is not None:
+                with self.bus.patient(0.25):  # nothing here is time-critical
+                    self.check_encoders(answering, spin_s, spin_rad_s)
+            elif motion:
                 self.check_encoders(answering, spin_s, spin_rad_s)
             else:
                 for wheel in WHEEL_ORDER:
@@ -105,6 +108,12 @@ class SelfTest:
             return []
         self.add('serial port', PASS, f'{p.roboclaw_port} at {p.roboclaw_baud} baud')
         self.bus = RoboClawBus(port, p.roboclaw_addresses, p.roboclaw_retries, p.roboclaw_max_failures)
+        with self.bus.patient(0.25):  # nothing here is time-critical
+            return self._check_each_roboclaw()
+
+    def _check_each_roboclaw(self) -> list[int]:
+        p = self.p
+        assert self.bus is not None
         answering = []
         for address in p.roboclaw_addresses:
             name = f'roboclaw {address}'

@@ -36,6 +36,7 @@ def board_params(**overrides: Any) -> dict[str, Any]:
     values.update(hw['/**']['ros__parameters'])
     values.update(hw['/**/hardware_driver']['ros__parameters'])
     values['autostart'] = False
+    values['roboclaw_read_timeout'] = 0.025  # a little slack for the emulator thread on a loaded machine
     values.update(overrides)
     return values
 

@@ -139,3 +139,29 @@ def test_controller_stops_itself_after_its_serial_timeout():
     finally:
         bus.close()
         emu.close()
+
+
+class BrokenPort:
+    """A serial port whose adapter was unplugged: every call raises like pyserial does."""
+
+    timeout = 0.01
+
+    def reset_input_buffer(self) -> None:
+        raise OSError(5, 'Input/output error')
+
+    def write(self, data: bytes) -> None:
+        raise OSError(5, 'Input/output error')
+
+    def read(self, size: int) -> bytes:
+        raise OSError(5, 'Input/output error')
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_unplugged_adapter_is_a_link_fault_not_a_crash():
+    bus = RoboClawBus(BrokenPort(), (128,), retries=1, max_failures=2)
+    for _ in range(2):
+        with pytest.raises(RoboClawError, match='serial port error'):
+            bus.drive_speeds(128, 0, 0)
+    assert bus.health[128].faulted and bus.health[128].io_errors == 4
