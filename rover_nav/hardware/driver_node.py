@@ -73,11 +73,15 @@ class HardwareDriverNode(RoverNode, LifecycleNode):
 
     def _autostart(self) -> None:
         self._autostart_timer.timer_period_ns = int(AUTOSTART_RETRY_S * 1e9)
-        if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-            self.get_logger().error(f'autostart: configure failed; retrying in {AUTOSTART_RETRY_S:.0f} s')
-            return
-        self._autostart_timer.cancel()
-        self.trigger_activate()
+        try:
+            if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                self.get_logger().error(f'autostart: configure failed; retrying in {AUTOSTART_RETRY_S:.0f} s')
+                return
+            self._autostart_timer.cancel()
+            self.trigger_activate()
+        except Exception as exc:  # e.g. someone configured it by hand first: not a transition from here
+            self._autostart_timer.cancel()
+            self.get_logger().warning(f'autostart stopped: {exc}')
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         snap = self.params.snapshot
