@@ -1,7 +1,8 @@
 """`drive_controller`: cmd_vel (TwistStamped) -> joint_commands (JointState) for the 6 wheels and 4 corners.
 
-Thin shell around `DriveKinematics`. Event driven for lockstep simulation: one joint_commands
-per cmd_vel, stamped with the cmd_vel's stamp. A watchdog on the node clock (sim time aware)
+Thin shell around `DriveKinematics` (and `GyroAssist` for point turns, fed by `imu`). Event
+driven for lockstep simulation: one joint_commands per cmd_vel, stamped with the cmd_vel's
+stamp. A watchdog on the node clock (sim time aware)
 publishes zero wheel speed with the steering held while cmd_vel is stale (`command_timeout`) or
 the e-stop is latched, at `watchdog_period`.
 
@@ -17,13 +18,15 @@ import sys
 
 from geometry_msgs.msg import TwistStamped
 import numpy as np
-from sensor_msgs.msg import JointState
+from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import Bool
 
 from rover_description.geometry import PROFILES
 from rover_nav.drive import joints
+from rover_nav.drive.gyro_assist import GyroAssist, GyroAssistConfig
 from rover_nav.drive.kinematics import DriveCommand, DriveKinematics, DriveLimits
 from rover_nav.drive.layout import WheelLayout
+from rover_nav.drive.odometry import base_yaw_rate_from_imu, rpy_matrix
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.node_main import run_node
@@ -55,6 +58,15 @@ PARAMS = (
               'too close to v_eps and the corners chatter between modes).', lo=1e-5, hi=1.0),
     ParamSpec('w_eps', float, 0.002, 'rad/s; a smaller yaw rate at |v| <= v_eps is a stop (steering held).',
               lo=1e-6, hi=1.0),
+    ParamSpec('gyro_assist', bool, False, 'Point turns use the IMU gyro to turn by the commanded angle despite '
+              'wheel slip, including the time spent waiting for the corners (rate x duration = angle). Off: pure '
+              'kinematics, so open-loop scripts must budget the steering swing and slip themselves. A stale IMU '
+              'turns it off by itself.'),
+    ParamSpec('gyro_assist_gain', float, 0.5, '1/s; how fast the point-turn angle deficit is made up.',
+              lo=0.0, hi=10.0),
+    ParamSpec('gyro_assist_max_boost', float, 0.3, 'Largest relative change of the point-turn rate the assist may '
+              'ask for (0.3 = +/-30 %); bounds the damage of a wrong gyro.', lo=0.0, hi=0.9),
+    ParamSpec('imu_timeout', float, 0.5, 's; an older gyro sample is not used by the assist.', lo=0.01, hi=60.0),
     ParamSpec('watchdog_period', float, 0.1, 's; period of the staleness check and of the zero commands '
               'published while stale or e-stopped (node clock).', lo=0.005, hi=5.0, read_only=True),
     ParamSpec('diagnostics_period', float, 1.0, 's; period of the /diagnostics status (node clock).',
@@ -77,6 +89,10 @@ def limits_from(snap: Snapshot) -> DriveLimits:
                        steer_tolerance=snap.steer_tolerance, steer_resume_tolerance=snap.steer_resume_tolerance)
 
 
+def assist_config_from(snap: Snapshot) -> GyroAssistConfig:
+    return GyroAssistConfig(gain=snap.gyro_assist_gain, max_boost=snap.gyro_assist_max_boost)
+
+
 def load_layout(profile: str) -> WheelLayout:
     """The wheel layout of a description profile (ConfigError if the description cannot give one)."""
     from rover_description.geometry import load_geometry
@@ -94,15 +110,21 @@ class DriveControllerNode(RoverNode):
         super().__init__('drive_controller', PARAMS, cross_check=_cross_check, **kwargs)
         snap = self.params.snapshot
         self.layout = load_layout(snap.profile)
-        self.drive = DriveKinematics(self.layout, limits_from(snap))
+        self._assist = GyroAssist(assist_config_from(snap))
+        self.drive = DriveKinematics(self.layout, limits_from(snap), self._assist if snap.gyro_assist else None)
+        from rover_description.geometry import load_geometry
+
+        self._imu_mount = rpy_matrix(*load_geometry(snap.profile).imu.rpy)
+        self._gyro: tuple[float, float] | None = None  # (body yaw rate rad/s, receive time s)
         if not self.drive.point_turn_feasible:
             self.get_logger().warning(f'profile {snap.profile!r}: steering limits do not allow point turns; '
                                       'turn-in-place requests will stop the rover')
-        self.params.on_change(lambda s: self.drive.set_limits(limits_from(s)))
+        self.params.on_change(self._reconfigure)
         self._pub = self.create_publisher(JointState, 'joint_commands', qos.COMMAND)
         self.create_subscription(TwistStamped, 'cmd_vel', self._on_cmd_vel, qos.COMMAND)
         self.create_subscription(JointState, 'joint_states', self._on_joint_states, qos.SENSOR_SUB)
         self.create_subscription(Bool, 'estop', self._on_estop, qos.LATCHED)
+        self.create_subscription(Imu, 'imu', self._on_imu, qos.SENSOR_SUB)
         self._last_cmd_t: float | None = None
         self._stale = True
         self._estop = False
@@ -115,7 +137,26 @@ class DriveControllerNode(RoverNode):
             f'drive ready: profile {snap.profile}, curvature limits left {self.drive.kappa_max_left:.3f} / right '
             f'{self.drive.kappa_max_right:.3f} 1/m, point turns {"on" if self.drive.point_turn_feasible else "off"}')
 
+    def _reconfigure(self, snap: Snapshot) -> None:
+        self.drive.set_limits(limits_from(snap))
+        self._assist.config = assist_config_from(snap)
+        self._assist.reset()
+        self.drive.assist = self._assist if snap.gyro_assist else None
+
     # --- inputs -------------------------------------------------------------------------------------------------
+    def _on_imu(self, msg: Imu) -> None:
+        rate = (msg.angular_velocity.x, msg.angular_velocity.y, msg.angular_velocity.z)
+        if not all_finite(rate):
+            self.warn_throttled('rejected imu: non-finite angular velocity')
+            return
+        self._gyro = (base_yaw_rate_from_imu(rate, self._imu_mount), self.now_s())
+
+    def _fresh_yaw_rate(self, now: float) -> float | None:
+        if self._gyro is None:
+            return None
+        rate, t = self._gyro
+        return rate if 0.0 <= now - t <= self.params.snapshot.imu_timeout else None
+
     def _on_cmd_vel(self, msg: TwistStamped) -> None:
         now = self.now_s()
         snap = self.params.snapshot
@@ -136,7 +177,7 @@ class DriveControllerNode(RoverNode):
         if self._estop:
             self._publish(self.drive.hold(now), stamp)
             return
-        self._publish(self.drive.command(t.linear.x, t.angular.z, now), stamp)
+        self._publish(self.drive.command(t.linear.x, t.angular.z, now, yaw_rate=self._fresh_yaw_rate(now)), stamp)
 
     def _on_joint_states(self, msg: JointState) -> None:
         try:
@@ -180,6 +221,8 @@ class DriveControllerNode(RoverNode):
             'v': f'{last.v:.4f}' if last else 'n/a', 'w': f'{last.w:.4f}' if last else 'n/a',
             'waiting_for_steering': bool(last and last.waiting), 'saturated': bool(last and last.saturated),
             'curvature_clamped': bool(last and last.clamped),
+            'gyro_assist_deficit_rad': f'{self._assist.deficit:.3f}',
+            'gyro_fresh': self._fresh_yaw_rate(self.now_s()) is not None,
             'steer_error_rad': f'{last.steer_error:.3f}' if last else 'n/a',
         }
         if self._estop:

@@ -29,6 +29,7 @@ import math
 
 import numpy as np
 
+from rover_nav.drive.gyro_assist import GyroAssist
 from rover_nav.drive.layout import WheelLayout
 
 _LIMIT_SLACK = 1e-9  # rad: angles exactly at a servo limit count as inside
@@ -174,8 +175,9 @@ class DriveKinematics:
     `now` is any monotonic clock in seconds (the node clock, sim time aware).
     """
 
-    def __init__(self, layout: WheelLayout, limits: DriveLimits) -> None:
+    def __init__(self, layout: WheelLayout, limits: DriveLimits, assist: GyroAssist | None = None) -> None:
         self.layout = layout
+        self.assist = assist
         self._pt_angles = point_turn_angles(layout)
         self.point_turn_feasible = within_steer_limits(layout, self._pt_angles)
         self.mode = MODE_DRIVE
@@ -221,6 +223,8 @@ class DriveKinematics:
 
     def hold(self, now: float, infeasible: bool = False) -> DriveCommand:
         """Zero wheel speed, steering held at the last target."""
+        if self.assist is not None:
+            self.assist.reset()
         self._advance(now)
         zeros = np.zeros(self.layout.n)
         return DriveCommand(self._target.copy(), zeros, zeros.copy(), 0.0, 0.0, self.mode, stopped=True,
@@ -230,8 +234,12 @@ class DriveKinematics:
         err = np.abs(self._target - self._estimate)[self.layout.steerable]
         return float(err.max()) if err.size else 0.0
 
-    def command(self, v: float, w: float, now: float) -> DriveCommand:
-        """Steering angles and wheel rates for a body twist request (v m/s, w rad/s) at time `now` (s)."""
+    def command(self, v: float, w: float, now: float, yaw_rate: float | None = None) -> DriveCommand:
+        """Steering angles and wheel rates for a body twist request (v m/s, w rad/s) at time `now` (s).
+
+        yaw_rate: the gyro's body yaw rate (rad/s) if fresh; with a `GyroAssist` it corrects point
+        turns for slip (the returned `w` is then the corrected rate).
+        """
         v, w = _finite('v', v), _finite('w', w)
         lim = self.limits
         if self.mode == MODE_POINT_TURN and abs(v) > lim.v_eps_exit:
@@ -245,8 +253,12 @@ class DriveKinematics:
         if self.mode == MODE_POINT_TURN:
             if abs(w) <= lim.w_eps:
                 return self.hold(now)
+            if self.assist is not None:
+                w = self.assist.correct(w, yaw_rate, now)
             cmd = self._point_turn(w)
         else:
+            if self.assist is not None:
+                self.assist.reset()
             cmd = self._ackermann(v, w)
         cmd = self._saturate(cmd)
         self._advance(now)

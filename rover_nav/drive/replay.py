@@ -6,7 +6,7 @@ kinematics core turns them into joint commands, the simulator core steps 0.1 s p
 the odometry core integrates the joint states (optionally with the IMU heading). It measures what
 the full DDS chain (`rover run --scenario square`) measures, minus the guards and the transport.
 
-    python -m rover_nav.drive.replay --world flat --scenario square [--imu-yaw] [--pad 1.0]
+    python -m rover_nav.drive.replay --world flat --scenario square [--imu-yaw] [--gyro-assist] [--pad 1.0]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from rover_nav.drive import joints
+from rover_nav.drive.gyro_assist import GyroAssist
 from rover_nav.drive.kinematics import DriveKinematics, DriveLimits
 from rover_nav.drive.layout import WheelLayout
 from rover_nav.drive.odometry import (
@@ -29,6 +30,7 @@ from rover_nav.drive.odometry import (
     OdometryConfig,
     ResidualPool,
     base_yaw_from_imu,
+    base_yaw_rate_from_imu,
     estimate_twist,
     rpy_matrix,
 )
@@ -59,8 +61,11 @@ def _ramp(v_now: float, v_req: float, accel: float, decel: float, dt: float) -> 
 
 def replay(commands: list[dict[str, float]], world: str = 'flat', profile: str = 'yutu2', imu_yaw: bool = False,
            pad_s: float = 0.0, limits: DriveLimits | None = None, accel: float = 0.05, decel: float = 0.1,
-           seed: int = 0) -> ReplayResult:
-    """Run `commands` ({duration_s, linear_x, angular_z}); pad_s is added to every segment after the first."""
+           seed: int = 0, gyro_assist: bool = False) -> ReplayResult:
+    """Run `commands` ({duration_s, linear_x, angular_z}); pad_s is added to every segment after the first.
+
+    gyro_assist: point turns corrected by the simulated gyro, as `drive_controller` with gyro_assist true.
+    """
     from rover_description.geometry import load_geometry
     from rover_sim.simulation import SimConfig, Simulation
     from rover_sim.terrain.config import load_world
@@ -69,13 +74,15 @@ def replay(commands: list[dict[str, float]], world: str = 'flat', profile: str =
     sim = Simulation(build_terrain(load_world(world)), SimConfig(profile=profile, seed=seed, hazcam_rate=0.01))
     geometry = load_geometry(profile)
     layout = WheelLayout.from_geometry(geometry)
-    drive = DriveKinematics(layout, limits or DriveLimits(max_wheel_speed=0.08, min_turning_radius=1.0))
+    drive = DriveKinematics(layout, limits or DriveLimits(max_wheel_speed=0.08, min_turning_radius=1.0),
+                            GyroAssist() if gyro_assist else None)
     cfg = OdometryConfig()
     odom = Odometry2D(slip_ratio_sigma=cfg.slip_ratio_sigma)
     pool, heading, mount = ResidualPool(), ImuYaw(), rpy_matrix(*geometry.imu.rpy)
     start = sim.ground_truth()
     p0, yaw0 = start.position[:2].copy(), start.yaw
     v_now, prev, waiting, rejected, path, last_xy, slips = 0.0, None, 0, 0, 0.0, p0.copy(), []
+    gyro: float | None = None
     segments = [*commands, {'duration_s': 3.0, 'linear_x': 0.0, 'angular_z': 0.0}]  # come to rest
     for i, seg in enumerate(segments):
         duration = float(seg['duration_s']) + (pad_s if 0 < i < len(commands) else 0.0)
@@ -90,13 +97,15 @@ def replay(commands: list[dict[str, float]], world: str = 'flat', profile: str =
             if prev is not None:
                 odom.step(0.5 * (est.v + prev.v), 0.5 * (est.w + prev.w), 0.5 * (est.cov + prev.cov), TICK_S)
             prev = est
+            if sim.imu_out:
+                gyro = base_yaw_rate_from_imu(tuple(float(c) for c in sim.imu_out[-1].angular_velocity), mount)
             if imu_yaw and sim.imu_out:
                 q = tuple(float(c) for c in sim.imu_out[-1].orientation)
                 odom.set_yaw(heading.odom_yaw(base_yaw_from_imu(q, mount), odom.yaw), 0.02**2)
             sim.imu_out.clear()
             sim.cloud_out.clear()
             v_now = _ramp(v_now, float(seg['linear_x']), accel, decel, TICK_S)
-            cmd = drive.command(v_now, float(seg['angular_z']), sim.time)
+            cmd = drive.command(v_now, float(seg['angular_z']), sim.time, yaw_rate=gyro)
             waiting += cmd.waiting
             sim.command(cmd.wheel_rate, cmd.steer[layout.steer_index])
             sim.advance(TICK_S)
@@ -130,12 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--profile', default='yutu2')
     parser.add_argument('--imu-yaw', action='store_true', help='odometry heading from the IMU')
     parser.add_argument('--pad', type=float, default=0.0, help='seconds added to every segment after the first')
+    parser.add_argument('--gyro-assist', action='store_true', help='point turns corrected by the gyro')
     args = parser.parse_args(argv)
     from rover_bringup.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     commands = [_segment(c) for c in scenario.segments]
-    result = replay(commands, args.world, args.profile, args.imu_yaw, args.pad)
+    result = replay(commands, args.world, args.profile, args.imu_yaw, args.pad, gyro_assist=args.gyro_assist)
     print(json.dumps(asdict(result), indent=2))
     return 0
 

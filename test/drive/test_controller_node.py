@@ -11,7 +11,7 @@ from geometry_msgs.msg import TwistStamped
 import numpy as np
 import pytest
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import JointState
+from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import Bool, String
 
 from rover_description.geometry import STEER_JOINTS, WHEEL_JOINTS, load_geometry
@@ -232,3 +232,23 @@ def test_watchdog_runs_on_sim_time(wired, probe):
     stop = next(r.msg for r in out[n:] if r.msg.velocity[-1] == 0.0)
     stop_t = stop.header.stamp.sec + stop.header.stamp.nanosec * 1e-9
     assert t + 0.5 <= stop_t <= t + 1.0 + 1e-6  # stamped in sim time, after the timeout
+
+
+@pytest.mark.parametrize('assist', [True, False])
+def test_point_turn_gyro_assist(wired, probe, assist):
+    io = wired(command_timeout=5.0, gyro_assist=assist, imu_timeout=60.0)
+    imu = probe.publisher('imu', Imu, qos.SENSOR_PUB)
+    out = io['out']
+    still = Imu()  # the gyro says the rover is not turning at all (stuck in the soil)
+    io['drive'].wait_for(lambda: imu.publish(still) or io['drive'].node._gyro is not None, 10.0, 'gyro sample')
+    plain = 0.1 * math.hypot(0.5, 0.5) / RADIUS  # corner wheel rate of a plain 0.1 rad/s point turn
+
+    def turning_faster() -> bool:
+        return any(abs(r.msg.velocity[4]) > 1.05 * plain for r in out)
+
+    if assist:
+        send_until(io, twist(0.0, 0.1), turning_faster, 'assisted (faster) point turn')
+        assert max(abs(r.msg.velocity[4]) for r in out) <= 1.3 * plain + 1e-9
+    else:
+        send_until(io, twist(0.0, 0.1), lambda: sum(r.msg.velocity[4] != 0.0 for r in out) >= 20, 'point turn')
+        assert not turning_faster()

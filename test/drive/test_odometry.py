@@ -35,7 +35,7 @@ def wheels_for(layout, v: float, w: float) -> tuple[np.ndarray, np.ndarray]:
     return steer, surface_speeds(layout, steer, v, w) / layout.radius
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(v=st.floats(-0.3, 0.3), w=st.floats(-0.5, 0.5), profile=st.sampled_from(('yutu2', 'hobby', 'tight')))
 def test_kinematics_then_odometry_returns_the_commanded_twist(layouts, v, w, profile):
     """For every command, the odometry of the wheels equals what the drive realises; for feasible ones, the request."""
@@ -176,6 +176,7 @@ def test_residual_pool_needs_data_then_tracks_the_variance():
         ResidualPool(0.5)
 
 
+@settings(deadline=None)  # timing varies on a shared CI machine
 @given(v=st.floats(-0.2, 0.2), w=st.floats(-0.5, 0.5), dt=st.floats(0.0, 20.0))
 def test_arc_step_matches_fine_integration(v, w, dt):
     dx, dy, dth = arc_step(v, w, dt)
@@ -268,6 +269,7 @@ def test_set_yaw_replaces_heading_and_its_variance():
     assert odom.cov[2, 2] == 1e-4 and odom.cov[0, 2] == 0.0
 
 
+@settings(deadline=None)  # timing varies on a shared CI machine
 @given(st.floats(-math.pi, math.pi))
 def test_yaw_from_quaternion_inverts_a_yaw_rotation(yaw):
     q = (0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2))
@@ -295,6 +297,7 @@ def test_bad_config_names_the_field(field):
         OdometryConfig(**{field: -1.0})
 
 
+@settings(deadline=None)  # timing varies on a shared CI machine
 @given(roll=st.floats(-0.5, 0.5), pitch=st.floats(-0.5, 0.5), yaw=st.floats(-3.0, 3.0),
        mount_yaw=st.floats(-3.0, 3.0))
 def test_base_yaw_from_a_rotated_imu(roll, pitch, yaw, mount_yaw):
