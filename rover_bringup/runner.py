@@ -171,7 +171,7 @@ def _parameters(values: dict[str, Any]) -> list[Any]:
     return [Parameter(k, value=v) for k, v in values.items()]
 
 
-def _executable(name: str) -> list[str]:
+def executable_argv(name: str) -> list[str]:
     """argv prefix that starts a console script, preferring the one beside this interpreter."""
     beside = Path(sys.executable).with_name(name)
     if beside.is_file():
@@ -204,7 +204,7 @@ class ProcessGraph:
     def start_node(self, spec: graph.NodeSpec, params_files: list[str], overrides: dict[str, Any],
                    log_level: str = 'info') -> None:
         argv = graph.ros_args(spec, params_files, overrides) + ['--log-level', log_level]
-        self.start(spec.name, _executable(spec.executable) + argv)
+        self.start(spec.name, executable_argv(spec.executable) + argv)
 
     def exited(self) -> list[str]:
         return [name for name, proc, _ in self.children if proc.poll() is not None]

@@ -1,0 +1,94 @@
+"""`rover teleop`: drive the simulated rover yourself, with a gamepad or the keyboard, in one command.
+
+The simulator runs free, at real time, on the chosen world; the whole chain (limiter, guards,
+drive, odometry, track logger) runs as in `rover run --processes`, with the same YAML; the
+operator is you: `--keyboard` (default) gives the terminal UI, `--joystick` starts our evdev
+`joystick` reader and `joy_teleop` with a gamepad profile (hold the enable button, LB on an
+Xbox pad, with the sticks centred). `--viewer` opens the live MuJoCo window where a display
+exists. The drive is logged like any `rover run`, and the track map is drawn at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+import subprocess
+import sys
+import time
+
+EXIT_CONFIG = 2
+GAMEPADS = ('xbox', 'playstation', 'f710', 'sdl_game_controller')
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument('--keyboard', action='store_true', help='terminal teleop: WASD / arrows (default)')
+    how.add_argument('--joystick', action='store_true', help='a gamepad through evdev (hold the enable button)')
+    parser.add_argument('--gamepad', choices=GAMEPADS, default='xbox', help='button/axis profile (default xbox)')
+    parser.add_argument('--device', default='', help='gamepad event device, e.g. /dev/input/event5 (default: auto)')
+    parser.add_argument('--world', default='change4', help='world name (worlds/NAME.yaml) or YAML file')
+    parser.add_argument('--out', default=None, help='output folder (default: runs/WORLD-teleop-TIME)')
+    parser.add_argument('--viewer', action='store_true', help='live MuJoCo viewer (needs a display)')
+
+
+def _teleop_argv(args: argparse.Namespace, params_files: list[str]) -> tuple[list[list[str]], list[str] | None]:
+    """(background teleop processes, foreground process or None) as argv lists."""
+    from rover_bringup.paths import data_file
+    from rover_bringup.runner import executable_argv
+
+    common = ['--ros-args', *[a for path in params_files for a in ('--params-file', path)],
+              '-p', 'use_sim_time:=true', '--log-level', 'warn']
+    if args.joystick:
+        pad = str(data_file('config', f'gamepads/{args.gamepad}.yaml'))
+        joystick = executable_argv('joystick') + common + ['-p', f"device_path:='{args.device}'"]
+        joy_teleop = executable_argv('joy_teleop') + common + ['--params-file', pad]
+        return [joystick, joy_teleop], None
+    return [], executable_argv('keyboard_teleop') + common
+
+
+def run(args: argparse.Namespace) -> int:
+    from rover_bringup import graph, runner
+    from rover_bringup.commands.run import finish, private_domain
+    from rover_nav.runtime.params import ConfigError
+
+    try:
+        cfg = runner.prepare(args.world, 'straight', 1e9, args.out, None, realtime=True, processes=True,
+                             quiet=True, operator=False)
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f'rover teleop: {exc}', file=sys.stderr)
+        return EXIT_CONFIG
+    if args.out is None:
+        cfg.out = cfg.out.with_name(cfg.out.name.replace('-straight-', '-teleop-'))
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    domain = private_domain()
+    background, foreground = _teleop_argv(args, cfg.params_files)
+    children = runner.ProcessGraph(cfg.out / 'logs')
+    sim = [*runner.executable_argv('rover'), 'sim', '--world', cfg.world, '--mode', 'free', '--out', str(cfg.out)]
+    if args.viewer:
+        sim.append('--viewer')
+    children.start('lunar_sim', sim)
+    for spec in (*graph.CHAIN, *graph.DRIVE, graph.LOGGER):
+        children.start_node(spec, cfg.params_files, cfg.overrides(spec), 'warn')
+    for i, argv in enumerate(background):
+        children.start(Path(argv[0]).name or f'teleop{i}', argv)
+    print(f'rover teleop: world {args.world}, {domain}; logs and track in {cfg.out}', flush=True)
+    start = time.monotonic()
+    try:
+        if foreground is not None:
+            # The keyboard UI owns this terminal; the rest of the stack logs to files.
+            subprocess.run(foreground, env=dict(os.environ, PYTHONUNBUFFERED='1'), check=False)
+        else:
+            print('hold the enable button (LB on an Xbox pad) with the sticks centred to drive; Ctrl-C to stop',
+                  flush=True)
+            while not children.exited():
+                time.sleep(0.5)
+            print(f'rover teleop: {", ".join(children.exited())} stopped (logs in {children.logs})', file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    codes = children.stop()
+    bad = {name: code for name, code in codes.items() if code != 0}
+    if bad:
+        print(f'rover teleop: processes exited with errors: {bad} (logs in {children.logs})', file=sys.stderr)
+    finish(cfg.out, time.monotonic() - start)
+    return 1 if bad else 0
