@@ -16,6 +16,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     'run': ('rover_bringup.commands.run', 'drive the simulated rover through the whole chain: the main job'),
     'teleop': ('rover_bringup.commands.teleop', 'drive the simulated rover yourself: keyboard or gamepad'),
+    'bench': ('rover_bringup.commands.bench', 'speed and latency benchmarks, as ratios to a same-run baseline'),
     'doctor': ('rover_bringup.commands.doctor',
                'check the embedded ROS 2 runtime: rclpy, DDS loopback, validators'),
     'describe': ('rover_bringup.commands.describe', 'print the rover geometry, write its URDF, render a picture'),

@@ -23,24 +23,38 @@ def _core(world: str):
     return Simulation(build_terrain(load_world(world)), SimConfig())
 
 
-def run_benchmarks(world: str = WORLD, sim_seconds: float = SIM_SECONDS) -> list[BenchResult]:
-    import mujoco
+def _driving_core(world: str):
     import numpy as np
 
     sim = _core(world)
-    rate = 0.0559 / sim.layout.wheel_radius
-    sim.command(np.full(6, rate), np.zeros(4))
+    sim.command(np.full(6, 0.0559 / sim.layout.wheel_radius), np.zeros(4))
     sim.advance(1.0)
-    # bare stepping of the same model and state (soil coefficients frozen at their current values)
+    return sim
+
+
+def _bare_rtf(sim, sim_seconds: float) -> float:
+    """Real-time factor of bare mj_step on a copy of the core's model and state (soil frozen)."""
+    import mujoco
+
     data = mujoco.MjData(sim.model)
     data.qpos[:] = sim.data.qpos
     data.qvel[:] = sim.data.qvel
     data.ctrl[:] = sim.data.ctrl
     data.eq_active[:] = sim.data.eq_active
-    n = round(sim_seconds / sim.dt)
     start = time.perf_counter()
-    mujoco.mj_step(sim.model, data, nstep=n)
-    bare_rtf = sim_seconds / (time.perf_counter() - start)
+    mujoco.mj_step(sim.model, data, nstep=round(sim_seconds / sim.dt))
+    return sim_seconds / (time.perf_counter() - start)
+
+
+def bare_stepping_rtf(world: str = WORLD, sim_seconds: float = SIM_SECONDS) -> float:
+    """The baseline of every simulator figure: bare MuJoCo stepping of the world's model, x real time."""
+    return _bare_rtf(_driving_core(world), sim_seconds)
+
+
+def run_benchmarks(world: str = WORLD, sim_seconds: float = SIM_SECONDS) -> list[BenchResult]:
+    sim = _driving_core(world)
+    n = round(sim_seconds / sim.dt)
+    bare_rtf = _bare_rtf(sim, sim_seconds)
     start = time.perf_counter()
     sim.advance(sim_seconds)
     core_rtf = sim_seconds / (time.perf_counter() - start)

@@ -1,0 +1,49 @@
+"""Full-chain benchmark (`rover bench --only 'full run'`): how fast a whole `rover run` drive goes.
+
+A real drive (default world and scenario, first 60 simulated seconds) through the simulator and
+every node, over DDS, in one process and with one process per node. Baseline, measured in the
+same run: bare MuJoCo stepping of the same world's model (`rover_sim.bench`), the ceiling no
+chain can beat. Figures are real-time factors; ratio = chain / bare stepping.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+import tempfile
+
+from rover_bringup.benchmarking import BenchResult
+
+WORLD = 'change4'
+SCENARIO = 'egress'
+SIM_SECONDS = 60.0
+
+
+def _drive_rtf(processes: bool) -> float:
+    """Real-time factor of one quiet drive: simulated seconds per wall second of the drive loop."""
+    import json
+
+    from rover_bringup import runner
+    from rover_bringup.ros_domain import claim_domain
+
+    claim_domain()
+    with tempfile.TemporaryDirectory(prefix='rover_bench_') as tmp:
+        out = Path(tmp) / 'run'
+        cfg = runner.prepare(WORLD, SCENARIO, SIM_SECONDS, str(out), None, realtime=False, processes=processes,
+                             quiet=True)
+        code = runner.run_processes(cfg) if processes else runner.run_in_process(cfg)
+        if code != 0:
+            raise RuntimeError(f'benchmark drive failed with exit code {code}')
+        return float(json.loads((out / 'summary.json').read_text())['real_time_factor'])
+
+
+def run_benchmarks() -> list[BenchResult]:
+    from rover_sim.bench import bare_stepping_rtf
+
+    bare = bare_stepping_rtf(WORLD, 20.0)
+    note = f'{WORLD}, scenario {SCENARIO}, {SIM_SECONDS:.0f} s simulated, lockstep'
+    return [
+        BenchResult('full chain, one process', _drive_rtf(False), bare, 'x real time',
+                    'bare MuJoCo stepping (x real time)', note),
+        BenchResult('full chain, one process per node', _drive_rtf(True), bare, 'x real time',
+                    'bare MuJoCo stepping (x real time)', note),
+    ]
