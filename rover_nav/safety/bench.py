@@ -7,7 +7,8 @@ and sends TwistStamped commands at 20 Hz, matching answers by their copied stamp
 - one bare DDS hop: publisher and subscriber in two contexts of this process (one-way);
 - the chain: teleop/cmd_vel to cmd_vel through the three processes (4 hops, 3 nodes);
 - CPU of each chain node over the run, against the bare relay under the same command stream.
-Everything runs in a private ROS domain on localhost, so a running rover is not disturbed.
+Everything runs in a private ROS domain (`rover_bringup.ros_domain.claim_domain`, localhost
+discovery), so a running rover or a parallel test is not disturbed.
 No test asserts on these numbers; `rover bench` prints them.
 """
 
@@ -176,10 +177,10 @@ class _Driver:
 
 def run_benchmarks(seconds: float = 10.0) -> list[BenchResult]:
     """Latency of the chain vs one bare hop, and CPU of each node vs a bare relay (see module doc)."""
-    domain_id = 150 + os.getpid() % 80
-    env = dict(os.environ, ROS_DOMAIN_ID=str(domain_id), ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
-               PYTHONUNBUFFERED='1')
-    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    from rover_bringup.ros_domain import claim_domain
+
+    domain_id = claim_domain()  # a locked private domain, localhost discovery, exported to the children
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
     params = Path(__file__).resolve().parents[2] / 'rover_bringup' / 'config' / 'rover.yaml'
     procs: dict[str, subprocess.Popen] = {}
     driver = None
