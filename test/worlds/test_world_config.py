@@ -104,7 +104,8 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(('path', 'value', 'needle'), BAD, ids=[f'{p}={v!r}' for p, v, _ in BAD])
+@pytest.mark.parametrize(('path', 'value', 'needle'), BAD,
+                         ids=[f'{p}=<deleted>' if v is DELETE else f'{p}={v!r}' for p, v, _ in BAD])
 def test_invalid_world_names_the_key(path, value, needle):
     with pytest.raises(WorldConfigError) as exc:
         parse_world(_with(path, value))
