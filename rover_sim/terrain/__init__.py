@@ -21,10 +21,10 @@ from .config import (
 )
 from .grid import Grid
 from .store import load_terrain, save_terrain, terrain_metadata
-from .terrain import Rect, Rock, Spawn, Terrain, build_terrain
+from .terrain import Rect, Rock, Spawn, Terrain, build_terrain, lander_surfaces
 
 __all__ = [
     'CraterField', 'Grid', 'LanderSpec', 'RampSpec', 'Rect', 'Rock', 'RockField', 'RockSpec', 'Spawn', 'SpawnSpec',
-    'Terrain', 'TerrainRelief', 'WorldConfig', 'WorldConfigError', 'build_terrain', 'load_terrain', 'load_world',
-    'parse_world', 'resolve_world_path', 'save_terrain', 'terrain_metadata',
+    'Terrain', 'TerrainRelief', 'WorldConfig', 'WorldConfigError', 'build_terrain', 'lander_surfaces', 'load_terrain',
+    'load_world', 'parse_world', 'resolve_world_path', 'save_terrain', 'terrain_metadata',
 ]

@@ -172,6 +172,17 @@ def lander_rects(lander: LanderSpec) -> dict[str, Rect]:
     }
 
 
+def lander_surfaces(world: WorldConfig) -> tuple[Rect, ...]:
+    """The lander's own metal surfaces, deck then egress ramp, as rectangles; () for a world without a lander.
+
+    Read-only view for the simulator: wheels on these are on rigid metal, not on regolith.
+    """
+    if world.lander is None:
+        return ()
+    parts = lander_rects(world.lander)
+    return parts['deck'], parts['ramp']
+
+
 def lander_ramp(lander: LanderSpec) -> RampSpec:
     """The egress ramp as a RampSpec: foot on the ground, rising back toward the deck."""
     h = math.radians(lander.heading_deg)
