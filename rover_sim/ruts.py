@@ -6,6 +6,11 @@ so the cell a wheel stands on never drops under it: ruts are what the wheels lea
 resistance of sinking is already in the terramechanics (no double counting as a step to climb).
 Depth does not accumulate over passes: a node is lowered to at most ``original - sinkage``, so a
 rear wheel running in the front wheel's rut deepens it only if it sinks deeper.
+
+Rigid ground (the lander's metal deck and ramp) is never lowered, and next to it the rut fades in
+(`depth_scale`): a wheel rolling off a plate onto soil sinks progressively while its contact patch
+moves off the plate's edge, it does not drop its full sinkage within one grid cell. Without the
+fade the following wheels fall off a sinkage-deep lip at the end of the ramp.
 """
 
 from __future__ import annotations
@@ -21,12 +26,20 @@ class RutPress:
     """Lowers `heights` (ny, nx; edited in place) below `original`; reports the touched window.
 
     width: rut width (m, the wheel width); max_depth: cap (m) so a bad sinkage value cannot dig
-    a hole (and so the physics heightfield keeps its bottom headroom).
+    a hole (and so the physics heightfield keeps its bottom headroom); depth_scale: optional
+    (ny, nx) factor in [0, 1] on the depth per node (0 = rigid ground, never pressed; see
+    `fade_near`), None = soil everywhere.
     """
 
-    def __init__(self, grid: Grid, heights: np.ndarray, width: float, max_depth: float) -> None:
+    def __init__(self, grid: Grid, heights: np.ndarray, width: float, max_depth: float,
+                 depth_scale: np.ndarray | None = None) -> None:
         if heights.shape != grid.shape:
             raise ValueError(f'RutPress: heights shape {heights.shape} does not match the grid {grid.shape}')
+        if depth_scale is not None:
+            if depth_scale.shape != grid.shape:
+                raise ValueError(f'RutPress: depth_scale shape {depth_scale.shape}, grid shape {grid.shape}')
+            if not np.all((depth_scale >= 0.0) & (depth_scale <= 1.0)):
+                raise ValueError('RutPress: depth_scale must be in [0, 1]')
         if not (width > 0.0 and math.isfinite(width)):
             raise ValueError(f'RutPress: width must be > 0 m, got {width!r}')
         if not (max_depth >= 0.0 and math.isfinite(max_depth)):
@@ -37,6 +50,7 @@ class RutPress:
         self.radius = width / 2.0
         self.offset = width / 2.0 + grid.resolution
         self.max_depth = float(max_depth)
+        self.scale = None if depth_scale is None or np.all(depth_scale == 1.0) else depth_scale.astype(float)
 
     def press(self, x: np.ndarray, y: np.ndarray, vx: np.ndarray, vy: np.ndarray, depth: np.ndarray,
               min_speed: float = 1e-4) -> tuple[slice, slice] | None:
@@ -59,7 +73,10 @@ class RutPress:
             if rows.start >= rows.stop or cols.start >= cols.stop:
                 continue
             inside = dx * dx + dy * dy <= self.radius * self.radius
-            target = self.original[rows, cols] - min(di, self.max_depth)
+            sink = min(di, self.max_depth)
+            if self.scale is not None:
+                sink = sink * self.scale[rows, cols]
+            target = self.original[rows, cols] - sink
             block = self.heights[rows, cols]
             np.copyto(block, np.minimum(block, target), where=inside)
             rows_lo, rows_hi = min(rows_lo, rows.start), max(rows_hi, rows.stop)
@@ -71,3 +88,13 @@ class RutPress:
     def depth_map(self) -> np.ndarray:
         """How far every node was lowered (m, >= 0)."""
         return self.original - self.heights
+
+
+def fade_near(distance: np.ndarray, length: float) -> np.ndarray:
+    """Rut depth factor from the distance (m) to the nearest rigid ground: 0 on it, rising linearly to 1 at `length`."""
+    if not (math.isfinite(length) and length >= 0.0):
+        raise ValueError(f'fade_near: length must be >= 0 m, got {length!r}')
+    distance = np.asarray(distance, dtype=float)
+    if length == 0.0:
+        return (distance > 0.0).astype(float)
+    return np.clip(distance / length, 0.0, 1.0)

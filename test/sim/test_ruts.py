@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 import numpy as np
 import pytest
 
-from rover_sim.ruts import RutPress
+from rover_sim.ruts import RutPress, fade_near
 from rover_sim.terrain.grid import Grid
 
 
@@ -59,3 +59,38 @@ def test_non_finite_input_is_ignored():
     p = _press()
     assert p.press(np.array([np.nan]), np.array([0.0]), np.array([0.05]), np.zeros(1), np.array([0.01])) is None
     assert p.depth_map().max() == 0.0
+
+
+def test_rigid_nodes_are_never_pressed_and_ruts_fade_in_next_to_them():
+    grid = Grid(-2.0, -2.0, 0.05, 81, 81)
+    rigid_until = 0.0  # metal for x <= 0, soil beyond
+    distance = np.broadcast_to(np.maximum(grid.x - rigid_until, 0.0)[None, :], grid.shape)
+    scale = fade_near(distance, 0.15)
+    p = RutPress(grid, np.zeros(grid.shape), width=0.15, max_depth=0.05, depth_scale=scale)
+    for x in np.arange(-1.5, 1.5, 0.02):
+        p.press(np.array([x]), np.array([0.0]), np.array([0.05]), np.zeros(1), np.array([0.012]))
+    row = p.depth_map()[np.searchsorted(grid.y, 0.0)]
+    assert np.all(row[grid.x <= rigid_until] == 0.0)
+    assert row[np.searchsorted(grid.x, 0.05)] == pytest.approx(0.012 / 3)  # a third of the way in
+    assert np.all(row[(grid.x >= 0.15) & (grid.x <= 1.0)] == pytest.approx(0.012))
+    assert np.all(np.diff(row[(grid.x >= 0.0) & (grid.x <= 0.15)]) > 0.0)  # no step: a ramp down
+
+
+@settings(max_examples=50, deadline=None)
+@given(d=st.lists(st.floats(-1.0, 10.0), min_size=1, max_size=20), length=st.floats(0.0, 1.0))
+def test_fade_is_zero_on_rigid_ground_and_one_far_from_it(d, length):
+    dist = np.array(d)
+    f = fade_near(dist, length)
+    assert np.all((f >= 0.0) & (f <= 1.0))
+    assert np.all(f[dist <= 0.0] == 0.0)
+    assert np.all(f[(dist > 0.0) & (dist >= length)] == 1.0)
+
+
+def test_bad_depth_scale_is_rejected():
+    grid = Grid(-2.0, -2.0, 0.05, 81, 81)
+    with pytest.raises(ValueError, match='depth_scale'):
+        RutPress(grid, np.zeros(grid.shape), 0.15, 0.05, depth_scale=np.ones((3, 3)))
+    with pytest.raises(ValueError, match='depth_scale'):
+        RutPress(grid, np.zeros(grid.shape), 0.15, 0.05, depth_scale=np.full(grid.shape, 1.5))
+    with pytest.raises(ValueError, match='length'):
+        fade_near(np.zeros(3), -1.0)
