@@ -96,7 +96,7 @@ class LunarSim(RoverNode):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__('lunar_sim', SPECS, _cross_check, **kwargs)
-        from rover_sim.terrain import WorldConfigError, build_terrain, load_world
+        from rover_sim.terrain import WorldConfigError, build_terrain, lander_surfaces, load_world
 
         p = self.params.snapshot
         try:
@@ -108,7 +108,7 @@ class LunarSim(RoverNode):
             profile=p.profile, physics_rate=p.physics_rate, imu_rate=p.imu_rate, hazcam_rate=p.hazcam_rate,
             seed=p.seed, imu_accel_noise=p.imu_accel_noise, imu_gyro_noise=p.imu_gyro_noise,
             imu_orientation_noise=p.imu_orientation_noise, cloud_noise=p.cloud_noise,
-            hazcam_decimation=p.hazcam_decimation, ruts=p.ruts))
+            hazcam_decimation=p.hazcam_decimation, ruts=p.ruts), rigid_zones=lander_surfaces(world))
         self.period = 1.0 / p.control_rate
         self.tick = 0
         prefix = p.frame_prefix
@@ -309,7 +309,8 @@ class LunarSim(RoverNode):
         self.publish_diagnostic(level, text, {
             'sim_time_s': round(self.sim.time, 3), 'real_time_factor': round(self.sim.time / wall, 2) if wall else 0,
             'missed_steps': self.missed_steps, 'parked': bool(self._timed_out or self.estopped),
-            'slip': np.round(self.sim.slip, 3).tolist(), 'sinkage_mm': np.round(1000 * self.sim.sinkage, 1).tolist()})
+            'slip': np.round(self.sim.slip, 3).tolist(), 'sinkage_mm': np.round(1000 * self.sim.sinkage, 1).tolist(),
+            'on_metal': [bool(v) for v in self.sim.on_rigid]})
 
     # --- shutdown -------------------------------------------------------------------------------------
     def save_terrain(self, folder: str | Path) -> Path:

@@ -6,6 +6,10 @@ slower process on its own grid of step counts (so the same inputs always give th
   slip hinges' damping and friction, the wheel servos' references, ruts);
 - IMU samples every `imu_rate`, hazcam scans every `hazcam_rate`; they queue in `imu_out` /
   `cloud_out` with their stamps until the caller takes them.
+Rigid zones (the lander's metal deck and ramp, `rover_sim.terrain.lander_surfaces`) are not soil:
+a wheel whose centre is over one has its tread held to the hub by a stiff damper (no
+terramechanics slip or skid, no compaction resistance, no sinkage; only MuJoCo's contact
+friction), and no rut is pressed into them (ruts fade in over a wheel radius next to them).
 Wheels are position-tracking speed servos, like geared motors with encoders: the hub follows the
 integral of the commanded rate, so a wheel commanded to 0 (or stopped by a timeout or the
 e-stop) holds its angle on a slope instead of creeping downhill like a bare velocity servo.
@@ -13,6 +17,7 @@ e-stop) holds its angle on a slope instead of creeping downhill like a bare velo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 import math
 from pathlib import Path
@@ -20,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from rover_description.geometry import load_geometry
-from rover_sim.ruts import RutPress
+from rover_sim.ruts import RutPress, fade_near
 from rover_sim.sensors import HeightfieldScanner, ImuModel, ImuSample, quat_from_matrix, ray_directions
-from rover_sim.terrain import Terrain, save_terrain
+from rover_sim.terrain import Rect, Terrain, WorldConfig, build_terrain, lander_surfaces, save_terrain
 from rover_sim.terramechanics import Soil, TractionTable, WheelSoilParams, couple
 from rover_sim.world_model import RUT_ROOM_M, build_world, write_heights
 
@@ -92,14 +97,42 @@ class GroundTruth:
         return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
+# N m s/rad on the slip hinge of a wheel on metal: grousers on a plate do not shear, so the tread
+# follows the hub (5 N m of traction -> 5e-5 rad/s, 0.01 % slip). The damper is integrated
+# implicitly, so it is stable at any value; the soil's secant damping is capped at 200.
+RIGID_SLIP_DAMPING = 1.0e5
+
+
+def rigid_distance(zones: Sequence[Rect], x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Horizontal distance (m) from world points to the nearest zone, 0 inside one; inf without zones.
+
+    x and y broadcast together (e.g. grid.x[None, :] and grid.y[:, None] for a whole grid).
+    """
+    x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    out = np.full(x.shape, np.inf)
+    for z in zones:
+        h = math.radians(z.heading_deg)
+        dx, dy = x - z.x, y - z.y
+        along = dx * math.cos(h) + dy * math.sin(h)
+        across = -dx * math.sin(h) + dy * math.cos(h)
+        gap_along = np.maximum(np.maximum(z.along_lo - along, along - z.along_hi), 0.0)
+        gap_across = np.maximum(np.abs(across) - z.half_width, 0.0)
+        out = np.minimum(out, np.hypot(gap_along, gap_across))
+    return out
+
+
 def _every(rate: float, physics_rate: float) -> int:
     return max(1, round(physics_rate / rate))
 
 
 class Simulation:
-    """One rover on one terrain. Commands in, states and sensor samples out; no ROS."""
+    """One rover on one terrain. Commands in, states and sensor samples out; no ROS.
 
-    def __init__(self, terrain: Terrain, config: SimConfig | None = None) -> None:
+    rigid_zones: areas of rigid (metal) ground, world-frame rectangles; everything else is regolith.
+    `Simulation.for_world` passes the world's lander deck and ramp.
+    """
+
+    def __init__(self, terrain: Terrain, config: SimConfig | None = None, rigid_zones: Sequence[Rect] = ()) -> None:
         import mujoco
 
         self._mj = mujoco
@@ -111,9 +144,15 @@ class Simulation:
         self.dt = float(self.model.opt.timestep)
         lay = self.layout
         self.heights = terrain.heights.astype(float).copy()
-        self.ruts = RutPress(terrain.grid, self.heights, width=self.geometry.wheels[0].width,
-                             max_depth=0.5 * RUT_ROOM_M)
+        self.rigid_zones = tuple(rigid_zones)
+        grid = terrain.grid
         r = lay.wheel_radius
+        distance = rigid_distance(self.rigid_zones, grid.x[None, :], grid.y[:, None])
+        self.rigid_mask = distance <= 0.0
+        # a wheel rolling off metal sinks in over about its own radius (see RutPress)
+        scale = fade_near(distance, r) if self.rigid_zones else None
+        self.ruts = RutPress(grid, self.heights, width=self.geometry.wheels[0].width,
+                             max_depth=0.5 * RUT_ROOM_M, depth_scale=scale)
         wheel = WheelSoilParams(radius=r, width=self.geometry.wheels[0].width,
                                 grouser_height=config.grouser_height, grouser_count=config.grouser_count)
         weight = self.geometry.mass * terrain.gravity
@@ -140,6 +179,7 @@ class Simulation:
         self.loads = np.zeros(6)
         self.slip = np.zeros(6)
         self.sinkage = np.zeros(6)
+        self.on_rigid = np.zeros(6, dtype=bool)
         self.imu_out: list[ImuSample] = []
         self.cloud_out: list[tuple[float, np.ndarray]] = []
         self.steps = 0
@@ -153,6 +193,11 @@ class Simulation:
         self.steps = 0
         self.imu_out.clear()
         self.cloud_out.clear()
+
+    @classmethod
+    def for_world(cls, world: WorldConfig, config: SimConfig | None = None) -> Simulation:
+        """The simulation of a world definition: its terrain, with the lander's deck and ramp as rigid ground."""
+        return cls(build_terrain(world), config, rigid_zones=lander_surfaces(world))
 
     # --- inputs ---------------------------------------------------------------------------------------
     def command(self, wheel_rates: np.ndarray | None = None, steer_angles: np.ndarray | None = None) -> None:
@@ -211,10 +256,12 @@ class Simulation:
         omega_hub = d.qvel[lay.hub_dof]
         omega_tread = omega_hub + d.qvel[lay.slip_dof]
         c = couple(self.traction, self.loads, omega_hub, omega_tread)
-        m.dof_damping[lay.slip_dof] = c.slip_damping
-        m.tendon_damping[lay.roll_tendon] = c.rolling_damping
+        self.on_rigid = rigid = self._over_rigid_ground()
+        # on metal the tread follows the hub: no soil shear, no compaction resistance, no sinkage
+        m.dof_damping[lay.slip_dof] = np.where(rigid, RIGID_SLIP_DAMPING, c.slip_damping)
+        m.tendon_damping[lay.roll_tendon] = np.where(rigid, 0.0, c.rolling_damping)
         self.slip = c.slip
-        self.sinkage = c.sinkage
+        self.sinkage = np.where(rigid, 0.0, c.sinkage)
         target = np.zeros(6) if self.hold else self.wheel_cmd
         parked = self._update_locks(target, omega_hub, omega_tread)
         q = d.qpos[lay.hub_qpos]
@@ -227,6 +274,16 @@ class Simulation:
         d.ctrl[lay.wheel_act] = np.clip(target + self.config.hold_gain * (self._wheel_ref - q),
                                         -self._wheel_limit, self._wheel_limit)
         d.ctrl[lay.steer_act] = self.steer_cmd
+
+    def _over_rigid_ground(self) -> np.ndarray:
+        """Per wheel: is the tread's centre over a rigid zone (metal, not soil)?"""
+        if not self.rigid_zones:
+            return np.zeros(6, dtype=bool)
+        xy = self.data.xpos[self.layout.tread_body, :2]
+        out = np.zeros(6, dtype=bool)
+        for zone in self.rigid_zones:
+            out |= zone.contains(xy[:, 0], xy[:, 1])
+        return out
 
     def _update_locks(self, target: np.ndarray, omega_hub: np.ndarray, omega_tread: np.ndarray) -> np.ndarray:
         """Park a wheel commanded to 0 once hub and tread have stopped; release it on any rate command.

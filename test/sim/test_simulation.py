@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from rover_sim.sensors import roll_pitch_yaw, tilt_deg
-from rover_sim.simulation import SimConfig, Simulation
-from rover_sim.terrain import build_terrain, load_terrain, load_world, parse_world
+from rover_sim.simulation import SimConfig, Simulation, rigid_distance
+from rover_sim.terrain import build_terrain, lander_surfaces, load_terrain, load_world, parse_world
 
 V_TOP = 0.0559  # m/s, Yutu-2 top speed
 RADIUS = 0.15
@@ -167,3 +167,76 @@ def test_imu_pitch_on_a_ramp():
     _, pitch, _ = roll_pitch_yaw(rot)
     assert math.degrees(pitch) == pytest.approx(-15.0, abs=1.5)
     assert tilt_deg(rot) == pytest.approx(15.0, abs=1.5)
+
+
+def lander_world():
+    """A small lander: 0.3 m deck (x -6.2..-3.8), 11 degree ramp down to its foot at x = -2.26, regolith beyond."""
+    return parse_world({'name': 'lander_test', 'size_m': [14.0, 6.0], 'resolution_m': 0.05,
+                        'lander': {'x': -5.0, 'y': 0.0, 'heading_deg': 0.0, 'deck_height_m': 0.3,
+                                   'deck_length_m': 2.4, 'deck_width_m': 2.2, 'ramp_slope_deg': 11.0,
+                                   'ramp_width_m': 1.8, 'corridor_width_m': 3.0, 'corridor_length_m': 4.0},
+                        'spawn': {'x': -5.0, 'y': 0.0, 'yaw_deg': 0.0}})
+
+
+def _deck_slip(sim: Simulation) -> float:
+    sim.command(np.full(6, V_TOP / RADIUS), np.zeros(4))
+    sim.advance(2.0)
+    p0, q0 = sim.ground_truth().position.copy(), sim.data.qpos[sim.layout.hub_qpos].mean()
+    sim.advance(8.0)
+    p1, q1 = sim.ground_truth().position.copy(), sim.data.qpos[sim.layout.hub_qpos].mean()
+    return 1.0 - (p1[0] - p0[0]) / ((q1 - q0) * RADIUS)
+
+
+def test_lander_surfaces_are_the_deck_then_the_ramp():
+    world = lander_world()
+    deck, ramp = lander_surfaces(world)
+    assert deck.contains(-5.0, 0.0) and not deck.contains(-3.7, 0.0)
+    assert ramp.contains(-3.7, 0.0) and ramp.contains(-2.3, 0.8) and not ramp.contains(-2.2, 0.0)
+    assert lander_surfaces(load_world('flat')) == ()
+
+
+def test_rigid_distance_of_grid_points():
+    world = lander_world()
+    zones = lander_surfaces(world)
+    d = rigid_distance(zones, np.array([-5.0, -3.7, -2.0, -5.0, 0.0]), np.array([0.0, 0.0, 0.0, 1.6, 0.0]))
+    ramp_foot = -3.8 + 0.3 / math.tan(math.radians(11.0))
+    np.testing.assert_allclose(d, [0.0, 0.0, -2.0 - ramp_foot, 0.5, -ramp_foot], atol=1e-9)
+    assert np.all(rigid_distance((), np.zeros(3), np.zeros(3)) == np.inf)
+
+
+def test_lander_deck_is_metal_not_regolith():
+    """On the deck the tread does not slip, does not sink and leaves no rut; the same deck as soil does all three."""
+    world = lander_world()
+    metal = Simulation.for_world(world, SimConfig(hazcam_rate=0.5, imu_rate=10.0))
+    slip = _deck_slip(metal)
+    assert np.all(metal.on_rigid)
+    assert abs(slip) < 0.005, slip
+    assert np.all(metal.sinkage == 0.0) and np.all(np.abs(metal.slip) < 0.005)
+    assert metal.ruts.depth_map().max() == 0.0
+    soil = Simulation(build_terrain(world), SimConfig(hazcam_rate=0.5, imu_rate=10.0))
+    assert not np.any(soil.on_rigid)
+    assert _deck_slip(soil) > 0.03
+    assert soil.ruts.depth_map().max() > 0.005
+
+
+def test_down_the_metal_ramp_without_slip_and_ruts_only_on_the_regolith():
+    sim = Simulation.for_world(lander_world(), SimConfig(hazcam_rate=0.5, imu_rate=10.0))
+    sim.command(np.full(6, V_TOP / RADIUS), np.zeros(4))
+    while sim.ground_truth().position[0] < -3.1:  # all six wheels on the ramp from about x = -3.2
+        sim.advance(0.5)
+    assert np.all(sim.on_rigid)
+    p0, q0 = sim.ground_truth().position.copy(), sim.data.qpos[sim.layout.hub_qpos].mean()
+    sim.advance(4.0)
+    p1, q1 = sim.ground_truth().position.copy(), sim.data.qpos[sim.layout.hub_qpos].mean()
+    assert abs(1.0 - np.linalg.norm(p1 - p0) / ((q1 - q0) * RADIUS)) < 0.01  # rolls at the rim speed
+    assert tilt_deg(sim.base_rotation()) == pytest.approx(11.0, abs=1.0)
+    while sim.ground_truth().position[0] < -1.0:  # off the ramp, 1.3 m onto the regolith
+        sim.advance(0.5)
+    assert not np.any(sim.on_rigid)
+    depth = sim.ruts.depth_map()
+    assert np.all(depth[sim.rigid_mask] == 0.0)
+    grid = sim.terrain.grid
+    row = depth[np.searchsorted(grid.y, 0.5 - 1e-9)]  # the left wheel line
+    foot = -3.8 + 0.3 / math.tan(math.radians(11.0))
+    assert row[(grid.x > foot + RADIUS) & (grid.x < -1.8)].min() > 0.008  # a full rut on the regolith
+    assert row[(grid.x > foot) & (grid.x < foot + 0.05)].max() < 0.4 * row.max()  # fading in, no lip
