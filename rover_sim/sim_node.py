@@ -37,7 +37,7 @@ from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import Imu, JointState, PointCloud2, PointField
 from std_msgs.msg import Bool
 
-from rover_description.geometry import STEER_JOINTS, WHEEL_JOINTS
+from rover_description.geometry import PROFILES, STEER_JOINTS, WHEEL_JOINTS
 from rover_nav.runtime import qos
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
@@ -49,7 +49,7 @@ REPEAT_PERIOD_S = 0.5  # wall s between repeats of tick 0 while waiting for the 
 SPECS = (
     ParamSpec('world', str, 'change4', 'World name (worlds/NAME.yaml) or YAML file to simulate.', read_only=True),
     ParamSpec('profile', str, 'yutu2', 'Rover description profile (yutu2 | hobby): the model that is simulated.',
-              choices=('yutu2', 'hobby'), read_only=True),
+              choices=PROFILES, read_only=True),
     ParamSpec('seed', int, 0, 'Seed of the sensor noise; same world + commands + seed -> same run.', lo=0,
               read_only=True),
     ParamSpec('physics_rate', float, 200.0, 'Hz of the MuJoCo steps. Higher is slower; below ~100 Hz the '

@@ -29,6 +29,7 @@ from rover_nav.drive.layout import WheelLayout
 from rover_nav.drive.odometry import base_yaw_rate_from_imu, rpy_matrix
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
+from rover_nav.runtime.geometry_param import geometry_for
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
@@ -95,12 +96,11 @@ def assist_config_from(snap: Snapshot) -> GyroAssistConfig:
 
 def load_layout(profile: str) -> WheelLayout:
     """The wheel layout of a description profile (ConfigError if the description cannot give one)."""
-    from rover_description.geometry import load_geometry
-
+    geometry = geometry_for(profile)
     try:
-        return WheelLayout.from_geometry(load_geometry(profile))
-    except (ValueError, KeyError, OSError) as exc:
-        raise ConfigError(f"parameter 'profile' = {profile!r}: cannot load the rover geometry: {exc}") from exc
+        return WheelLayout.from_geometry(geometry)
+    except ValueError as exc:
+        raise ConfigError(f"parameter 'profile' = {profile!r}: unusable wheel layout: {exc}") from exc
 
 
 class DriveControllerNode(RoverNode):

@@ -13,15 +13,17 @@ import math
 from pathlib import Path
 from typing import Any
 
+from rover_description.geometry import PROFILES
 from rover_nav.hardware.steering import STEER_ORDER, ServoCalibration, load_calibration
 from rover_nav.hardware.wheel_map import WheelMap, build_channels
+from rover_nav.runtime.geometry_param import geometry_for
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 
 ROBOCLAW_BAUDS = (2400, 9600, 19200, 38400, 57600, 115200, 230400, 460800)
 
 SPECS: tuple[ParamSpec, ...] = (
     ParamSpec('profile', str, 'hobby', 'Rover description profile the geometry (wheel radius, steering limits '
-              'and rate) is read from. The real board is the hobby rover.', choices=('yutu2', 'hobby'),
+              'and rate) is read from. The real board is the hobby rover.', choices=PROFILES,
               read_only=True),
     ParamSpec('frame_prefix', str, '', 'Prefix for frame ids (imu_link) when several rovers share a graph.',
               read_only=True),
@@ -163,15 +165,7 @@ def resolve_config_file(name: str, key: str) -> Path:
 
 def load_profile_geometry(profile: str) -> Any:
     """The RoverGeometry of `profile` from the rover description (one source of truth)."""
-    try:
-        from rover_description.geometry import load_geometry
-    except ImportError as exc:
-        raise ConfigError(f"parameter 'profile': rover_description.geometry.load_geometry is unavailable: "
-                          f'{exc}') from exc
-    try:
-        return load_geometry(profile)
-    except Exception as exc:  # a broken description is a configuration problem of this node
-        raise ConfigError(f"parameter 'profile': cannot load geometry {profile!r}: {exc}") from exc
+    return geometry_for(profile)
 
 
 def build_config(snap: Snapshot, geometry: Any) -> HardwareConfig:

@@ -6,12 +6,14 @@ from typing import Any
 
 import numpy as np
 
+from rover_description.geometry import PROFILES
+from rover_nav.runtime.geometry_param import geometry_for
 from rover_nav.runtime.params import ParamSpec
 from rover_nav.safety.cloud import Field, SensorFrames, xyz_from_cloud
 
 PROFILE_SPEC = ParamSpec('profile', str, 'yutu2',
                          'Rover description profile the footprint and sensor poses are read from; the wrong '
-                         'one misplaces every obstacle.', choices=('yutu2', 'hobby'), read_only=True)
+                         'one misplaces every obstacle.', choices=PROFILES, read_only=True)
 FRAME_PREFIX_SPEC = ParamSpec('frame_prefix', str, '',
                               "Prefix of this rover's frame ids (multi-rover); clouds in <prefix>base_link, "
                               '<prefix>hazcam_link or <prefix>hazcam_optical_frame are accepted.', read_only=True)
@@ -19,11 +21,7 @@ FRAME_PREFIX_SPEC = ParamSpec('frame_prefix', str, '',
 
 def load_rover_geometry(profile: str, geometry: Any = None) -> Any:
     """The RoverGeometry for `profile` from the rover description (or the one a test injects)."""
-    if geometry is not None:
-        return geometry
-    from rover_description.geometry import load_geometry
-
-    return load_geometry(profile)
+    return geometry if geometry is not None else geometry_for(profile)
 
 
 def sensor_frames(frame_prefix: str, geometry: Any) -> SensorFrames:
