@@ -109,6 +109,24 @@ class _Progress:
             self.next_t = progress.sim_time + self.every_s
 
 
+def _drive_until_done(executor: Any, monitor: Any, cfg: RunConfig,
+                      exited: Callable[[], list[str]] = list) -> str | None:
+    """Spin until the drive's simulated duration has passed; return why it ended early, or None."""
+    printer = _Progress(cfg.quiet)
+    last_clock, last_change = -1, time.monotonic()
+    while monitor.progress.sim_time < cfg.duration_s:
+        executor.spin_once(timeout_sec=0.05)
+        printer.maybe_print(monitor.progress)
+        dead = exited()
+        if dead:
+            return f'node(s) exited early: {", ".join(dead)}'
+        if monitor.clock_messages != last_clock:
+            last_clock, last_change = monitor.clock_messages, time.monotonic()
+        elif time.monotonic() - last_change > STALL_TIMEOUT_S:
+            return f'simulated time stopped advancing for {STALL_TIMEOUT_S:.0f} s'
+    return None
+
+
 def _executor(context: Any) -> Any:
     """rclpy's EventsExecutor where available (Jazzy has it as experimental): with ten nodes in one
     process the default executor spends most of its time rebuilding wait sets."""
@@ -140,16 +158,10 @@ def run_in_process(cfg: RunConfig) -> int:
                        parameter_overrides=_parameters(cfg.overrides(spec)))
             nodes.append(node)
             executor.add_node(node)
-        printer = _Progress(cfg.quiet)
-        last_clock, last_change = -1, time.monotonic()
-        while monitor.progress.sim_time < cfg.duration_s:
-            executor.spin_once(timeout_sec=0.05)
-            printer.maybe_print(monitor.progress)
-            if monitor.clock_messages != last_clock:
-                last_clock, last_change = monitor.clock_messages, time.monotonic()
-            elif time.monotonic() - last_change > STALL_TIMEOUT_S:
-                print(f'rover run: simulated time stopped advancing for {STALL_TIMEOUT_S:.0f} s', file=sys.stderr)
-                return 1
+        problem = _drive_until_done(executor, monitor, cfg)
+        if problem:
+            print(f'rover run: {problem}', file=sys.stderr)
+            return 1
     except KeyboardInterrupt:
         pass  # a user's Ctrl-C is a normal stop: the outputs are still finalised below
     finally:
@@ -243,23 +255,10 @@ def run_processes(cfg: RunConfig) -> int:
     try:
         for spec in graph.simulated_drive(cfg.operator):
             children.start_node(spec, cfg.params_files, cfg.overrides(spec), 'info' if cfg.verbose else 'warn')
-        printer = _Progress(cfg.quiet)
-        last_clock, last_change = -1, time.monotonic()
-        while monitor.progress.sim_time < cfg.duration_s:
-            executor.spin_once(timeout_sec=0.05)
-            printer.maybe_print(monitor.progress)
-            dead = children.exited()
-            if dead:
-                print(f'rover run: node(s) exited early: {", ".join(dead)} (logs in {children.logs})',
-                      file=sys.stderr)
-                failed = True
-                break
-            if monitor.clock_messages != last_clock:
-                last_clock, last_change = monitor.clock_messages, time.monotonic()
-            elif time.monotonic() - last_change > STALL_TIMEOUT_S:
-                print(f'rover run: simulated time stopped advancing (logs in {children.logs})', file=sys.stderr)
-                failed = True
-                break
+        problem = _drive_until_done(executor, monitor, cfg, children.exited)
+        if problem:
+            print(f'rover run: {problem} (logs in {children.logs})', file=sys.stderr)
+            failed = True
     except KeyboardInterrupt:
         pass  # a user's Ctrl-C is a normal stop: the nodes still shut down cleanly below
     finally:
