@@ -40,6 +40,7 @@ def _bare_rtf(sim, sim_seconds: float) -> float:
     data.qpos[:] = sim.data.qpos
     data.qvel[:] = sim.data.qvel
     data.ctrl[:] = sim.data.ctrl
+    data.act[:] = sim.data.act
     data.eq_active[:] = sim.data.eq_active
     start = time.perf_counter()
     mujoco.mj_step(sim.model, data, nstep=round(sim_seconds / sim.dt))

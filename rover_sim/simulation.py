@@ -13,6 +13,10 @@ friction), and no rut is pressed into them (ruts fade in over a wheel radius nex
 Wheels are position-tracking speed servos, like geared motors with encoders: the hub follows the
 integral of the commanded rate, so a wheel commanded to 0 (or stopped by a timeout or the
 e-stop) holds its angle on a slope instead of creeping downhill like a bare velocity servo.
+Steering servos swing at most at the description's `max_steer_rate` (the URDF steering velocity
+limit): each soil update moves a servo's position reference toward the commanded angle at that
+rate (see `rover_sim.world_model`), and the joint follows its reference; joint_states report the
+joint's simulated angle, not the command.
 """
 
 from __future__ import annotations
@@ -171,8 +175,10 @@ class Simulation:
         self._cloud_every = _every(hazcam_rate, config.physics_rate)
         self._rut_every = _every(config.rut_rate, config.physics_rate)
         self._wheel_limit = np.array([self.model.actuator_ctrlrange[a, 1] for a in lay.wheel_act])
-        self._steer_lo = self.model.actuator_ctrlrange[lay.steer_act, 0].copy()
-        self._steer_hi = self.model.actuator_ctrlrange[lay.steer_act, 1].copy()
+        # steering servos integrate their rate ctrl into a position reference clamped to the joint range
+        self._steer_lo = self.model.actuator_actrange[lay.steer_act, 0].copy()
+        self._steer_hi = self.model.actuator_actrange[lay.steer_act, 1].copy()
+        self.max_steer_rate = self.model.actuator_ctrlrange[lay.steer_act, 1].copy()
         self.wheel_cmd = np.zeros(6)
         self.steer_cmd = np.zeros(4)
         self.hold = False
@@ -213,6 +219,11 @@ class Simulation:
             s = np.asarray(steer_angles, dtype=float)
             ok = np.isfinite(s)
             self.steer_cmd[ok] = np.clip(s[ok], self._steer_lo[ok], self._steer_hi[ok])
+
+    @property
+    def steer_reference(self) -> np.ndarray:
+        """The steering servos' position references (rad, 4): the command, approached at max_steer_rate."""
+        return self.data.act[self.layout.steer_act_adr].copy()
 
     def stop_wheels(self) -> None:
         """Command zero wheel rates: the servos then hold the wheels where they are (a brake)."""
@@ -273,7 +284,10 @@ class Simulation:
         self._wheel_ref = np.where(parked, q, np.clip(self._wheel_ref + target * dt, q - 0.05, q + 0.05))
         d.ctrl[lay.wheel_act] = np.clip(target + self.config.hold_gain * (self._wheel_ref - q),
                                         -self._wheel_limit, self._wheel_limit)
-        d.ctrl[lay.steer_act] = self.steer_cmd
+        # the reference's rate for the next soil period: lands exactly on the command, never faster
+        # than max_steer_rate (MuJoCo integrates the ctrl exactly: reference += ctrl * dt each step)
+        ref = d.act[lay.steer_act_adr]
+        d.ctrl[lay.steer_act] = np.clip((self.steer_cmd - ref) / dt, -self.max_steer_rate, self.max_steer_rate)
 
     def _over_rigid_ground(self) -> np.ndarray:
         """Per wheel: is the tread's centre over a rigid zone (metal, not soil)?"""

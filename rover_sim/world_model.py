@@ -14,6 +14,11 @@ What is added to `rover_description.mujoco_model.build_rover_spec(profile)`:
   until the wheel is parked, make a parked wheel rigid where it stopped.
   A fixed tendon `<wheel>_roll` = hub + slip angle (the tread's rolling angle) carries the
   compaction resistance as dry friction.
+- the steering servos are slewed: each steering actuator becomes an integrating servo (MuJoCo
+  `intvelocity`: ctrl = the rate of its position reference in rad/s, limited to the description's
+  `max_steer_rate`; the reference is clamped to the joint range; the description's position and
+  damping gains and its torque limit are kept). A corner then swings at the URDF steering velocity
+  limit instead of as fast as the torque allows (~4 rad/s for yutu2, against 0.5 rad/s).
 - lunar (or the world's) gravity; the timestep from `physics_rate`.
 Collision bits: wheels (contype 2, conaffinity 1) touch only the fine field (contype 1); the
 chassis (conaffinity 4) touches only the coarse field (contype 4); rover parts never touch each other.
@@ -26,7 +31,7 @@ import math
 
 import numpy as np
 
-from rover_description.geometry import STEER_JOINTS, SUSPENSION_JOINTS, WHEEL_JOINTS, WHEEL_NAMES
+from rover_description.geometry import STEER_JOINTS, SUSPENSION_JOINTS, WHEEL_JOINTS, WHEEL_NAMES, load_geometry
 from rover_sim.terrain import Terrain
 from rover_sim.terrain.grid import Grid
 
@@ -70,6 +75,7 @@ class WorldLayout:
     load_sensor_adr: np.ndarray
     wheel_act: np.ndarray
     steer_act: np.ndarray
+    steer_act_adr: np.ndarray  # index into data.act: each steering servo's position reference (rad)
     steer_qpos: np.ndarray
     joint_names: tuple[str, ...]
     joint_qpos: np.ndarray
@@ -157,6 +163,29 @@ def _add_treads(spec, wheel_radius: float) -> None:
         tendon.wrap_joint(f'wheel_{name}_slip', 1.0)
 
 
+def _slew_steering(spec, max_steer_rate: float) -> None:
+    """Turn each steering position servo into an integrating one whose reference moves at <= max_steer_rate.
+
+    The description's servo jumps its reference to the command, and its torque (not its rate) is
+    what limits the swing. Here ctrl is the reference's rate (rad/s, clamped to +/- max_steer_rate),
+    integrated exactly by MuJoCo into the actuator's activation (the reference, rad, clamped to the
+    joint range); the gains (stiffness, damping) and the torque limit stay the description's.
+    """
+    import mujoco
+
+    if not (math.isfinite(max_steer_rate) and max_steer_rate > 0.0):
+        raise ValueError(f'max_steer_rate must be > 0 rad/s, got {max_steer_rate!r}')
+    for name in STEER_JOINTS:
+        act = spec.actuator(name)
+        lo, hi = (float(v) for v in spec.joint(name).range)
+        kp, kv = float(act.gainprm[0]), float(-act.biasprm[2])
+        act.set_to_intvelocity(kp=kp, kv=kv)
+        act.actrange = [lo, hi]
+        act.actlimited = mujoco.mjtLimited.mjLIMITED_TRUE
+        act.ctrlrange = [-max_steer_rate, max_steer_rate]
+        act.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
+
+
 def build_world(terrain: Terrain, profile: str = 'yutu2', physics_rate: float = 200.0, coarse_factor: int = 4,
                 wheel_collider: str = 'sphere'):
     """Compile rover + terrain; returns (mujoco.MjModel, WorldLayout).
@@ -181,6 +210,7 @@ def build_world(terrain: Terrain, profile: str = 'yutu2', physics_rate: float = 
         # step rate (seen as +/-effort every step). The soil caps the torque a wheel can use
         # (r * H <= ~6 N m, below the 20 N m effort), so the wheel servos run unclamped.
         spec.actuator(joint).forcelimited = mujoco.mjtLimited.mjLIMITED_FALSE
+    _slew_steering(spec, load_geometry(profile).max_steer_rate)
     wheel_radius = float(spec.geom('wheel_fl_link_collision').size[0])
     _add_treads(spec, wheel_radius)
     grid = terrain.grid
@@ -248,6 +278,7 @@ def _layout(model, fine: HeightfieldMap, wheel_radius: float) -> WorldLayout:
                              for n in WHEEL_NAMES]),
         load_sensor_adr=np.array([sensor[f'wheel_{n}_load'] for n in WHEEL_NAMES]),
         wheel_act=np.array([aid(j) for j in WHEEL_JOINTS]), steer_act=np.array([aid(j) for j in STEER_JOINTS]),
+        steer_act_adr=model.actuator_actadr[[aid(j) for j in STEER_JOINTS]].copy(),
         steer_qpos=model.jnt_qposadr[steers].copy(), joint_names=JOINT_STATE_JOINTS,
         joint_qpos=model.jnt_qposadr[reported].copy(), joint_dof=model.jnt_dofadr[reported].copy(),
         joint_act=np.array([aid(j) for j in JOINT_STATE_JOINTS]),
