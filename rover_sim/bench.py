@@ -1,9 +1,10 @@
 """Simulator benchmarks (`rover bench --only simulator`): real-time factors against bare MuJoCo stepping.
 
 Baseline: `mj_step` of the very same compiled model (rover + terrain fields + treads) on the
-default world, the rover driving, with nothing else per step. Measured against it: the stepping
-core (`Simulation.advance`: soil coupling, wheel servos, ruts, IMU and hazcam at their rates),
-and the parts on their own. Nothing here is asserted by a test.
+default world, the rover driving, with nothing else per step. The simulation is built like the
+`lunar_sim` node builds it (`Simulation.for_world`: the lander's deck and ramp are metal).
+Measured against it: the stepping core (`Simulation.advance`: soil coupling, wheel and steering
+servos, ruts, IMU and hazcam at their rates), and the parts on their own. Nothing here is asserted by a test.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ SIM_SECONDS = 20.0
 
 def _core(world: str):
     from rover_sim.simulation import SimConfig, Simulation
-    from rover_sim.terrain import build_terrain, load_world
+    from rover_sim.terrain import load_world
 
-    return Simulation(build_terrain(load_world(world)), SimConfig())
+    return Simulation.for_world(load_world(world), SimConfig())
 
 
 def _driving_core(world: str):

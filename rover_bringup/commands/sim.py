@@ -37,6 +37,14 @@ def _headless_gl() -> None:
         os.environ.setdefault('PYOPENGL_PLATFORM', 'osmesa')
 
 
+def build_simulation(world: str, profile: str = 'yutu2', seed: int = 0):
+    """The world's simulation as the lunar_sim node builds it: its terrain, a lander's deck and ramp as metal."""
+    from rover_sim.simulation import SimConfig, Simulation
+    from rover_sim.terrain import load_world
+
+    return Simulation.for_world(load_world(world), SimConfig(profile=profile, seed=seed))
+
+
 def snapshot(world: str, path: str, profile: str = 'yutu2', camera: str = 'chase', seed: int = 0,
              width: int = 960, height: int = 720) -> Path:
     """Render the rover standing at the world's spawn point into a PNG file; returns its path."""
@@ -44,10 +52,7 @@ def snapshot(world: str, path: str, profile: str = 'yutu2', camera: str = 'chase
     import matplotlib.image
     import mujoco
 
-    from rover_sim.simulation import SimConfig, Simulation
-    from rover_sim.terrain import build_terrain, load_world
-
-    sim = Simulation(build_terrain(load_world(world)), SimConfig(profile=profile, seed=seed))
+    sim = build_simulation(world, profile, seed)
     renderer = mujoco.Renderer(sim.model, height=height, width=width)
     try:
         if camera == 'free':

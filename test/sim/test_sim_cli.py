@@ -31,3 +31,17 @@ def test_unknown_world_exits_2(tmp_path):
     result = _run('--world', 'no_such_world', '--snapshot', str(tmp_path / 'x.png'))
     assert result.returncode == 2
     assert 'no_such_world' in result.stderr
+
+
+def test_snapshot_and_bench_build_the_lander_world_like_the_node():
+    """`rover sim --snapshot` and `rover bench --only simulator` see change4's deck and ramp as metal (as lunar_sim)."""
+    from rover_bringup.commands.sim import build_simulation
+    from rover_sim import bench
+    from rover_sim.terrain import lander_surfaces, load_world
+
+    surfaces = lander_surfaces(load_world('change4'))
+    assert len(surfaces) == 2
+    for sim in (build_simulation('change4'), bench._core('change4')):
+        assert sim.rigid_zones == surfaces
+        assert sim.on_rigid.all()  # change4's rover starts on the lander deck
+        assert sim.sinkage.max() == 0.0
