@@ -1,6 +1,7 @@
 """`drive_controller`: cmd_vel (TwistStamped) -> joint_commands (JointState) for the 6 wheels and 4 corners.
 
-Thin shell around `DriveKinematics` (and `GyroAssist` for point turns, fed by `imu`). Event
+Thin shell around `DriveKinematics` (and `GyroAssist` for point turns, fed by `imu`; and the
+suspension compensation, fed by the IMU pitch rate and the rocker/bogie rates of `joint_states`). Event
 driven for lockstep simulation: one joint_commands per cmd_vel, stamped with the cmd_vel's
 stamp. A watchdog on the node clock (sim time aware)
 publishes zero wheel speed with the steering held while cmd_vel is stale (`command_timeout`) or
@@ -13,6 +14,7 @@ service (std_srvs/Trigger) is called. Measured steering angles come from `joint_
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 
@@ -22,11 +24,11 @@ from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import Bool
 
 from rover_description.geometry import PROFILES
-from rover_nav.drive import joints
+from rover_nav.drive import joints, suspension
 from rover_nav.drive.gyro_assist import GyroAssist, GyroAssistConfig
 from rover_nav.drive.kinematics import DriveCommand, DriveKinematics, DriveLimits
 from rover_nav.drive.layout import WheelLayout
-from rover_nav.drive.odometry import base_yaw_rate_from_imu, rpy_matrix
+from rover_nav.drive.odometry import base_pitch_rate_from_imu, base_yaw_rate_from_imu, rpy_matrix
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.geometry_param import geometry_for
@@ -67,6 +69,15 @@ PARAMS = (
               lo=0.0, hi=10.0),
     ParamSpec('gyro_assist_max_boost', float, 0.3, 'Largest relative change of the point-turn rate the assist may '
               'ask for (0.3 = +/-30 %); bounds the damage of a wrong gyro.', lo=0.0, hi=0.9),
+    ParamSpec('suspension_compensation', bool, True, 'Wheel rates corrected for the pitching of the rocker/bogie '
+              'each hub motor sits on (IMU pitch rate + rocker/bogie joint rates, chain from the URDF): without it '
+              'the rover overshoots the commanded speed while a wheel drops over an edge (e.g. the lander deck). '
+              'Stale or missing rates: no correction, driving goes on.'),
+    ParamSpec('suspension_compensation_max', float, 0.3, "Largest change of a wheel's rate command by the "
+              'suspension compensation, as a fraction of that command (0.3 = +/-30 %); a zero command stays '
+              'zero and no wheel reverses. Bounds the damage of a wrong rate.', lo=0.0, hi=0.9),
+    ParamSpec('suspension_rate_timeout', float, 0.3, 's; an older IMU sample or joint_states is not used by '
+              'the suspension compensation (it then stays off).', lo=0.01, hi=60.0),
     ParamSpec('imu_timeout', float, 0.5, 's; an older gyro sample is not used by the assist.', lo=0.01, hi=60.0),
     ParamSpec('watchdog_period', float, 0.1, 's; period of the staleness check and of the zero commands '
               'published while stale or e-stopped (node clock).', lo=0.005, hi=5.0, read_only=True),
@@ -94,6 +105,16 @@ def assist_config_from(snap: Snapshot) -> GyroAssistConfig:
     return GyroAssistConfig(gain=snap.gyro_assist_gain, max_boost=snap.gyro_assist_max_boost)
 
 
+def load_suspension(profile: str, layout: WheelLayout) -> suspension.SuspensionModel:
+    """The suspension chain of a description profile (ConfigError if it cannot be built)."""
+    from rover_description.description import urdf_model
+
+    try:
+        return suspension.SuspensionModel.from_urdf(urdf_model(profile), layout.wheel_joints, layout.radius)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"parameter 'profile' = {profile!r}: unusable suspension chain: {exc}") from exc
+
+
 def load_layout(profile: str) -> WheelLayout:
     """The wheel layout of a description profile (ConfigError if the description cannot give one)."""
     geometry = geometry_for(profile)
@@ -116,6 +137,10 @@ class DriveControllerNode(RoverNode):
 
         self._imu_mount = rpy_matrix(*load_geometry(snap.profile).imu.rpy)
         self._gyro: tuple[float, float] | None = None  # (body yaw rate rad/s, receive time s)
+        self._pitch: tuple[float, float] | None = None  # (body pitch rate rad/s, receive time s)
+        self._susp_rates: tuple[dict[str, float], float] | None = None  # (joint rates rad/s, receive time s)
+        self._susp_active = False
+        self.suspension = load_suspension(snap.profile, self.layout)
         if not self.drive.point_turn_feasible:
             self.get_logger().warning(f'profile {snap.profile!r}: steering limits do not allow point turns; '
                                       'turn-in-place requests will stop the rover')
@@ -149,7 +174,9 @@ class DriveControllerNode(RoverNode):
         if not all_finite(rate):
             self.warn_throttled('rejected imu: non-finite angular velocity')
             return
-        self._gyro = (base_yaw_rate_from_imu(rate, self._imu_mount), self.now_s())
+        now = self.now_s()
+        self._gyro = (base_yaw_rate_from_imu(rate, self._imu_mount), now)
+        self._pitch = (base_pitch_rate_from_imu(rate, self._imu_mount), now)
 
     def _fresh_yaw_rate(self, now: float) -> float | None:
         if self._gyro is None:
@@ -177,7 +204,31 @@ class DriveControllerNode(RoverNode):
         if self._estop:
             self._publish(self.drive.hold(now), stamp)
             return
-        self._publish(self.drive.command(t.linear.x, t.angular.z, now, yaw_rate=self._fresh_yaw_rate(now)), stamp)
+        cmd = self.drive.command(t.linear.x, t.angular.z, now, yaw_rate=self._fresh_yaw_rate(now))
+        self._publish(self._compensated(cmd, now), stamp)
+
+    def _suspension_rates(self, now: float) -> np.ndarray | None:
+        """[body pitch rate, suspension joint rates] when all are fresh, else None."""
+        timeout = self.params.snapshot.suspension_rate_timeout
+        if self._pitch is None or self._susp_rates is None:
+            return None
+        (pitch, t_imu), (rates, t_js) = self._pitch, self._susp_rates
+        if not (0.0 <= now - t_imu <= timeout and 0.0 <= now - t_js <= timeout):
+            return None
+        return self.suspension.rates_vector(pitch, rates)
+
+    def _compensated(self, cmd: DriveCommand, now: float) -> DriveCommand:
+        snap = self.params.snapshot
+        if not snap.suspension_compensation:
+            self._susp_active = False
+            return cmd
+        rates = self._suspension_rates(now)
+        self._susp_active = rates is not None
+        if rates is None:
+            return cmd
+        wheel_rate = suspension.compensate(self.suspension, cmd.wheel_rate, cmd.steer, rates,
+                                           snap.suspension_compensation_max, self.layout.max_wheel_rate)
+        return dataclasses.replace(cmd, wheel_rate=wheel_rate)
 
     def _on_joint_states(self, msg: JointState) -> None:
         try:
@@ -191,6 +242,15 @@ class DriveControllerNode(RoverNode):
             self.warn_throttled('joint_states: non-finite steering angle ignored')
         if np.any(finite):
             self.drive.observe_steering(angles, self.now_s())
+        self._observe_suspension(msg)
+
+    def _observe_suspension(self, msg: JointState) -> None:
+        """Keep the rocker/bogie joint rates (all present and finite, or none)."""
+        if len(msg.velocity) != len(msg.name):
+            return  # position-only joint states: no rates (steering already handled)
+        rates = {n: float(v) for n, v in zip(msg.name, msg.velocity, strict=True) if n in self.suspension.joints}
+        if len(rates) == len(self.suspension.joints) and all(math.isfinite(v) for v in rates.values()):
+            self._susp_rates = (rates, self.now_s())
 
     def _on_estop(self, msg: Bool) -> None:
         if msg.data and not self._estop:
@@ -223,6 +283,8 @@ class DriveControllerNode(RoverNode):
             'curvature_clamped': bool(last and last.clamped),
             'gyro_assist_deficit_rad': f'{self._assist.deficit:.3f}',
             'gyro_fresh': self._fresh_yaw_rate(self.now_s()) is not None,
+            'suspension_compensation': (('active' if self._susp_active else 'no fresh rates')
+                                        if snap.suspension_compensation else 'off'),
             'steer_error_rad': f'{last.steer_error:.3f}' if last else 'n/a',
         }
         if self._estop:

@@ -356,6 +356,11 @@ def base_yaw_from_imu(q_world_imu: tuple[float, float, float, float], mount: np.
     return math.atan2(r[1, 0], r[0, 0])
 
 
+def base_pitch_rate_from_imu(omega_imu: tuple[float, float, float], mount: np.ndarray) -> float:
+    """Pitch rate (rad/s) about base_link's y (positive: nose down, REP-103) from the gyro rates in imu_link."""
+    return float((np.asarray(mount) @ np.asarray(omega_imu, dtype=float))[1])
+
+
 def base_yaw_rate_from_imu(omega_imu: tuple[float, float, float], mount: np.ndarray) -> float:
     """Yaw rate (rad/s) about base_link's z from the gyro rates in imu_link."""
     return float((np.asarray(mount) @ np.asarray(omega_imu, dtype=float))[2])

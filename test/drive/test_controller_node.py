@@ -252,3 +252,49 @@ def test_point_turn_gyro_assist(wired, probe, assist):
     else:
         send_until(io, twist(0.0, 0.1), lambda: sum(r.msg.velocity[4] != 0.0 for r in out) >= 20, 'point turn')
         assert not turning_faster()
+
+
+def _suspension_states(bogie_rate: float) -> JointState:
+    """joint_states with the steering at 0 and the left bogie pitching (rad/s), everything else still."""
+    from rover_description.geometry import SUSPENSION_JOINTS
+
+    names = [*STEER_JOINTS, *SUSPENSION_JOINTS]
+    rates = [0.0] * len(STEER_JOINTS) + [bogie_rate if j == 'bogie_l_joint' else 0.0 for j in SUSPENSION_JOINTS]
+    return JointState(name=names, position=[0.0] * len(names), velocity=rates)
+
+
+@pytest.mark.parametrize('enabled', [True, False])
+def test_suspension_compensation_slows_the_wheels_on_a_pitching_bogie(wired, probe, enabled):
+    io = wired(command_timeout=5.0, suspension_compensation=enabled, suspension_rate_timeout=0.3)
+    imu = probe.publisher('imu', Imu, qos.SENSOR_PUB)
+    out = io['out']
+    plain = 0.05 / RADIUS
+    node = io['drive'].node
+    left_bogie = [WHEEL_JOINTS.index(f'wheel_{n}_joint') for n in ('ml', 'rl')]
+
+    def feed_and_check() -> bool:
+        imu.publish(Imu())  # body not pitching
+        io['states'].publish(_suspension_states(0.02))  # left bogie tips nose down
+        return any(r.msg.velocity[4 + left_bogie[0]] < 0.99 * plain for r in out)
+
+    if enabled:
+        send_until(io, twist(0.05, 0.0), feed_and_check, 'left bogie wheels slowed')
+        wheels = fields(out[-1].msg)[1]
+        left = [wheels[WHEEL_JOINTS[i]] for i in left_bogie]
+        others = [v for j, v in wheels.items() if WHEEL_JOINTS.index(j) not in left_bogie]
+        assert all(0.7 * plain <= v < plain for v in left)  # bounded by suspension_compensation_max
+        assert others == pytest.approx([plain] * len(others))
+        # the rates go stale: no compensation, driving goes on at the plain rate
+        t_stale = node.now_s() + 0.35
+        io['drive'].wait_for(lambda: node.now_s() > t_stale, 5.0, 'rates stale')
+        n = len(out)
+        send_until(io, twist(0.05, 0.0), lambda: len(out) > n and all(
+            v == pytest.approx(plain) for v in out[-1].msg.velocity[4:]), 'plain rates once stale')
+    else:
+        for _ in range(10):
+            feed_and_check()
+            io['cmd'].publish(twist(0.05, 0.0))
+            io['drive'].spin(0.05)
+        io['drive'].wait_for(lambda: node._susp_rates is not None and sum(
+            r.msg.velocity[-1] != 0.0 for r in out) >= 3, 5.0, 'replies with rates seen')
+        assert all(v == pytest.approx(plain) for r in out if r.msg.velocity[-1] != 0.0 for v in r.msg.velocity[4:])
