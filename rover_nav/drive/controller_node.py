@@ -73,9 +73,17 @@ PARAMS = (
               'each hub motor sits on (IMU pitch rate + rocker/bogie joint rates, chain from the URDF): without it '
               'the rover overshoots the commanded speed while a wheel drops over an edge (e.g. the lander deck). '
               'Stale or missing rates: no correction, driving goes on.'),
-    ParamSpec('suspension_compensation_max', float, 0.3, "Largest change of a wheel's rate command by the "
-              'suspension compensation, as a fraction of that command (0.3 = +/-30 %); a zero command stays '
+    ParamSpec('suspension_compensation_max', float, 0.2, "Largest change of a wheel's rate command by the "
+              'suspension compensation, as a fraction of that command (0.2 = +/-20 %); a zero command stays '
               'zero and no wheel reverses. Bounds the damage of a wrong rate.', lo=0.0, hi=0.9),
+    ParamSpec('suspension_settle_time', float, 1.0, 's the wheel-rate command must be steady (within 2 %, no '
+              'wheel stopped) before the suspension compensation applies. Start-up and post-turn transients '
+              'bounce the suspension; correcting them feeds the bounce (0.07 m/s peaks on the square).',
+              lo=0.0, hi=60.0),
+    ParamSpec('suspension_rate_spike', float, 0.1, 'rad/s; a body or rocker/bogie pitch rate above this is a '
+              'bounce, not terrain: no compensation until the rates are quiet again.', lo=1e-3, hi=10.0),
+    ParamSpec('suspension_rate_tau', float, 0.3, 's; time constant of the low-pass on the pitch rates used by '
+              'the suspension compensation (longer: smoother but later).', lo=0.0, hi=10.0),
     ParamSpec('suspension_rate_timeout', float, 0.3, 's; an older IMU sample or joint_states is not used by '
               'the suspension compensation (it then stays off).', lo=0.01, hi=60.0),
     ParamSpec('imu_timeout', float, 0.5, 's; an older gyro sample is not used by the assist.', lo=0.01, hi=60.0),
@@ -115,6 +123,16 @@ def load_suspension(profile: str, layout: WheelLayout) -> suspension.SuspensionM
         raise ConfigError(f"parameter 'profile' = {profile!r}: unusable suspension chain: {exc}") from exc
 
 
+def compensator_from(snap: Snapshot, model: suspension.SuspensionModel,
+                     layout: WheelLayout) -> suspension.SuspensionCompensator:
+    """A fresh suspension compensator configured from a parameter snapshot."""
+    return suspension.SuspensionCompensator(
+        model, snap.suspension_compensation_max, snap.suspension_settle_time,
+        suspension.RateFilter(tau=snap.suspension_rate_tau, spike=snap.suspension_rate_spike,
+                              max_gap=snap.suspension_rate_timeout),
+        suspension.axle_groups(layout.x))
+
+
 def load_layout(profile: str) -> WheelLayout:
     """The wheel layout of a description profile (ConfigError if the description cannot give one)."""
     geometry = geometry_for(profile)
@@ -140,7 +158,9 @@ class DriveControllerNode(RoverNode):
         self._pitch: tuple[float, float] | None = None  # (body pitch rate rad/s, receive time s)
         self._susp_rates: tuple[dict[str, float], float] | None = None  # (joint rates rad/s, receive time s)
         self._susp_active = False
+        self._susp_fresh = False
         self.suspension = load_suspension(snap.profile, self.layout)
+        self._compensator = compensator_from(snap, self.suspension, self.layout)
         if not self.drive.point_turn_feasible:
             self.get_logger().warning(f'profile {snap.profile!r}: steering limits do not allow point turns; '
                                       'turn-in-place requests will stop the rover')
@@ -167,6 +187,7 @@ class DriveControllerNode(RoverNode):
         self._assist.config = assist_config_from(snap)
         self._assist.reset()
         self.drive.assist = self._assist if snap.gyro_assist else None
+        self._compensator = compensator_from(snap, self.suspension, self.layout)
 
     # --- inputs -------------------------------------------------------------------------------------------------
     def _on_imu(self, msg: Imu) -> None:
@@ -223,12 +244,10 @@ class DriveControllerNode(RoverNode):
             self._susp_active = False
             return cmd
         rates = self._suspension_rates(now)
-        self._susp_active = rates is not None
-        if rates is None:
-            return cmd
-        wheel_rate = suspension.compensate(self.suspension, cmd.wheel_rate, cmd.steer, rates,
-                                           snap.suspension_compensation_max, self.layout.max_wheel_rate)
-        return dataclasses.replace(cmd, wheel_rate=wheel_rate)
+        self._susp_fresh = rates is not None
+        wheel_rate = self._compensator.command(cmd.wheel_rate, cmd.steer, rates, now, self.layout.max_wheel_rate)
+        self._susp_active = self._compensator.active
+        return dataclasses.replace(cmd, wheel_rate=wheel_rate) if self._susp_active else cmd
 
     def _on_joint_states(self, msg: JointState) -> None:
         try:
@@ -283,7 +302,8 @@ class DriveControllerNode(RoverNode):
             'curvature_clamped': bool(last and last.clamped),
             'gyro_assist_deficit_rad': f'{self._assist.deficit:.3f}',
             'gyro_fresh': self._fresh_yaw_rate(self.now_s()) is not None,
-            'suspension_compensation': (('active' if self._susp_active else 'no fresh rates')
+            'suspension_compensation': (('active' if self._susp_active else 'waiting for steady driving'
+                                         if self._susp_fresh else 'no fresh rates')
                                         if snap.suspension_compensation else 'off'),
             'steer_error_rad': f'{last.steer_error:.3f}' if last else 'n/a',
         }

@@ -69,7 +69,8 @@ def _ramp(v_now: float, v_req: float, accel: float, decel: float, dt: float) -> 
 def replay(commands: list[dict[str, float]], world: str = 'flat', profile: str = 'yutu2', imu_yaw: bool = False,
            pad_s: float = 0.0, limits: DriveLimits | None = None, accel: float = 0.05, decel: float = 0.1,
            seed: int = 0, gyro_assist: bool = False, suspension_compensation: bool = True,
-           suspension_max_fraction: float = 0.3) -> ReplayResult:
+           suspension_max_fraction: float = 0.2, suspension_filter: dict[str, float] | None = None,
+           suspension_settle_s: float = 1.0, suspension_axle_mean: bool = True) -> ReplayResult:
     """Run `commands` ({duration_s, linear_x, angular_z}); pad_s is added to every segment after the first.
 
     gyro_assist: point turns corrected by the simulated gyro, as `drive_controller` with gyro_assist true.
@@ -87,6 +88,9 @@ def replay(commands: list[dict[str, float]], world: str = 'flat', profile: str =
     susp = suspension.SuspensionModel.from_urdf(urdf_model(profile), layout.wheel_joints, layout.radius)
     speed = MovingAverageSpeed(1.0)
     peak_t, pitch = 0.0, None
+    compensator = suspension.SuspensionCompensator(susp, suspension_max_fraction, suspension_settle_s,
+                                                   suspension.RateFilter(**(suspension_filter or {})),
+                                                   suspension.axle_groups(layout.x) if suspension_axle_mean else None)
     drive = DriveKinematics(layout, limits or DriveLimits(max_wheel_speed=0.08, min_turning_radius=1.0),
                             GyroAssist() if gyro_assist else None)
     cfg = OdometryConfig()
@@ -125,8 +129,7 @@ def replay(commands: list[dict[str, float]], world: str = 'flat', profile: str =
             rates = None
             if suspension_compensation and pitch is not None:
                 rates = susp.rates_vector(pitch, dict(zip(js.names, (float(v) for v in js.velocity), strict=True)))
-            wheel_rate = suspension.compensate(susp, cmd.wheel_rate, cmd.steer, rates, suspension_max_fraction,
-                                               layout.max_wheel_rate)
+            wheel_rate = compensator.command(cmd.wheel_rate, cmd.steer, rates, sim.time, layout.max_wheel_rate)
             sim.command(wheel_rate, cmd.steer[layout.steer_index])
             sim.advance(TICK_S)
             truth = sim.ground_truth()

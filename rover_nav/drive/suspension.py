@@ -145,3 +145,96 @@ def compensate(model: SuspensionModel, wheel_rate: np.ndarray, steer: np.ndarray
     corr = np.clip(correction(model, steer, rates), -bound, bound)
     out = cmd - corr
     return np.clip(out, -max_wheel_rate, max_wheel_rate) if math.isfinite(max_wheel_rate) else out
+
+
+class RateFilter:
+    """Quasi-static link rates for the compensation: spikes rejected, the rest low-passed.
+
+    The correction is a feedback loop through the suspension (a wheel's torque pitches its bogie).
+    Fed with raw joint rates at the 10 Hz command rate it locks onto the suspension's fast bounce
+    (rates of 0.5 rad/s right after a point turn) and drives it. The pitching it is meant for is slow
+    (a wheel dropping over an edge: ~0.02 rad/s for seconds), so: any rate above `spike` (rad/s)
+    means "not quasi-static" and gives no correction (the filter restarts from zero), and the rest is
+    low-passed with time constant `tau` (s). Times in seconds on any monotonic clock.
+    """
+
+    def __init__(self, tau: float = 0.3, spike: float = 0.1, max_gap: float = 0.5) -> None:
+        if not (tau >= 0.0 and spike > 0.0 and max_gap > 0.0):
+            raise ValueError(f'RateFilter: need tau >= 0, spike > 0, max_gap > 0; got {tau}, {spike}, {max_gap}')
+        self.tau, self.spike, self.max_gap = tau, spike, max_gap
+        self._state: np.ndarray | None = None
+        self._t: float | None = None
+
+    def reset(self) -> None:
+        self._state, self._t = None, None
+
+    def update(self, rates: np.ndarray | None, t: float) -> np.ndarray | None:
+        """The filtered [body, joints...] rates at time t, or None (no correction this time)."""
+        if rates is None or not np.all(np.isfinite(rates)) or np.max(np.abs(rates)) > self.spike:
+            self.reset()
+            return None
+        rates = np.asarray(rates, dtype=float)
+        if self._state is None or self._t is None or not 0.0 <= t - self._t <= self.max_gap:
+            self._state = np.zeros_like(rates)  # ramp in from no correction
+            self._t = t
+        alpha = 1.0 if self.tau == 0.0 else 1.0 - math.exp(-(t - self._t) / self.tau)
+        self._state = self._state + alpha * (rates - self._state)
+        self._t = t
+        return self._state.copy()
+
+
+class SuspensionCompensator:
+    """`compensate` for a stream of commands: only in steady driving, with filtered rates.
+
+    Start-up, stops, speed changes and the first moments after a point turn pitch the links by the
+    motors' own reaction torques and bounce the suspension; correcting those feeds the bounce. So
+    the correction applies only once the wheel-rate command has been steady (every wheel within 2 %
+    of its previous command, none zero) for `settle_s` seconds, with rates from a `RateFilter`.
+    """
+
+    def __init__(self, model: SuspensionModel, max_fraction: float = 0.2, settle_s: float = 1.0,
+                 rate_filter: RateFilter | None = None, axle_groups: np.ndarray | None = None) -> None:
+        self.model = model
+        self.axle_groups = axle_groups
+        self.max_fraction = max_fraction
+        self.settle_s = settle_s
+        self.filter = rate_filter or RateFilter()
+        self._last_cmd: np.ndarray | None = None
+        self._steady_since: float | None = None
+        self.active = False  # was the last command corrected?
+
+    def command(self, wheel_rate: np.ndarray, steer: np.ndarray, rates: np.ndarray | None, t: float,
+                max_wheel_rate: float = math.inf) -> np.ndarray:
+        """wheel_rate (rad/s, (n,)) corrected, or unchanged while unsteady / without fresh rates."""
+        cmd = np.asarray(wheel_rate, dtype=float)
+        last = self._last_cmd
+        steady = (last is not None and last.shape == cmd.shape and bool(np.all(cmd != 0.0))
+                  and bool(np.all(np.abs(cmd - last) <= 0.02 * np.abs(last))))
+        if not steady or self._steady_since is None:
+            self._steady_since = t
+        self._last_cmd = cmd.copy()
+        filtered = self.filter.update(rates, t)
+        self.active = filtered is not None and t - self._steady_since >= self.settle_s
+        if not self.active:
+            return cmd.copy()
+        out = compensate(self.model, cmd, steer, filtered, self.max_fraction, max_wheel_rate)
+        if self.axle_groups is not None:
+            out = cmd + common_mode(out - cmd, self.axle_groups)
+        return out
+
+
+def axle_groups(x: np.ndarray, tol: float = 1e-3) -> np.ndarray:
+    """Group index per wheel: wheels at the same x (within tol m) share an axle (left/right pair)."""
+    groups = np.full(len(x), -1)
+    for i in range(len(x)):
+        if groups[i] < 0:
+            groups[(groups < 0) & (np.abs(np.asarray(x) - x[i]) <= tol)] = groups.max() + 1
+    return groups
+
+
+def common_mode(delta: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """delta averaged over each group: a change that speeds or slows an axle but never steers the rover."""
+    out = np.empty_like(delta)
+    for g in np.unique(groups):
+        out[groups == g] = np.mean(delta[groups == g])
+    return out

@@ -204,3 +204,59 @@ def test_from_urdf_rejects_bad_input():
         SuspensionModel.from_urdf(urdf, ('steer_fl_joint',), (0.15,))
     with pytest.raises(ValueError, match='one radius'):
         SuspensionModel.from_urdf(urdf, layout.wheel_joints, (0.15,))
+
+
+def test_rate_filter_rejects_spikes_and_low_passes():
+    from rover_nav.drive.suspension import RateFilter
+
+    f = RateFilter(tau=0.3, spike=0.1, max_gap=0.5)
+    step = np.array([0.0, 0.0, 0.05, 0.0, 0.0])
+    assert f.update(None, 0.0) is None
+    out = [f.update(step, 0.1 * k) for k in range(30)]
+    assert out[0] == pytest.approx(np.zeros(5))  # ramps in from no correction
+    assert out[3][2] == pytest.approx(0.05 * (1 - math.exp(-1.0)))  # 0.3 s = one time constant
+    assert out[-1][2] == pytest.approx(0.05, rel=1e-3)
+    assert f.update(np.array([0.0, 0.0, 0.5, 0.0, 0.0]), 3.0) is None  # a bounce, not terrain
+    assert f.update(step, 3.1) == pytest.approx(np.zeros(5))  # restarted
+    assert f.update(np.array([math.nan, 0, 0, 0, 0]), 3.2) is None
+    f.update(step, 3.3)
+    assert f.update(step, 5.0) == pytest.approx(np.zeros(5))  # a gap restarts it too
+    with pytest.raises(ValueError):
+        RateFilter(tau=-1.0)
+
+
+def test_compensator_waits_for_steady_driving():
+    from rover_nav.drive.suspension import RateFilter, SuspensionCompensator
+
+    layout, model = model_for('yutu2')
+    comp = SuspensionCompensator(model, 0.2, settle_s=1.0, rate_filter=RateFilter(tau=0.0))
+    rates = np.array([0.0, 0.0, 0.02, 0.0, 0.02])
+    cruise = np.full(6, 0.37)
+    seen = []
+    for k in range(25):
+        t = 0.1 * k
+        cmd = cruise * min(1.0, 0.1 * (k + 1))  # speeding up for 1 s, then steady
+        seen.append((t, comp.command(cmd, np.zeros(6), rates, t), comp.active))
+    assert not any(active for t, _, active in seen if t < 1.9)  # ramp + settle time
+    assert seen[-1][2] and np.all(seen[-1][1][[1, 2, 4, 5]] < cruise[[1, 2, 4, 5]])
+    out = comp.command(cruise * 0.5, np.zeros(6), rates, 2.5)  # speed change: not steady
+    assert not comp.active and np.array_equal(out, cruise * 0.5)
+    out = comp.command(np.zeros(6), np.zeros(6), rates, 2.6)
+    assert np.array_equal(out, np.zeros(6))
+    comp.command(cruise, np.zeros(6), None, 2.7)  # stale rates
+    assert not comp.active
+
+
+@pytest.mark.parametrize('profile', PROFILES)
+@given(delta=st.lists(st.floats(-1.0, 1.0, allow_nan=False), min_size=6, max_size=6))
+def test_axle_common_mode_keeps_the_mean_and_never_steers(profile, delta):
+    from rover_nav.drive.suspension import axle_groups, common_mode
+
+    layout, _ = model_for(profile)
+    groups = axle_groups(layout.x)
+    assert len(np.unique(groups)) == 3  # front, middle, rear axles
+    out = common_mode(np.array(delta), groups)
+    for g in np.unique(groups):
+        members = groups == g
+        assert np.all(out[members] == out[members][0])
+        assert out[members].sum() == pytest.approx(np.array(delta)[members].sum(), abs=1e-12)
