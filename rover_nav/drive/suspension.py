@@ -189,7 +189,10 @@ class SuspensionCompensator:
     Start-up, stops, speed changes and the first moments after a point turn pitch the links by the
     motors' own reaction torques and bounce the suspension; correcting those feeds the bounce. So
     the correction applies only once the wheel-rate command has been steady (every wheel within 2 %
-    of its previous command, none zero) for `settle_s` seconds, with rates from a `RateFilter`.
+    of its previous command, none zero) for `settle_s` seconds, with rates from a `RateFilter`. With
+    `axle_groups` it is averaged per left/right pair (it never steers). It only ever slows a wheel:
+    the cap is a speed cap, and a speed-up is what the model gets wrong on ground tilted differently
+    under the front and rear wheels.
     """
 
     def __init__(self, model: SuspensionModel, max_fraction: float = 0.2, settle_s: float = 1.0,
@@ -220,7 +223,9 @@ class SuspensionCompensator:
         out = compensate(self.model, cmd, steer, filtered, self.max_fraction, max_wheel_rate)
         if self.axle_groups is not None:
             out = cmd + common_mode(out - cmd, self.axle_groups)
-        return out
+        # only ever slower: where the model's rolling-along-body-x assumption fails (the foot of a slope, where
+        # front and rear wheels roll on differently tilted ground) a speed-up pushed the 15 deg climb over the cap
+        return np.sign(cmd) * np.minimum(np.abs(out), np.abs(cmd))
 
 
 def axle_groups(x: np.ndarray, tol: float = 1e-3) -> np.ndarray:

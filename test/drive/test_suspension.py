@@ -260,3 +260,19 @@ def test_axle_common_mode_keeps_the_mean_and_never_steers(profile, delta):
         members = groups == g
         assert np.all(out[members] == out[members][0])
         assert out[members].sum() == pytest.approx(np.array(delta)[members].sum(), abs=1e-12)
+
+
+@pytest.mark.parametrize('profile', PROFILES)
+@given(speed=st.floats(-1.0, 1.0, allow_nan=False).filter(lambda v: abs(v) > 1e-3),
+       rates=st.lists(st.floats(-0.09, 0.09, allow_nan=False), min_size=5, max_size=5))
+def test_compensator_only_ever_slows_a_wheel(profile, speed, rates):
+    from rover_nav.drive.suspension import RateFilter, SuspensionCompensator, axle_groups
+
+    layout, model = model_for(profile)
+    comp = SuspensionCompensator(model, 0.2, settle_s=0.0, rate_filter=RateFilter(tau=0.0),
+                                 axle_groups=axle_groups(layout.x))
+    cmd = np.full(6, speed)
+    for k in range(3):
+        out = comp.command(cmd, np.zeros(6), np.array(rates), 0.1 * k)
+        assert np.all(np.abs(out) <= np.abs(cmd) + 1e-12) and np.all(out * cmd >= 0.0)
+        assert np.all(np.abs(out) >= 0.8 * np.abs(cmd) - 1e-12)
