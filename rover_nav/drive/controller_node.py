@@ -73,9 +73,10 @@ PARAMS = (
               'each hub motor sits on (IMU pitch rate + rocker/bogie joint rates, chain from the URDF): without it '
               'the rover overshoots the commanded speed while a wheel drops over an edge (e.g. the lander deck). '
               'Stale or missing rates: no correction, driving goes on.'),
-    ParamSpec('suspension_compensation_max', float, 0.2, "Largest change of a wheel's rate command by the "
-              'suspension compensation, as a fraction of that command (0.2 = +/-20 %); a zero command stays '
-              'zero and no wheel reverses. Bounds the damage of a wrong rate.', lo=0.0, hi=0.9),
+    ParamSpec('suspension_compensation_max', float, 0.2, "Largest slow-down of a wheel's rate command by the "
+              'suspension compensation, as a fraction of that command (0.2 = 20 %; it never speeds a wheel up); '
+              'a zero command stays zero and no wheel reverses. Bounds the damage of a wrong rate.',
+              lo=0.0, hi=0.9),
     ParamSpec('suspension_settle_time', float, 1.0, 's the wheel-rate command must be steady (within 2 %, no '
               'wheel stopped) before the suspension compensation applies. Start-up and post-turn transients '
               'bounce the suspension; correcting them feeds the bounce (0.07 m/s peaks on the square).',
