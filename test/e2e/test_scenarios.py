@@ -90,7 +90,7 @@ def test_egress_down_the_ramp_onto_the_regolith(run_drive):
 
 
 def test_square_closes_within_ten_percent(run_drive):
-    drive = run_drive('--world', 'flat', '--scenario', 'square', '--duration', '240')
+    drive = run_drive('--world', 'flat', '--scenario', 'square', '--duration', '250')
     _assert_common(drive)
     s = drive.summary
     closure = math.hypot(s['final_pose']['x'], s['final_pose']['y'])
