@@ -112,10 +112,12 @@ class _Progress:
 def _drive_until_done(executor: Any, monitor: Any, cfg: RunConfig,
                       exited: Callable[[], list[str]] = list) -> str | None:
     """Spin until the drive's simulated duration has passed; return why it ended early, or None."""
+    from rover_nav.runtime.spinning import spin_slice
+
     printer = _Progress(cfg.quiet)
     last_clock, last_change = -1, time.monotonic()
     while monitor.progress.sim_time < cfg.duration_s:
-        executor.spin_once(timeout_sec=0.05)
+        spin_slice(executor, 0.05)
         printer.maybe_print(monitor.progress)
         dead = exited()
         if dead:
@@ -125,6 +127,19 @@ def _drive_until_done(executor: Any, monitor: Any, cfg: RunConfig,
         elif time.monotonic() - last_change > STALL_TIMEOUT_S:
             return f'simulated time stopped advancing for {STALL_TIMEOUT_S:.0f} s'
     return None
+
+
+def _private_context(args: list[str]) -> Any:
+    """An rclpy context whose SIGINT leaves it alive, so the nodes' shutdown hooks still publish."""
+    import rclpy
+    from rclpy.signals import SignalHandlerOptions
+
+    from rover_nav.runtime.spinning import use_python_signal_handlers
+
+    context = rclpy.Context()
+    rclpy.init(context=context, args=args, signal_handler_options=SignalHandlerOptions.NO)
+    use_python_signal_handlers()
+    return context
 
 
 def _executor(context: Any) -> Any:
@@ -144,8 +159,7 @@ def run_in_process(cfg: RunConfig) -> int:
 
     from rover_bringup.monitor import MonitorNode
 
-    context = rclpy.Context()
-    rclpy.init(context=context, args=cfg.log_args())
+    context = _private_context(cfg.log_args())
     nodes: list[Any] = []
     executor = _executor(context)
     monitor = MonitorNode(context=context, parameter_overrides=_parameters({'use_sim_time': True}))
@@ -168,7 +182,10 @@ def run_in_process(cfg: RunConfig) -> int:
         for node in nodes:  # simulator and operator first, logger last: it writes the summary
             hook = getattr(node, 'on_shutdown', None)
             if hook is not None:
-                hook()
+                try:
+                    hook()
+                except Exception as exc:  # one failing hook must not cost the others (the logger's summary)
+                    print(f'rover run: {node.get_name()} shutdown hook failed: {exc}', file=sys.stderr)
         for node in [*nodes, monitor]:
             executor.remove_node(node)
             node.destroy_node()
@@ -245,8 +262,7 @@ def run_processes(cfg: RunConfig) -> int:
     from rover_bringup.monitor import MonitorNode
 
     children = ProcessGraph(cfg.out / 'logs')
-    context = rclpy.Context()
-    rclpy.init(context=context, args=[])
+    context = _private_context([])
     monitor = MonitorNode(context=context, parameter_overrides=_parameters({'use_sim_time': True}))
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(monitor)

@@ -7,6 +7,10 @@ the rover is left to the downstream command timeout. Every node must stop the ro
 raises KeyboardInterrupt, SIGTERM and SIGHUP raise `Terminated` (a KeyboardInterrupt, so
 `run_node` treats them as a normal exit), and the executor waits in short slices so the
 Python handler runs within `slice_s`.
+
+While the executor itself runs, the exception is deferred to the end of the slice: raised inside
+rclpy's C++ code (which calls back into Python to build messages) it would surface as a pybind11
+"Unable to convert call argument" RuntimeError and a non-zero exit instead of a clean stop.
 """
 
 from __future__ import annotations
@@ -20,11 +24,38 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP: leave like Ctrl-C (exit code 0 through run_node, shutdown hook runs)."""
 
 
+_pending: list[BaseException] = []  # a signal that arrived while the executor was running
+_in_executor = 0  # > 0 while the main thread is inside executor.spin_once
+
+
+def _interrupt(exc: BaseException) -> None:
+    if _in_executor:
+        _pending.append(exc)  # raised by the spin loop at the end of the slice
+        return
+    raise exc
+
+
+def _on_sigint(_signum: int, _frame: Any) -> None:
+    _interrupt(KeyboardInterrupt())
+
+
 def _raise_terminated(signum: int, _frame: Any) -> None:
     # One is enough: a second hang-up/terminate must not interrupt the shutdown hook's zero command.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    raise Terminated(f'signal {signal.Signals(signum).name}')
+    _interrupt(Terminated(f'signal {signal.Signals(signum).name}'))
+
+
+def spin_slice(executor: Any, timeout_s: float) -> None:
+    """One `executor.spin_once`, with signals deferred until it returns (then raised here)."""
+    global _in_executor
+    _in_executor += 1
+    try:
+        executor.spin_once(timeout_sec=timeout_s)
+    finally:
+        _in_executor -= 1
+    if _pending:
+        raise _pending.pop(0)
 
 
 def publish_and_flush(publisher: Any, msg: Any, timeout_s: float = 1.0) -> bool:
@@ -59,7 +90,7 @@ def use_python_signal_handlers() -> None:
     from rclpy.signals import uninstall_signal_handlers
 
     uninstall_signal_handlers()
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, _on_sigint)
     signal.signal(signal.SIGTERM, _raise_terminated)
     signal.signal(signal.SIGHUP, _raise_terminated)
 
@@ -74,7 +105,7 @@ def spin_keeping_context(node: Any, slice_s: float = 0.05,
     executor.add_node(node)
     try:
         while node.context.ok():
-            executor.spin_once(timeout_sec=slice_s)
+            spin_slice(executor, slice_s)
             if between is not None:
                 between()
     finally:
