@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--duration', type=float, default=None,
                         help='simulated seconds to run (default: the scenario length + 10 s)')
     parser.add_argument('--out', default=None, help='output folder (default: runs/WORLD-SCENARIO-TIME)')
-    parser.add_argument('--seed', type=int, default=None, help='seed for sensor noise (default: the world seed)')
+    parser.add_argument('--seed', type=int, default=None,
+                        help="seed of the simulator's sensor noise (default 0); the terrain is the world file's")
     parser.add_argument('--realtime', action='store_true',
                         help='free-running simulator at real time instead of lockstep, faster than real time')
     parser.add_argument('--processes', action='store_true',
