@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from rover_bringup import graph
+from rover_bringup.child_process import die_with_parent
 from rover_bringup.paths import data_file
 from rover_bringup.scenario import Scenario, load_scenario
 from rover_nav.runtime.params import ConfigError
@@ -227,7 +228,7 @@ class ProcessGraph:
         log = open(self.logs / f'{name}.log', 'wb')  # noqa: SIM115 - closed in stop()
         env = dict(os.environ, PYTHONUNBUFFERED='1')
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=die_with_parent)
         self.children.append((name, proc, log))
 
     def start_node(self, spec: graph.NodeSpec, params_files: list[str], overrides: dict[str, Any],

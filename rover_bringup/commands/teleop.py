@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 
+from rover_bringup.child_process import die_with_parent
+
 EXIT_CONFIG = 2
 GAMEPADS = ('xbox', 'playstation', 'f710', 'sdl_game_controller')
 
@@ -51,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
     from rover_bringup import graph, runner
     from rover_bringup.commands.run import finish, private_domain
     from rover_nav.runtime.params import ConfigError
+    from rover_nav.runtime.spinning import use_python_signal_handlers
+
+    use_python_signal_handlers()  # SIGTERM / SIGHUP (terminal closed) stop the stack like Ctrl-C
 
     try:
         cfg = runner.prepare(args.world, 'straight', 1e9, args.out, None, realtime=True, processes=True,
@@ -77,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if foreground is not None:
             # The keyboard UI owns this terminal; the rest of the stack logs to files.
-            subprocess.run(foreground, env=dict(os.environ, PYTHONUNBUFFERED='1'), check=False)
+            subprocess.run(foreground, env=dict(os.environ, PYTHONUNBUFFERED='1'), check=False,
+                           preexec_fn=die_with_parent)
         else:
             print('hold the enable button (LB on an Xbox pad) with the sticks centred to drive; Ctrl-C to stop',
                   flush=True)

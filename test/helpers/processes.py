@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+from rover_bringup.child_process import die_with_parent
+
 _live: list[NodeProcess] = []
 
 
@@ -30,7 +32,8 @@ class NodeProcess:
         full_env.update(env or {})
         self._log = open(log_path, 'wb')  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=full_env, start_new_session=True)
+                                     stdin=subprocess.DEVNULL, env=full_env, start_new_session=True,
+                                     preexec_fn=die_with_parent)
         _live.append(self)
 
     @classmethod
