@@ -57,8 +57,10 @@ class RunConfig:
         if spec.uses_geometry:
             values['profile'] = self.profile
         if spec is graph.SIMULATOR:
+            # a loaded 2-core machine can hold one of nine processes for over a second: wait longer
+            # for a tick's answer than the node's live default before stepping without it
             values.update(world=self.world, mode='free' if self.realtime else 'lockstep',
-                          output_dir=str(self.out))
+                          output_dir=str(self.out), step_timeout=3.0)
             if self.seed is not None:
                 values['seed'] = self.seed
         elif spec is graph.OPERATOR:
