@@ -15,17 +15,11 @@ from pathlib import Path
 import tempfile
 
 _LOCK_DIR = Path(tempfile.gettempdir()) / 'rover_testbed_domains'
-_held = None  # keep the lock file open for the life of the process
+_held: list = []  # lock files kept open for the life of the process
 
 
-def claim_domain(first: int = 1, last: int = 200) -> int:
-    """Lock and return a free domain id in [first, last]; export it with localhost-only discovery.
-
-    Fast DDS maps domain d to UDP ports 7400 + 250 d, so ids stay at or below 232.
-    """
-    global _held
-    if _held is not None:
-        return int(os.environ['ROS_DOMAIN_ID'])
+def _lock_free_domain(first: int, last: int) -> int:
+    """Lock a domain id in [first, last] that no other process holds; the lock lives as long as we do."""
     _LOCK_DIR.mkdir(parents=True, exist_ok=True)
     start = os.getpid() % (last - first + 1)
     for offset in range(last - first + 1):
@@ -36,9 +30,30 @@ def claim_domain(first: int = 1, last: int = 200) -> int:
         except OSError:
             handle.close()
             continue
-        _held = handle
-        os.environ['ROS_DOMAIN_ID'] = str(domain)
-        os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
-        os.environ.pop('ROS_LOCALHOST_ONLY', None)
+        _held.append(handle)
         return domain
     raise RuntimeError(f'no free ROS_DOMAIN_ID in [{first}, {last}]')
+
+
+def claim_domain(first: int = 1, last: int = 200) -> int:
+    """Lock and return a free domain id in [first, last]; export it with localhost-only discovery.
+
+    Fast DDS maps domain d to UDP ports 7400 + 250 d, so ids stay at or below 232. Repeated calls
+    return the domain already claimed.
+    """
+    if _held:
+        return int(os.environ['ROS_DOMAIN_ID'])
+    domain = _lock_free_domain(first, last)
+    os.environ['ROS_DOMAIN_ID'] = str(domain)
+    os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+    os.environ.pop('ROS_LOCALHOST_ONLY', None)
+    return domain
+
+
+def claim_spare_domain(first: int = 1, last: int = 200) -> int:
+    """Lock one more free domain (not exported), e.g. for a test that SIGKILLs a DDS participant.
+
+    A killed Fast DDS participant leaves its discovery entry and shared-memory ports behind until
+    they time out; keeping such a test in a domain of its own spares the tests that follow.
+    """
+    return _lock_free_domain(first, last)

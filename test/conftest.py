@@ -5,7 +5,7 @@ from __future__ import annotations
 from helpers.processes import stop_all
 import pytest
 
-from rover_bringup.ros_domain import claim_domain
+from rover_bringup.ros_domain import claim_domain, claim_spare_domain
 
 # Before any rclpy context exists in this process (or in a child it starts).
 claim_domain()
@@ -27,3 +27,12 @@ def probe():
         yield p
     finally:
         p.close()
+
+
+@pytest.fixture
+def spare_domain(monkeypatch):
+    """A ROS domain of its own for a test that SIGKILLs a DDS participant (request it first)."""
+    domain = claim_spare_domain()
+    monkeypatch.setenv('ROS_DOMAIN_ID', str(domain))
+    return domain
+

@@ -40,7 +40,7 @@ def _alive(pid: int) -> bool:
     return state != 'Z'
 
 
-def test_sigkilled_runner_leaves_no_node_behind(tmp_path):
+def test_sigkilled_runner_leaves_no_node_behind(spare_domain, tmp_path):
     run = NodeProcess([sys.executable, '-m', 'rover_bringup.cli', 'run', '--world', 'flat', '--processes',
                        '--no-operator', '--realtime', '--duration', '600', '--out', str(tmp_path / 'run'), '--quiet'],
                       tmp_path / 'rover_run.log')

@@ -107,7 +107,7 @@ def test_recorded_drive_bag_csv_geojson_summary_agree(tmp_path, probe, drive):
     assert s['final_pose']['x'] == pytest.approx(drive.published[-1][1], abs=1e-3)
 
 
-def test_sigkill_mid_drive_leaves_readable_files_missing_at_most_one_second(tmp_path, probe, drive):
+def test_sigkill_mid_drive_leaves_readable_files_missing_at_most_one_second(spare_domain, tmp_path, probe, drive):
     out = tmp_path / 'run'
     logger = start_logger(tmp_path, out)
     try:
