@@ -61,14 +61,12 @@ class MonitorNode(Node):
     def __init__(self, **kwargs: object) -> None:
         super().__init__('run_monitor', **kwargs)
         self.progress = DriveProgress()
-        self.clock_messages = 0
         self.create_subscription(Clock, '/clock', self._on_clock, qos.CLOCK)
         self.create_subscription(Odometry, 'ground_truth', self._on_truth, qos.STATE)
         self.create_subscription(Imu, 'imu', self._on_imu, qos.SENSOR_SUB)
         self.create_subscription(String, 'events', self._on_event, qos.EVENTS)
 
     def _on_clock(self, msg: Clock) -> None:
-        self.clock_messages += 1
         self.progress.sim_time = msg.clock.sec + msg.clock.nanosec * 1e-9
 
     def _on_truth(self, msg: Odometry) -> None:

@@ -56,7 +56,10 @@ class ScenarioOperator(RoverNode):
     def _on_tick(self, msg: Odometry) -> None:
         stamp = msg.header.stamp
         now_s = stamp.sec + stamp.nanosec * 1e-9
-        if now_s - self._last_pub >= self._period - 1e-6:
+        # A tick seen again means the simulator is still waiting for its answer (it repeats tick 0
+        # until the chain is connected): say it again, the first one may have gone before a
+        # subscriber had matched.
+        if now_s - self._last_pub >= self._period - 1e-6 or now_s == self._last_pub:
             self._publish(now_s, stamp)
 
     def _on_timer(self) -> None:

@@ -118,17 +118,17 @@ def _drive_until_done(executor: Any, monitor: Any, cfg: RunConfig,
     from rover_nav.runtime.spinning import spin_slice
 
     printer = _Progress(cfg.quiet)
-    last_clock, last_change = -1, time.monotonic()
+    last_time, last_change = -1.0, time.monotonic()
     while monitor.progress.sim_time < cfg.duration_s:
         spin_slice(executor, 0.05)
         printer.maybe_print(monitor.progress)
         dead = exited()
         if dead:
             return f'node(s) exited early: {", ".join(dead)}'
-        if monitor.clock_messages != last_clock:
-            last_clock, last_change = monitor.clock_messages, time.monotonic()
+        if monitor.progress.sim_time > last_time:  # a repeated tick (the sim waiting) is no progress
+            last_time, last_change = monitor.progress.sim_time, time.monotonic()
         elif time.monotonic() - last_change > STALL_TIMEOUT_S:
-            return f'simulated time stopped advancing for {STALL_TIMEOUT_S:.0f} s'
+            return f'simulated time stopped advancing for {STALL_TIMEOUT_S:.0f} s (wall)'
     return None
 
 

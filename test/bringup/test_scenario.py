@@ -116,3 +116,37 @@ def test_operator_plays_the_scenario_on_sim_time(probe):
         ex.shutdown()
         node.destroy_node()
         rclpy.try_shutdown(context=ctx)
+
+
+@pytest.mark.ros
+def test_operator_repeats_its_command_when_the_simulator_repeats_a_tick(probe):
+    """The simulator repeats tick 0 until the chain answers; a first command lost before discovery
+    finished must not leave the lockstep run waiting forever."""
+    from nav_msgs.msg import Odometry
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+
+    from rover_bringup.operator_node import ScenarioOperator
+    from rover_nav.runtime import qos
+
+    scen = parse_scenario({'rate_hz': 10, 'commands': [{'duration_s': 5.0, 'linear_x': 0.05}]})
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    node = ScenarioOperator(scenario=scen, context=ctx, parameter_overrides=[Parameter('use_sim_time', value=True)])
+    ex = SingleThreadedExecutor(context=ctx)
+    ex.add_node(node)
+    out = probe.subscribe('teleop/cmd_vel', TwistStamped, qos.COMMAND)
+    ticks = probe.publisher('ground_truth', Odometry, qos.STATE)
+    try:
+        probe.wait_for(lambda: ticks.get_subscription_count() >= 1 and node._pub.get_subscription_count() >= 1,
+                       10.0, 'operator and probe matched')
+        for expected in (1, 2, 3):  # tick 0, three times
+            ticks.publish(Odometry())
+            probe.wait_for(lambda n=expected: (ex.spin_once(timeout_sec=0.01) or True) and len(out) >= n,
+                           10.0, f'command number {expected} for the repeated tick 0')
+        assert all(r.msg.header.stamp.sec == 0 and r.msg.header.stamp.nanosec == 0 for r in out)
+    finally:
+        ex.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown(context=ctx)
