@@ -18,6 +18,7 @@ from sensor_msgs.msg import Imu
 from std_msgs.msg import String
 
 from rover_nav.runtime import qos
+from rover_nav.runtime.intra_process import IntraProcessMixin
 
 
 @dataclass
@@ -55,7 +56,7 @@ class DriveProgress:
                 f'tilt={self.tilt_deg:5.1f} deg  last event={self.guard}')
 
 
-class MonitorNode(Node):
+class MonitorNode(IntraProcessMixin, Node):
     """Collects DriveProgress for the runner (uses the simulated clock)."""
 
     def __init__(self, **kwargs: object) -> None:

@@ -45,6 +45,7 @@ class RunConfig:
     quiet: bool = False
     verbose: bool = False
     operator: bool = True
+    intra_process: bool = True  # in one process: nodes share an intra-process bus (False: DDS only)
     params_files: list[str] = field(default_factory=list)
 
     def log_args(self) -> list[str]:
@@ -72,7 +73,7 @@ class RunConfig:
 
 def prepare(world: str, scenario: str, duration: float | None, out: str | None, seed: int | None,
             realtime: bool, processes: bool, quiet: bool = False, operator: bool = True,
-            verbose: bool = False) -> RunConfig:
+            verbose: bool = False, intra_process: bool = True) -> RunConfig:
     """Validate world and scenario before anything starts (ConfigError names the bad key)."""
     from rover_sim.terrain import load_world
 
@@ -89,7 +90,7 @@ def prepare(world: str, scenario: str, duration: float | None, out: str | None, 
     scen_ref = str(Path(scenario).resolve()) if Path(scenario).suffix in ('.yaml', '.yml') else scenario
     return RunConfig(world=world_ref, scenario=scen, scenario_ref=scen_ref, duration_s=duration_s,
                      out=out_dir.resolve(), seed=seed, realtime=realtime, processes=processes, quiet=quiet,
-                     operator=operator, verbose=verbose,
+                     operator=operator, verbose=verbose, intra_process=intra_process,
                      params_files=[str(data_file('config', 'rover.yaml'))])
 
 
@@ -112,15 +113,13 @@ class _Progress:
             self.next_t = progress.sim_time + self.every_s
 
 
-def _drive_until_done(executor: Any, monitor: Any, cfg: RunConfig,
+def _drive_until_done(spin: Callable[[], None], monitor: Any, cfg: RunConfig,
                       exited: Callable[[], list[str]] = list) -> str | None:
     """Spin until the drive's simulated duration has passed; return why it ended early, or None."""
-    from rover_nav.runtime.spinning import spin_slice
-
     printer = _Progress(cfg.quiet)
     last_time, last_change = -1.0, time.monotonic()
     while monitor.progress.sim_time < cfg.duration_s:
-        spin_slice(executor, 0.05)
+        spin()
         printer.maybe_print(monitor.progress)
         dead = exited()
         if dead:
@@ -161,8 +160,12 @@ def run_in_process(cfg: RunConfig) -> int:
     import rclpy
 
     from rover_bringup.monitor import MonitorNode
+    from rover_nav.runtime.intra_process import attach_bus
+    from rover_nav.runtime.spinning import spin_composed, spin_slice
 
     context = _private_context(cfg.log_args())
+    # composed nodes hand messages to each other directly (rover_nav.runtime.intra_process), not through DDS
+    bus = attach_bus(context) if cfg.intra_process else None
     nodes: list[Any] = []
     executor = _executor(context)
     monitor = MonitorNode(context=context, parameter_overrides=_parameters({'use_sim_time': True}))
@@ -175,7 +178,10 @@ def run_in_process(cfg: RunConfig) -> int:
                        parameter_overrides=_parameters(cfg.overrides(spec)))
             nodes.append(node)
             executor.add_node(node)
-        problem = _drive_until_done(executor, monitor, cfg)
+        if bus is not None:
+            problem = _drive_until_done(lambda: spin_composed(executor, bus, 0.05), monitor, cfg)
+        else:
+            problem = _drive_until_done(lambda: spin_slice(executor, 0.05), monitor, cfg)
         if problem:
             print(f'rover run: {problem}', file=sys.stderr)
             return 1
@@ -263,6 +269,7 @@ def run_processes(cfg: RunConfig) -> int:
     from rclpy.executors import SingleThreadedExecutor
 
     from rover_bringup.monitor import MonitorNode
+    from rover_nav.runtime.spinning import spin_slice
 
     children = ProcessGraph(cfg.out / 'logs')
     context = _private_context([])
@@ -274,7 +281,7 @@ def run_processes(cfg: RunConfig) -> int:
     try:
         for spec in graph.simulated_drive(cfg.operator):
             children.start_node(spec, cfg.params_files, cfg.overrides(spec), 'info' if cfg.verbose else 'warn')
-        problem = _drive_until_done(executor, monitor, cfg, children.exited)
+        problem = _drive_until_done(lambda: spin_slice(executor, 0.05), monitor, cfg, children.exited)
         if problem:
             print(f'rover run: {problem} (logs in {children.logs})', file=sys.stderr)
             failed = True

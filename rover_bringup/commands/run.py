@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='free-running simulator at real time instead of lockstep, faster than real time')
     parser.add_argument('--processes', action='store_true',
                         help='run every node in its own process, as a launch file would')
+    parser.add_argument('--dds-only', action='store_true',
+                        help='one process, but nodes talk over DDS only (no intra-process bus): for comparisons')
     parser.add_argument('--no-operator', action='store_true',
                         help='no scripted operator: drive it yourself on teleop/cmd_vel (give --duration)')
     parser.add_argument('--quiet', action='store_true', help='no progress lines')
@@ -41,13 +43,15 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         cfg = runner.prepare(args.world, args.scenario, args.duration, args.out, args.seed, args.realtime,
-                             args.processes, args.quiet, operator=not args.no_operator, verbose=args.verbose)
+                             args.processes, args.quiet, operator=not args.no_operator, verbose=args.verbose,
+                             intra_process=not args.dds_only)
     except (ConfigError, FileNotFoundError) as exc:
         print(f'rover run: {exc}', file=sys.stderr)
         return EXIT_CONFIG
     cfg.out.mkdir(parents=True, exist_ok=True)
     domain = private_domain()
-    mode = 'separate processes' if cfg.processes else 'one process'
+    mode = 'separate processes' if cfg.processes else (
+        'one process, intra-process bus' if cfg.intra_process else 'one process, DDS only')
     print(f'rover run: world {args.world}, scenario {cfg.scenario.name}, {cfg.duration_s:.0f} s simulated, '
           f'{"real time" if cfg.realtime else "lockstep"}, {mode}, {domain}\noutput: {cfg.out}', flush=True)
     start = time.monotonic()

@@ -16,6 +16,7 @@ from rclpy.node import Node
 from std_msgs.msg import String
 
 from rover_nav.runtime import qos
+from rover_nav.runtime.intra_process import IntraProcessMixin
 from rover_nav.runtime.params import ParameterTable, ParamSpec, Snapshot
 
 DIAG_OK = DiagnosticStatus.OK
@@ -24,7 +25,7 @@ DIAG_ERROR = DiagnosticStatus.ERROR
 DIAG_STALE = DiagnosticStatus.STALE
 
 
-class RoverNode(Node):
+class RoverNode(IntraProcessMixin, Node):
     """Base class: parameters from one schema, events, diagnostics, throttled warnings."""
 
     def __init__(self, name: str, specs: Iterable[ParamSpec],

@@ -58,6 +58,30 @@ def spin_slice(executor: Any, timeout_s: float) -> None:
         raise _pending.pop(0)
 
 
+def spin_composed(executor: Any, bus: Any, timeout_s: float, batch: int = 32, executor_turns: int = 2) -> None:
+    """One slice of nodes composed on an intra-process bus (`rover_nav.runtime.intra_process`).
+
+    Up to `batch` queued bus callbacks run, then the executor gets `executor_turns` turns for its
+    own events (timers, messages from other processes); it waits up to `timeout_s` only when the
+    bus is idle. An executor turn costs ~80 us even when nothing is ready, a bus callback
+    nothing beyond the callback itself, so the executor gets a few turns per batch, not one per
+    message. Signals are deferred to the end of the slice, as in `spin_slice`.
+    """
+    global _in_executor
+    _in_executor += 1
+    try:
+        bus.deliver(batch)
+        if bus.pending:
+            for _ in range(executor_turns):
+                executor.spin_once(timeout_sec=0.0)
+        else:
+            executor.spin_once(timeout_sec=timeout_s)
+    finally:
+        _in_executor -= 1
+    if _pending:
+        raise _pending.pop(0)
+
+
 def publish_and_flush(publisher: Any, msg: Any, timeout_s: float = 1.0) -> bool:
     """Publish a last message and wait until reliable subscribers acknowledged it.
 

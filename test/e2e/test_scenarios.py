@@ -74,6 +74,20 @@ def test_same_seed_same_final_pose(run_drive, tmp_path):
     assert first.summary['distance_m'] > 0.5
 
 
+def test_the_intra_process_bus_drives_like_dds(run_drive, tmp_path):
+    """`rover run` hands messages over the intra-process bus, `--dds-only` over DDS (same process):
+    the same lockstep drive must end in the same place (the bus changes the transport, not the run)."""
+    composed = run_drive('--world', 'change4', '--scenario', 'egress', '--duration', '20', '--seed', '5')
+    (tmp_path / 'run').rename(tmp_path / 'composed')
+    separate = run_drive('--world', 'change4', '--scenario', 'egress', '--duration', '20', '--seed', '5',
+                         '--dds-only')
+    assert composed.code == 0 and separate.code == 0
+    a, b = composed.summary['final_pose'], separate.summary['final_pose']
+    gap = math.dist((a['x'], a['y'], a['z']), (b['x'], b['y'], b['z']))
+    assert gap < 1e-3, f'bus and DDS runs differ by {gap * 1000:.2f} mm'
+    assert composed.summary['distance_m'] > 0.5
+
+
 def test_egress_down_the_ramp_onto_the_regolith(run_drive):
     """The default story: off the lander deck, down the <= 12 degree ramp, away across the plain."""
     drive = run_drive('--world', 'change4', '--scenario', 'egress')
