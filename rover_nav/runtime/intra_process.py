@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable
+import time
 from typing import Any
 import weakref
 
@@ -221,10 +222,11 @@ class IntraProcessBus:
     def pending(self) -> bool:
         return bool(self._order)
 
-    def deliver(self, limit: int = 1_000_000) -> int:
+    def deliver(self, limit: int = 1_000_000, until: float | None = None) -> int:
         """Run queued callbacks in publish order (callbacks may publish more); returns how many ran.
 
-        A keep-last queue that overflowed has fewer messages than order entries: those are skipped.
+        Stops after `limit` callbacks or once `time.monotonic()` passes `until`. A keep-last queue
+        that overflowed has fewer messages than order entries: those entries are skipped.
         """
         order = self._order
         ran = 0
@@ -236,6 +238,8 @@ class IntraProcessBus:
                 sub.callback(sub.queue.popleft())
                 if sub.is_clock:
                     self.fire_timers(sub.node)
+                if until is not None and time.monotonic() >= until:
+                    break
         return ran
 
     def route(self, topic: str, msg_type: Any, pub_qos: Any) -> _Route:

@@ -58,24 +58,23 @@ def spin_slice(executor: Any, timeout_s: float) -> None:
         raise _pending.pop(0)
 
 
-def spin_composed(executor: Any, bus: Any, timeout_s: float, batch: int = 32, executor_turns: int = 2) -> None:
+def spin_composed(executor: Any, bus: Any, timeout_s: float, turn_every_s: float = 0.005) -> None:
     """One slice of nodes composed on an intra-process bus (`rover_nav.runtime.intra_process`).
 
-    Up to `batch` queued bus callbacks run, then the executor gets `executor_turns` turns for its
-    own events (timers, messages from other processes); it waits up to `timeout_s` only when the
-    bus is idle. An executor turn costs ~80 us even when nothing is ready, a bus callback
-    nothing beyond the callback itself, so the executor gets a few turns per batch, not one per
-    message. Signals are deferred to the end of the slice, as in `spin_slice`.
+    Queued bus callbacks run for up to `turn_every_s` of wall time, then the executor gets one
+    turn for its own events (steady-clock timers, services, messages from other processes); it
+    waits up to `timeout_s` for one only when the bus is idle. A turn costs ~80 us even when
+    nothing is ready, a bus callback nothing beyond the callback, so the executor is given a turn
+    per few milliseconds, not one per message. Signals are deferred to the end of the slice, as
+    in `spin_slice`.
     """
+    import time
+
     global _in_executor
     _in_executor += 1
     try:
-        bus.deliver(batch)
-        if bus.pending:
-            for _ in range(executor_turns):
-                executor.spin_once(timeout_sec=0.0)
-        else:
-            executor.spin_once(timeout_sec=timeout_s)
+        bus.deliver(until=time.monotonic() + turn_every_s)
+        executor.spin_once(timeout_sec=0.0 if bus.pending else timeout_s)
     finally:
         _in_executor -= 1
     if _pending:
