@@ -8,7 +8,8 @@ on `IntraProcessMixin` (all our nodes) hands messages to the other nodes of that
 directly, as the very same Python object:
 - A publish goes to each local subscription of the same topic and type whose QoS DDS would
   match (a best-effort publisher does not reach a reliable subscriber, and so on). The
-  subscription queues it (keep-last, its own depth; raw subscriptions get the CDR bytes) and
+  subscription queues it (keep-last, its own depth; raw subscriptions get the CDR bytes, as a
+  `SerializedMessage` that also carries the object: `message_of` skips the decoding) and
   the bus remembers the order; `deliver()` (the runner calls it between executor slices) runs
   the callbacks in publish order, never inside `publish()`. /clock takes the same path, so a
   node's clock has always seen tick k before the node sees a message stamped t_k.
@@ -37,7 +38,7 @@ from typing import Any
 import weakref
 
 from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
-from rclpy.serialization import serialize_message
+from rclpy.serialization import deserialize_message, serialize_message
 
 _BUSES: weakref.WeakKeyDictionary[Any, IntraProcessBus] = weakref.WeakKeyDictionary()
 
@@ -60,6 +61,20 @@ def dds_would_match(pub_qos: Any, sub_qos: Any) -> bool:
         return False
     return not (sub_qos.durability == DurabilityPolicy.TRANSIENT_LOCAL
                 and pub_qos.durability != DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+class SerializedMessage(bytes):
+    """CDR bytes for a raw subscription, with the message object they were made from (no decoding needed)."""
+
+    message: Any = None
+
+
+def message_of(data: bytes, msg_type: Any) -> Any:
+    """The message in raw subscription data: the bus's object when it came over the bus, else decoded CDR."""
+    message = getattr(data, 'message', None)
+    if message is not None and isinstance(message, msg_type):
+        return message
+    return deserialize_message(data, msg_type)
 
 
 class LocalSubscription:
@@ -212,7 +227,9 @@ class IntraProcessBus:
         data = None
         for sub in route.local:
             if sub.raw:
-                data = data if data is not None else serialize_message(msg)
+                if data is None:
+                    data = SerializedMessage(serialize_message(msg))
+                    data.message = msg
                 sub.queue.append(data)
             else:
                 sub.queue.append(msg)

@@ -16,7 +16,7 @@ from rclpy.serialization import deserialize_message
 from std_msgs.msg import Bool, Int32, String
 
 from rover_nav.runtime import qos
-from rover_nav.runtime.intra_process import IntraProcessMixin, attach_bus, bus_of, dds_would_match
+from rover_nav.runtime.intra_process import IntraProcessMixin, attach_bus, bus_of, dds_would_match, message_of
 from rover_nav.runtime.spinning import spin_composed
 
 
@@ -98,6 +98,13 @@ def test_subscribers_get_the_same_object_and_a_raw_one_gets_its_cdr_bytes(compos
     assert seen_a[0] is msg
     assert isinstance(seen_raw[0], bytes)
     assert deserialize_message(seen_raw[0], String).data == 'regolith'
+    assert message_of(seen_raw[0], String) is msg  # no decoding needed on the bus
+
+
+def test_message_of_decodes_plain_cdr_bytes():
+    from rclpy.serialization import serialize_message
+
+    assert message_of(serialize_message(String(data='dds')), String).data == 'dds'
 
 
 def test_keep_last_depth_drops_the_oldest_like_dds(composed):
