@@ -1,7 +1,8 @@
 """Full-chain benchmark (`rover bench --only 'full run'`): how fast a whole `rover run` drive goes.
 
 A real drive (default world and scenario, first 60 simulated seconds) through the simulator and
-every node, over DDS, in one process and with one process per node. Baseline, measured in the
+every node: in one process on the intra-process bus (what `rover run` does), in one process over
+DDS only (`--dds-only`), and with one process per node (`--processes`, DDS). Baseline, measured in the
 same run: bare MuJoCo stepping of the same world's model (`rover_sim.bench`), the ceiling no
 chain can beat. Figures are real-time factors; ratio = chain / bare stepping.
 """
@@ -18,7 +19,7 @@ SCENARIO = 'egress'
 SIM_SECONDS = 60.0
 
 
-def _drive_rtf(processes: bool) -> float:
+def _drive_rtf(processes: bool, intra_process: bool = True) -> float:
     """Real-time factor of one quiet drive: simulated seconds per wall second of the drive loop."""
     import json
 
@@ -29,7 +30,7 @@ def _drive_rtf(processes: bool) -> float:
     with tempfile.TemporaryDirectory(prefix='rover_bench_') as tmp:
         out = Path(tmp) / 'run'
         cfg = runner.prepare(WORLD, SCENARIO, SIM_SECONDS, str(out), None, realtime=False, processes=processes,
-                             quiet=True)
+                             quiet=True, intra_process=intra_process)
         code = runner.run_processes(cfg) if processes else runner.run_in_process(cfg)
         if code != 0:
             raise RuntimeError(f'benchmark drive failed with exit code {code}')
@@ -42,8 +43,10 @@ def run_benchmarks() -> list[BenchResult]:
     bare = bare_stepping_rtf(WORLD, 20.0)
     note = f'{WORLD}, scenario {SCENARIO}, {SIM_SECONDS:.0f} s simulated, lockstep'
     return [
-        BenchResult('full chain, one process', _drive_rtf(False), bare, 'x real time',
+        BenchResult('full chain, one process (intra-process bus)', _drive_rtf(False), bare, 'x real time',
                     'bare MuJoCo stepping (x real time)', note),
+        BenchResult('full chain, one process, DDS only', _drive_rtf(False, intra_process=False), bare,
+                    'x real time', 'bare MuJoCo stepping (x real time)', note),
         BenchResult('full chain, one process per node', _drive_rtf(True), bare, 'x real time',
                     'bare MuJoCo stepping (x real time)', note),
     ]
