@@ -264,11 +264,11 @@ class LunarSim(RoverNode):
         msg.header.stamp = stamp
         msg.header.frame_id = self._frames['world']
         msg.child_frame_id = self._frames['base_link']
-        msg.pose.pose.position.x, msg.pose.pose.position.y, msg.pose.pose.position.z = (float(v) for v in gt.position)
-        msg.pose.pose.orientation = _quat(gt.orientation)
-        msg.twist.twist.linear.x, msg.twist.twist.linear.y, msg.twist.twist.linear.z = (float(v) for v in gt.linear)
-        msg.twist.twist.angular.x, msg.twist.twist.angular.y, msg.twist.twist.angular.z = (
-            float(v) for v in gt.angular)
+        pose, twist = msg.pose.pose, msg.twist.twist
+        pose.position.x, pose.position.y, pose.position.z = gt.position.tolist()
+        _set_quat(pose.orientation, gt.orientation)
+        twist.linear.x, twist.linear.y, twist.linear.z = gt.linear.tolist()
+        twist.angular.x, twist.angular.y, twist.angular.z = gt.angular.tolist()
         return msg
 
     def _imu_msg(self, sample: Any) -> Imu:
@@ -276,11 +276,10 @@ class LunarSim(RoverNode):
         msg = Imu()
         msg.header.stamp = _stamp(sample.stamp)
         msg.header.frame_id = self._frames['imu_link']
-        msg.orientation = _quat(sample.orientation)
-        msg.angular_velocity.x, msg.angular_velocity.y, msg.angular_velocity.z = (
-            float(v) for v in sample.angular_velocity)
-        msg.linear_acceleration.x, msg.linear_acceleration.y, msg.linear_acceleration.z = (
-            float(v) for v in sample.linear_acceleration)
+        _set_quat(msg.orientation, sample.orientation)
+        w, a = msg.angular_velocity, msg.linear_acceleration
+        w.x, w.y, w.z = np.asarray(sample.angular_velocity, dtype=float).tolist()
+        a.x, a.y, a.z = np.asarray(sample.linear_acceleration, dtype=float).tolist()
         msg.orientation_covariance = _diag(max(p.imu_orientation_noise, 1e-4) ** 2)
         msg.angular_velocity_covariance = _diag(max(p.imu_gyro_noise, 1e-5) ** 2)
         msg.linear_acceleration_covariance = _diag(max(p.imu_accel_noise, 1e-4) ** 2)
@@ -335,8 +334,8 @@ def _stamp(t: float) -> Any:
     return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
 
 
-def _quat(q: np.ndarray) -> Quaternion:
-    return Quaternion(x=float(q[0]), y=float(q[1]), z=float(q[2]), w=float(q[3]))
+def _set_quat(out: Quaternion, q: np.ndarray) -> None:
+    out.x, out.y, out.z, out.w = np.asarray(q, dtype=float).tolist()
 
 
 def _diag(v: float) -> list[float]:
