@@ -198,3 +198,54 @@ def test_without_a_bus_nodes_are_plain_rclpy_nodes(probe):
         node.destroy_node()
     finally:
         rclpy.try_shutdown(context=context)
+
+
+def test_sim_time_timers_fire_on_the_clock_the_bus_delivers(composed):
+    """A 0.1 s timer on sim time: once per deadline passed, missed periods skipped (rcl's rule)."""
+    from rclpy.parameter import Parameter
+    from rosgraph_msgs.msg import Clock
+
+    from rover_nav.runtime.intra_process import SimTimeTimer
+
+    make, bus, spin_until = composed
+    clock_node = make('sim')
+    context = clock_node.context
+    watched = _Node('watched', context=context, parameter_overrides=[Parameter('use_sim_time', value=True)])
+    fired: list[float] = []
+    timer = watched.create_timer(0.1, lambda: fired.append(round(watched.get_clock().now().nanoseconds * 1e-9, 6)))
+    assert isinstance(timer, SimTimeTimer)
+    clock_pub = clock_node.create_publisher(Clock, '/clock', qos.CLOCK)
+
+    def tick(t: float) -> None:
+        clock_pub.publish(Clock(clock=rclpy.time.Time(nanoseconds=round(t * 1e9)).to_msg()))
+        spin_until(lambda: not bus.pending, what=f'clock {t}')
+
+    try:
+        tick(0.05)
+        assert fired == []
+        tick(0.1)
+        assert fired == [0.1]
+        tick(0.15)
+        tick(0.55)  # four periods missed: fires once, next deadline 0.6
+        assert fired == [0.1, 0.55]
+        tick(0.6)
+        assert fired == [0.1, 0.55, 0.6]
+        timer.cancel()
+        tick(1.0)
+        assert len(fired) == 3
+        timer.reset()  # restarts from now: next deadline 1.1
+        tick(1.05)
+        tick(1.1)
+        assert fired[-1] == 1.1
+        watched.destroy_timer(timer)
+        tick(2.0)
+        assert fired[-1] == 1.1
+    finally:
+        watched.destroy_node()
+
+
+def test_timers_on_the_wall_clock_stay_with_the_executor(composed):
+    make, _bus, _spin_until = composed
+    node = make('walltime')
+    timer = node.create_timer(0.1, lambda: None)
+    assert type(timer).__name__ == 'Timer'  # use_sim_time is false: a real rcl timer
