@@ -217,17 +217,17 @@ class DriveControllerNode(RoverNode):
             self._rejected += 1
             why = 'non-finite twist' if stamp_ok else f'stamp more than {snap.max_clock_skew} s ahead of the clock'
             self.warn_throttled(f'rejected cmd_vel ({why}): stopping')
-            self._publish(self.drive.hold(now), stamp)
+            self._publish(self.drive.hold(now), stamp, now)
             return
         self._last_cmd_t = now
         if self._stale:
             self._stale = False
             self.get_logger().info('cmd_vel fresh: driving')
         if self._estop:
-            self._publish(self.drive.hold(now), stamp)
+            self._publish(self.drive.hold(now), stamp, now)
             return
         cmd = self.drive.command(t.linear.x, t.angular.z, now, yaw_rate=self._fresh_yaw_rate(now))
-        self._publish(self._compensated(cmd, now), stamp)
+        self._publish(self._compensated(cmd, now), stamp, now)
 
     def _suspension_rates(self, now: float) -> np.ndarray | None:
         """[body pitch rate, suspension joint rates] when all are fresh, else None."""
@@ -260,17 +260,18 @@ class DriveControllerNode(RoverNode):
         named = [j in msg.name for j in self.layout.steer_joint_names]
         if np.any(np.asarray(named) & ~finite):
             self.warn_throttled('joint_states: non-finite steering angle ignored')
+        now = self.now_s()
         if np.any(finite):
-            self.drive.observe_steering(angles, self.now_s())
-        self._observe_suspension(msg)
+            self.drive.observe_steering(angles, now)
+        self._observe_suspension(msg, now)
 
-    def _observe_suspension(self, msg: JointState) -> None:
+    def _observe_suspension(self, msg: JointState, now: float) -> None:
         """Keep the rocker/bogie joint rates (all present and finite, or none)."""
         if len(msg.velocity) != len(msg.name):
             return  # position-only joint states: no rates (steering already handled)
         rates = {n: float(v) for n, v in zip(msg.name, msg.velocity, strict=True) if n in self.suspension.joints}
         if len(rates) == len(self.suspension.joints) and all(math.isfinite(v) for v in rates.values()):
-            self._susp_rates = (rates, self.now_s())
+            self._susp_rates = (rates, now)
 
     def _on_estop(self, msg: Bool) -> None:
         if msg.data and not self._estop:
@@ -291,7 +292,7 @@ class DriveControllerNode(RoverNode):
             self._stale = True
             self.publish_event('command_timeout', f'no cmd_vel for {timeout:.2f} s: wheels stopped, steering held')
         if stale or self._estop:
-            self._publish(self.drive.hold(now), self.get_clock().now().to_msg())
+            self._publish(self.drive.hold(now), self.get_clock().now().to_msg(), now)
 
     def _diagnostics(self) -> None:
         last = self._last
@@ -327,12 +328,12 @@ class DriveControllerNode(RoverNode):
         self.publish_diagnostic(level, message, values)
 
     # --- output -------------------------------------------------------------------------------------------------
-    def _publish(self, cmd: DriveCommand, stamp: object) -> None:
+    def _publish(self, cmd: DriveCommand, stamp: object, now: float | None = None) -> None:
         self._last = cmd
         if not cmd.waiting:
             self._waiting_since = None
         elif self._waiting_since is None:
-            self._waiting_since = self.now_s()
+            self._waiting_since = self.now_s() if now is None else now
         msg = JointState()
         msg.header.stamp = stamp
         msg.name, msg.position, msg.velocity = joints.command_fields(self.layout, cmd.steer, cmd.wheel_rate)

@@ -8,6 +8,7 @@ field is not commanded.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import functools
 import math
 
 import numpy as np
@@ -30,17 +31,22 @@ class JointStateError(ValueError):
     """A JointState whose arrays do not match its names."""
 
 
+@functools.lru_cache(maxsize=64)
+def _index_map(names: tuple[str, ...], wanted: tuple[str | None, ...]) -> tuple[tuple[int, int], ...]:
+    """(k, i) pairs: wanted[k] is names[i] (the last one of that name). A sender names its joints
+    the same way in every message, so this is worked out once per (names, wanted) pair."""
+    index = {name: i for i, name in enumerate(names)}
+    return tuple((k, index[joint]) for k, joint in enumerate(wanted) if joint is not None and joint in index)
+
+
 def _lookup(names: Sequence[str], values: Sequence[float], wanted: Sequence[str | None], field: str) -> np.ndarray:
     if len(values) == 0:
         return np.full(len(wanted), np.nan)
     if len(values) != len(names):
         raise JointStateError(f'{field} has {len(values)} entries for {len(names)} names')
-    index = {name: i for i, name in enumerate(names)}
     out = np.full(len(wanted), np.nan)
-    for k, joint in enumerate(wanted):
-        i = index.get(joint) if joint is not None else None
-        if i is not None:
-            out[k] = float(values[i])
+    for k, i in _index_map(tuple(names), tuple(wanted)):
+        out[k] = float(values[i])
     return out
 
 

@@ -104,9 +104,11 @@ def design_matrix(layout: WheelLayout, steer: np.ndarray) -> np.ndarray:
 def _fit(a: np.ndarray, s: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, float] | None:
     """Least squares on the masked rows: ((v, w), residual sum of squares), or None if rank < 2."""
     am, sm = a[mask], s[mask]
-    if am.shape[0] < 2 or np.linalg.matrix_rank(am, tol=1e-9) < 2:
+    if am.shape[0] < 2:
         return None
-    theta, *_ = np.linalg.lstsq(am, sm, rcond=None)
+    theta, _, _, singular = np.linalg.lstsq(am, sm, rcond=None)
+    if singular[-1] <= 1e-9:  # rank < 2 at an absolute tolerance of 1e-9 (one SVD, not two)
+        return None
     rss = float(np.sum((sm - am @ theta) ** 2))
     return theta, rss
 
@@ -351,16 +353,31 @@ def base_yaw_from_imu(q_world_imu: tuple[float, float, float, float], mount: np.
 
     mount: 3x3 rotation of imu_link in base_link (from the description); R_world_base =
     R_world_imu @ mount^T, and the heading is that of base_link's x axis on the horizontal plane.
+    Scalar arithmetic (this runs for every IMU message): only the first column of R_world_base,
+    the first two rows of R_world_imu times the first row of the mount, is needed.
     """
-    r = quaternion_matrix(*q_world_imu) @ np.asarray(mount).T
-    return math.atan2(r[1, 0], r[0, 0])
+    x, y, z, w = (float(v) for v in q_world_imu)
+    norm = math.sqrt(x * x + y * y + z * z + w * w)
+    if not math.isfinite(norm) or norm < 1e-6:
+        raise ValueError(f'quaternion must be finite and non-zero, got {[x, y, z, w]}')
+    x, y, z, w = x / norm, y / norm, z / norm, w / norm
+    m0, m1, m2 = np.asarray(mount, dtype=float)[0].tolist()
+    r00 = (1 - 2 * (y * y + z * z)) * m0 + 2 * (x * y - z * w) * m1 + 2 * (x * z + y * w) * m2
+    r10 = 2 * (x * y + z * w) * m0 + (1 - 2 * (x * x + z * z)) * m1 + 2 * (y * z - x * w) * m2
+    return math.atan2(r10, r00)
+
+
+def _mount_row_dot(mount: np.ndarray, row: int, omega_imu: tuple[float, float, float]) -> float:
+    m0, m1, m2 = np.asarray(mount, dtype=float)[row].tolist()
+    ox, oy, oz = omega_imu
+    return float(m0 * ox + m1 * oy + m2 * oz)
 
 
 def base_pitch_rate_from_imu(omega_imu: tuple[float, float, float], mount: np.ndarray) -> float:
     """Pitch rate (rad/s) about base_link's y (positive: nose down, REP-103) from the gyro rates in imu_link."""
-    return float((np.asarray(mount) @ np.asarray(omega_imu, dtype=float))[1])
+    return _mount_row_dot(mount, 1, omega_imu)
 
 
 def base_yaw_rate_from_imu(omega_imu: tuple[float, float, float], mount: np.ndarray) -> float:
     """Yaw rate (rad/s) about base_link's z from the gyro rates in imu_link."""
-    return float((np.asarray(mount) @ np.asarray(omega_imu, dtype=float))[2])
+    return _mount_row_dot(mount, 2, omega_imu)

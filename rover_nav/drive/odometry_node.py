@@ -161,11 +161,11 @@ class WheelOdometryNode(RoverNode):
                 self.warn_throttled('imu: invalid orientation quaternion ignored')
         self._imu = (base_yaw_rate_from_imu(rate, self._imu_mount), yaw, self.now_s())
 
-    def _fresh_imu(self) -> tuple[float, float | None] | None:
+    def _fresh_imu(self, now: float | None = None) -> tuple[float, float | None] | None:
         if self._imu is None:
             return None
         rate, yaw, t = self._imu
-        age = self.now_s() - t
+        age = (self.now_s() if now is None else now) - t
         return (rate, yaw) if 0.0 <= age <= self.params.snapshot.imu_timeout else None
 
     def _on_joint_states(self, msg: JointState) -> None:
@@ -207,7 +207,7 @@ class WheelOdometryNode(RoverNode):
         self._outlier_count += left_out
         self._outlier_rate += OUTLIER_RATE_GAIN * (left_out - self._outlier_rate)
         self._last_est = est
-        v, w, cov, gyro = self._fuse(est)
+        v, w, cov, gyro = self._fuse(est, now)
         if dt is not None and self._prev_twist is not None:
             if dt > snap.max_integration_dt:
                 self._gaps += 1
@@ -215,7 +215,7 @@ class WheelOdometryNode(RoverNode):
             else:
                 pv, pw, pcov = self._prev_twist
                 self.odom.step(0.5 * (v + pv), 0.5 * (w + pw), 0.5 * (cov + pcov), dt, w_from_wheels=not gyro)
-        self._apply_imu_yaw()
+        self._apply_imu_yaw(now)
         self._prev_t, self._prev_twist = t, (v, w, cov)
         twist_cov = cov + est.slip_cov
         if gyro:
@@ -227,11 +227,13 @@ class WheelOdometryNode(RoverNode):
         self._rejected_msgs += 1
         self.warn_throttled(f'rejected {why}')
 
-    def _fuse(self, est: TwistEstimate) -> tuple[float, float, np.ndarray, bool]:
+    def _fuse(self, est: TwistEstimate, now: float) -> tuple[float, float, np.ndarray, bool]:
         """(v, w, independent 2x2 covariance, gyro used): the gyro yaw rate fused in yaw_rate mode."""
         cov = est.cov.copy()
-        imu = self._fresh_imu()
-        if self.params.snapshot.imu_fusion != 'yaw_rate' or imu is None:
+        if self.params.snapshot.imu_fusion != 'yaw_rate':
+            return est.v, est.w, cov, False
+        imu = self._fresh_imu(now)
+        if imu is None:
             return est.v, est.w, cov, False
         wheel_var = max(est.total_cov[1, 1], 1e-12)  # slip included: it is what the gyro corrects
         w, var = fuse_rates(est.w, wheel_var, imu[0], self.params.snapshot.imu_yaw_rate_stddev ** 2)
@@ -241,9 +243,11 @@ class WheelOdometryNode(RoverNode):
         cov[1, 1] = var
         return est.v, w, cov, True
 
-    def _apply_imu_yaw(self) -> None:
-        imu = self._fresh_imu()
-        if self.params.snapshot.imu_fusion == 'yaw' and imu is not None and imu[1] is not None:
+    def _apply_imu_yaw(self, now: float) -> None:
+        if self.params.snapshot.imu_fusion != 'yaw':
+            return
+        imu = self._fresh_imu(now)
+        if imu is not None and imu[1] is not None:
             self.odom.set_yaw(self._imu_yaw.odom_yaw(imu[1], self.odom.yaw), self.params.snapshot.imu_yaw_stddev ** 2)
 
     # --- output -------------------------------------------------------------------------------------------------
@@ -255,12 +259,13 @@ class WheelOdometryNode(RoverNode):
         msg.child_frame_id = self._base_frame
         msg.pose.pose.position.x, msg.pose.pose.position.y = o.x, o.y
         msg.pose.pose.orientation.z, msg.pose.pose.orientation.w = math.sin(o.yaw / 2), math.cos(o.yaw / 2)
-        msg.pose.covariance = _planar_covariance(o.covariance, (0, 1, 5)).tolist()
+        # float64 arrays go into the message as they are (a list would be checked value by value)
+        msg.pose.covariance = _planar_covariance(o.covariance)
         msg.twist.twist.linear.x, msg.twist.twist.angular.z = v, w
         tc = np.zeros((3, 3))  # (vx, vy, wz): lateral slip is unmodelled, so vy is as uncertain as vx
-        tc[np.ix_((0, 2), (0, 2))] = twist_cov
+        tc[_VW_ROWS, _VW_COLS] = twist_cov
         tc[1, 1] = twist_cov[0, 0]
-        msg.twist.covariance = _planar_covariance(tc, (0, 1, 5)).tolist()
+        msg.twist.covariance = _planar_covariance(tc)
         self._pub.publish(msg)
         if self._tf is not None:
             self._send_tf(msg)
@@ -304,10 +309,16 @@ class WheelOdometryNode(RoverNode):
         self.publish_diagnostic(level, message, values)
 
 
-def _planar_covariance(cov3: np.ndarray, slots: tuple[int, int, int]) -> np.ndarray:
-    """A 6x6 row-major covariance (x, y, z, roll, pitch, yaw order) from a 3x3 planar one."""
-    full = np.diag([UNKNOWN_VARIANCE] * 6)
-    full[np.ix_(slots, slots)] = cov3
+_PLANAR_ROWS, _PLANAR_COLS = np.ix_((0, 1, 5), (0, 1, 5))  # x, y, yaw (or vx, vy, wz) in the 6x6
+_VW_ROWS, _VW_COLS = np.ix_((0, 2), (0, 2))  # (v, w) in the (vx, vy, wz) 3x3
+_UNKNOWN_6X6 = np.diag([UNKNOWN_VARIANCE] * 6)
+
+
+def _planar_covariance(cov3: np.ndarray) -> np.ndarray:
+    """A new 6x6 row-major covariance (36,) (x, y, z, roll, pitch, yaw order) from a 3x3 planar one
+    in the x, y, yaw slots."""
+    full = _UNKNOWN_6X6.copy()
+    full[_PLANAR_ROWS, _PLANAR_COLS] = cov3
     return full.reshape(36)
 
 

@@ -46,16 +46,23 @@ def up_in_base(q_world_imu: tuple[float, float, float, float], r_base_imu: np.nd
     R_world_base = R_world_imu R_base_imu^T, so up_base = R_world_base^T e_z
     = R_base_imu (R_world_imu^T e_z) = R_base_imu @ (third row of R_world_imu).
     """
-    r_world_imu = quaternion_matrix(*q_world_imu)
-    return r_base_imu @ r_world_imu[2, :]
+    x, y, z, w = q_world_imu
+    require_finite(qx=x, qy=y, qz=z, qw=w)
+    n = math.sqrt(x * x + y * y + z * z + w * w)
+    if n < 1e-6:
+        raise ValueError(f'orientation quaternion has norm {n:.3g}: not a rotation')
+    x, y, z, w = x / n, y / n, z / n, w / n
+    # the third row of quaternion_matrix: only it is needed (this runs for every IMU message)
+    return r_base_imu @ np.array([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)])
 
 
 def tilt_of(up_base: np.ndarray) -> float:
     """Tilt (rad): the angle between body z and world up, 0 on level ground."""
-    n = float(np.linalg.norm(up_base))
+    x, y, z = (float(v) for v in up_base)
+    n = math.hypot(x, y, z)
     if not math.isfinite(n) or n < 1e-9:
         raise ValueError(f'up vector {up_base!r} has no direction')
-    return math.acos(max(-1.0, min(1.0, float(up_base[2]) / n)))
+    return math.acos(max(-1.0, min(1.0, z / n)))
 
 
 def uphill_of(up_base: np.ndarray) -> tuple[float, float]:

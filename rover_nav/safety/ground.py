@@ -74,22 +74,43 @@ def fit_plane(points: np.ndarray, trim: float = 0.08, iterations: int = 3, ridge
     Returns None with fewer than 3 usable points or a degenerate (collinear) set.
     """
     pts = finite_points(points)
-    keep = np.ones(len(pts), dtype=bool)
+    # rows (1, x, y, z): all nine moment sums of a subset are one small matrix product
+    ext = np.empty((len(pts), 4))
+    ext[:, 0] = 1.0
+    ext[:, 1:] = pts
+    keep: np.ndarray | None = None
     plane: Plane | None = None
     for _ in range(iterations + 1):
-        p = pts[keep]
+        p = ext if keep is None else ext[keep]
         if len(p) < 3:
             return plane
-        x, y, z = p[:, 0], p[:, 1], p[:, 2]
-        a, b, c, ok = _solve_planes(
-            np.float64(len(p)), x.sum(), y.sum(), z.sum(), (x * x).sum(), (x * y).sum(), (y * y).sum(),
-            (x * z).sum(), (y * z).sum(), ridge)
-        if not ok:
+        m = (p.T @ p).tolist()
+        solved = _solve_plane(m[0][0], m[0][1], m[0][2], m[0][3], m[1][1], m[1][2], m[2][2], m[1][3], m[2][3], ridge)
+        if solved is None:
             return plane
-        plane = (float(a), float(b), float(c))
+        plane = solved
         residual = pts[:, 2] - (plane[0] * pts[:, 0] + plane[1] * pts[:, 1] + plane[2])
         keep = residual <= trim
     return plane
+
+
+def _solve_plane(s1: float, sx: float, sy: float, sz: float, sxx: float, sxy: float, syy: float, sxz: float,
+                 syz: float, ridge: float) -> Plane | None:
+    """`_solve_planes` for one plane, in plain floats (None where it reports not ok)."""
+    if not s1 > 0:
+        return None
+    mx, my, mz = sx / s1, sy / s1, sz / s1
+    cxx = sxx - sx * mx + ridge * s1
+    cyy = syy - sy * my + ridge * s1
+    cxy = sxy - sx * my
+    cxz = sxz - sx * mz
+    cyz = syz - sy * mz
+    det = cxx * cyy - cxy * cxy
+    if not det > 1e-12:
+        return None
+    a = (cxz * cyy - cyz * cxy) / det
+    b = (cyz * cxx - cxz * cxy) / det
+    return a, b, mz - a * mx - b * my
 
 
 def plane_tilt(plane: Plane, up: np.ndarray) -> float:
@@ -133,7 +154,13 @@ def heights_above_ground(points: np.ndarray, params: GroundParams = GroundParams
     nx, ny = (int(v) + 1 for v in ij.max(axis=0))
     flat = ij[:, 0] * ny + ij[:, 1]
     order = np.lexsort((pts[:, 2], flat))
-    cells, starts, counts = np.unique(flat[order], return_index=True, return_counts=True)
+    sorted_flat = flat[order]  # already sorted: the runs of equal cells are found without sorting again
+    first = np.empty(n_pts, dtype=bool)
+    first[0] = True
+    np.not_equal(sorted_flat[1:], sorted_flat[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    cells = sorted_flat[starts]
+    counts = np.diff(np.append(starts, n_pts))
     sample = pts[order[starts + np.floor(params.percentile * (counts - 1)).astype(np.int64)]]
     cx, cy = cells // ny, cells % ny
     x, y, z = sample[:, 0], sample[:, 1], sample[:, 2]
@@ -150,8 +177,9 @@ def heights_above_ground(points: np.ndarray, params: GroundParams = GroundParams
             a, b, c = np.where(ok, a, ga), np.where(ok, b, gb), np.where(ok, c, gc)
             ok = np.ones_like(ok)
         keep = ~ok | (z - (a * x + b * y + c) <= params.trim)
-    # map every point to its cell's plane
-    cell_of_point = np.searchsorted(cells, flat)
+    # map every point to its cell's plane (its run number in the sorted order)
+    cell_of_point = np.empty(n_pts, dtype=np.int64)
+    cell_of_point[order] = np.cumsum(first) - 1
     pa, pb, pc, pok = a[cell_of_point], b[cell_of_point], c[cell_of_point], ok[cell_of_point]
     h = (pts[:, 2] - (pa * pts[:, 0] + pb * pts[:, 1] + pc)) / np.sqrt(1.0 + pa * pa + pb * pb)
     out[pok] = h[pok]

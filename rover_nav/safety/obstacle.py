@@ -98,6 +98,29 @@ def _cell_keys(xy: np.ndarray, cell: float) -> np.ndarray:
     return (ij[:, 0] << 32) ^ (ij[:, 1] & 0xFFFFFFFF)
 
 
+def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(order, starts, counts): a stable sort of `keys` and its runs of equal keys.
+
+    keys[order[starts]] are the distinct keys, ascending; order[starts] the index of each one's
+    first occurrence (what np.unique(return_index=True) gives, without its overheads).
+    """
+    order = np.argsort(keys, kind='stable')
+    ordered = keys[order]
+    first = np.empty(len(keys), dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return order, starts, np.diff(np.append(starts, len(keys)))
+
+
+def _is_in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """np.isin(values, sorted_keys) for an ascending `sorted_keys` (duplicates allowed)."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(values), dtype=bool)
+    idx = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
+    return sorted_keys[idx] == values
+
+
 def obstacle_points(points: np.ndarray, config: ObstacleConfig,
                     ground: GroundParams = GroundParams()) -> tuple[np.ndarray, np.ndarray]:
     """Split a base_link cloud (N, 3): returns (valid finite points in range, obstacle points (M, 3))."""
@@ -108,9 +131,10 @@ def obstacle_points(points: np.ndarray, config: ObstacleConfig,
     h = heights_above_ground(pts, ground)
     high = pts[np.nan_to_num(h, nan=-np.inf) > config.max_step_height]
     if len(high) and config.min_obstacle_points > 1:
-        keys = _cell_keys(high[:, :2], _COUNT_CELL)
-        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-        high = high[counts[inverse] >= config.min_obstacle_points]
+        order, _, counts = _runs(_cell_keys(high[:, :2], _COUNT_CELL))
+        per_point = np.empty(len(high), dtype=np.int64)
+        per_point[order] = np.repeat(counts, counts)  # points in each point's own cell
+        high = high[per_point >= config.min_obstacle_points]
     return pts, high
 
 
@@ -178,13 +202,15 @@ class ObstacleGuard:
     def _remember(self, valid: np.ndarray, high: np.ndarray) -> None:
         cfg = self.config
         assert self._pose is not None
-        seen = np.unique(_cell_keys(self._pose.to_odom(valid[:, :2]), cfg.memory_cell))
-        keep = ~np.isin(self._mem_keys, seen)
+        seen = np.sort(_cell_keys(self._pose.to_odom(valid[:, :2]), cfg.memory_cell))
+        keep = ~_is_in_sorted(self._mem_keys, seen)
         keys, xy = self._mem_keys[keep], self._mem_xy[keep]
         if len(high):
             high_xy = self._pose.to_odom(high[:, :2])
-            new_keys, first = np.unique(_cell_keys(high_xy, cfg.memory_cell), return_index=True)
-            keys = np.concatenate([keys, new_keys])
+            high_keys = _cell_keys(high_xy, cfg.memory_cell)
+            order, starts, _ = _runs(high_keys)
+            first = order[starts]  # one point per cell (its first), cells ascending
+            keys = np.concatenate([keys, high_keys[first]])
             xy = np.concatenate([xy, high_xy[first]])
         near = np.hypot(xy[:, 0] - self._pose.x, xy[:, 1] - self._pose.y) <= cfg.memory_radius
         self._mem_keys, self._mem_xy = keys[near], xy[near]

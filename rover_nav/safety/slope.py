@@ -115,10 +115,14 @@ class SlopeGuard:
     def update_imu(self, up_base: np.ndarray, now: float) -> str | None:
         """New up vector (base_link) at `now`; returns 'slope_slow'/'slope_stop' on entering a state."""
         up = np.asarray(up_base, dtype=float)
-        if up.shape != (3,) or not np.all(np.isfinite(up)) or float(np.linalg.norm(up)) < 1e-6:
+        if up.shape != (3,):
+            raise ValueError(f'up vector must be a finite non-zero (3,) array, got {up_base!r}')
+        x, y, z = up.tolist()
+        norm = math.hypot(x, y, z)
+        if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)) or norm < 1e-6:
             raise ValueError(f'up vector must be a finite non-zero (3,) array, got {up_base!r}')
         require_finite(now=now)
-        self._filter.update(up / float(np.linalg.norm(up)), now)
+        self._filter.update(up / norm, now)
         self._imu_t = now
         tilt = self.tilt_deg
         assert tilt is not None

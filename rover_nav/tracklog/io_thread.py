@@ -1,9 +1,11 @@
 """The writer thread: every file operation of the logger happens here, never in a ROS callback.
 
-Callbacks hand work over through a bounded queue with `put_nowait`: when the disk is slow the
-queue fills and new bag messages are dropped (and counted) instead of blocking the executor that
-runs the control chain. Track rows, events and JSON snapshots go through the same queue but are
-never dropped for space (they are rare and small; a separate small reserve keeps them).
+Callbacks hand bag messages over through a bounded deque (an append, no lock: this runs for
+every recorded message): when the disk is slow the deque fills and new bag messages are dropped
+(and counted) instead of blocking the executor that runs the control chain. The writer thread
+polls it every `poll_s` (far below the flush period). Track rows, topic declarations and JSON
+snapshots go through a separate control queue and are never dropped for space (they are rare
+and small).
 
 Errors (disk full, file size limit, unwritable folder) are caught per sink, kept as a readable
 status for /diagnostics and the log, and the sink is retried every `retry_period_s`: a bag gets a
@@ -12,6 +14,7 @@ new split file, the CSV is reopened in append mode. The thread itself never dies
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 import json
@@ -51,12 +54,15 @@ class RunWriter:
 
     def __init__(self, out_dir: Path, bag_split_bytes: int, compression: str = 'zstd', flush_period_s: float = 0.5,
                  queue_size: int = 2000, retry_period_s: float = 5.0,
-                 on_error: Callable[[str, str], None] | None = None) -> None:
+                 on_error: Callable[[str, str], None] | None = None, poll_s: float = 0.02) -> None:
         self.out_dir = Path(out_dir)
         self.flush_period_s = flush_period_s
         self.retry_period_s = retry_period_s
         self._bag_args = dict(split_size_bytes=bag_split_bytes, compression=compression, flush_period_s=flush_period_s)
-        self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=queue_size)
+        # bag messages: appended by the ROS thread, popped by the writer (deque ends are thread-safe)
+        self._messages: deque[tuple[str, bytes, int]] = deque()
+        self._queue_size = queue_size
+        self._poll_s = poll_s
         self._control: queue.Queue[tuple[Any, ...]] = queue.Queue()  # rows, JSON, topics: never dropped
         self._lock = threading.Lock()
         self._status = WriterStatus()
@@ -79,13 +85,12 @@ class RunWriter:
 
     def message(self, topic: str, data: bytes, log_ns: int) -> bool:
         """Queue one bag message; False (and counted as dropped) when the queue is full."""
-        try:
-            self._queue.put_nowait(('msg', topic, data, log_ns))
-            return True
-        except queue.Full:
+        if len(self._messages) >= self._queue_size:
             with self._lock:
                 self._status.messages_dropped += 1
             return False
+        self._messages.append((topic, data, log_ns))
+        return True
 
     def row(self, line: str) -> None:
         self._control.put(('row', line))
@@ -98,7 +103,7 @@ class RunWriter:
         with self._lock:
             s = self._status
             return WriterStatus(dict(s.errors), s.messages_written, s.messages_dropped, s.rows_written,
-                                self._queue.qsize(), s.bag_files, s.bag_bytes, self._thread.is_alive())
+                                len(self._messages), s.bag_files, s.bag_bytes, self._thread.is_alive())
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Drain the queues, finish the bag (footer, metadata.yaml), close the CSV; join the thread."""
@@ -110,7 +115,7 @@ class RunWriter:
     def _run(self) -> None:
         self._prepare()
         while not self._stop.is_set():
-            self._guarded_step(0.05)
+            self._guarded_step(self._poll_s)
         self._drain_all()
         try:
             self._finish()
@@ -125,25 +130,21 @@ class RunWriter:
 
     def _drain_all(self) -> None:
         deadline = time.monotonic() + 5.0
-        while (not self._queue.empty() or not self._control.empty()) and time.monotonic() < deadline:
+        while (self._messages or not self._control.empty()) and time.monotonic() < deadline:
             self._guarded_step(0.0)
 
     def _step(self, block_s: float) -> None:
+        """Write what is queued (up to a batch); with nothing queued, wait up to `block_s` first."""
         self._handle_control()
-        batch = 0
-        try:
-            item = self._queue.get(timeout=block_s) if block_s > 0 else self._queue.get_nowait()
-        except queue.Empty:
-            item = None
-        while item is not None:
-            self._write_message(*item[1:])
-            batch += 1
-            if batch >= 200:
-                break
+        if not self._messages and block_s > 0:
+            self._stop.wait(block_s)  # poll: close() ends the wait at once
+        pop = self._messages.popleft
+        for _ in range(200):
             try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                item = None
+                item = pop()
+            except IndexError:
+                break
+            self._write_message(*item)
         self._handle_control()
         self._flush_json()
         self._periodic()

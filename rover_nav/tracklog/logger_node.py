@@ -32,6 +32,7 @@ from rover_nav.runtime import qos
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNode
+from rover_nav.tracklog import cdr
 from rover_nav.tracklog.bag import QosOffer, TopicInfo, header_stamp_ns
 from rover_nav.tracklog.files import csv_line, track_geojson
 from rover_nav.tracklog.geo import CHANGE4_LAT_DEG, CHANGE4_LON_DEG, tilt_deg_from_quaternion
@@ -169,8 +170,9 @@ class TrackLoggerNode(RoverNode):
         self.writer = RunWriter(self.out_dir, int(snap.bag_split_size_mb * 1024 * 1024), snap.bag_compression,
                                 snap.flush_period, snap.queue_size)
         self._points: list[TrackPoint] = []
-        self._path = PathMsg()
+        self._path = PathMsg()  # the last published track (never changed once published)
         self._path.header.frame_id = f'{snap.frame_prefix}world'
+        self._poses: list[PoseStamped] = []
         self._path_pub = self.create_publisher(PathMsg, 'track', qos.LATCHED)
         self._declared: set[str] = set()
         self._last_clock_ns: int | None = None
@@ -252,17 +254,15 @@ class TrackLoggerNode(RoverNode):
 
     # -- decoded inputs -------------------------------------------------------------------
     def _on_clock(self, data: bytes, log_ns: int) -> None:
-        msg = deserialize_message(data, ClockMsg)
-        self._last_clock_ns = msg.clock.sec * 1_000_000_000 + msg.clock.nanosec
+        self._last_clock_ns = cdr.clock_ns(data)
         self.recorder.note_time(self._last_clock_ns * 1e-9)
 
     def _odometry(self, data: bytes) -> tuple[float, float, float, float, tuple[float, float, float, float]]:
-        msg = deserialize_message(data, Odometry)
-        p, q = msg.pose.pose.position, msg.pose.pose.orientation
-        t = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        stamp_ns, x, y, z, q = cdr.odometry_pose(data)
+        t = stamp_ns * 1e-9
         if t == 0.0:
             t = (self._last_clock_ns or self.get_clock().now().nanoseconds) * 1e-9
-        return t, p.x, p.y, p.z, (q.x, q.y, q.z, q.w)
+        return t, x, y, z, q
 
     def _on_ground_truth(self, data: bytes, log_ns: int) -> None:
         self._add_point(self.recorder.on_ground_truth(*self._odometry(data)))
@@ -271,11 +271,10 @@ class TrackLoggerNode(RoverNode):
         self._add_point(self.recorder.on_odom(*self._odometry(data)))
 
     def _on_imu(self, data: bytes, log_ns: int) -> None:
-        msg = deserialize_message(data, Imu)
-        if msg.orientation_covariance[0] == -1.0:
+        q, cov0 = cdr.imu_orientation(data)
+        if cov0 == -1.0:
             return  # orientation not provided
-        q = msg.orientation
-        self.recorder.on_imu_tilt(tilt_deg_from_quaternion(q.x, q.y, q.z, q.w))
+        self.recorder.on_imu_tilt(tilt_deg_from_quaternion(*q))
 
     def _on_events(self, data: bytes, log_ns: int) -> None:
         text = deserialize_message(data, String).data
@@ -298,7 +297,6 @@ class TrackLoggerNode(RoverNode):
             self._points = decimate(self._points, MAX_MEMORY_POINTS // 2)
         self._geo_dirty = True
         frame = f"{self.params.snapshot.frame_prefix}{'odom' if point.source == 'odom' else 'world'}"
-        self._path.header.frame_id = frame
         pose = PoseStamped()
         pose.header.frame_id = frame
         pose.header.stamp.sec = int(math.floor(point.stamp))
@@ -306,14 +304,20 @@ class TrackLoggerNode(RoverNode):
         pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = point.x, point.y, point.z
         pose.pose.orientation.z = math.sin(point.yaw / 2.0)
         pose.pose.orientation.w = math.cos(point.yaw / 2.0)
-        self._path.poses.append(pose)
-        self._path.header.stamp = pose.header.stamp
+        self._poses.append(pose)
         self._trim_path(self.params.snapshot.max_path_poses)
-        self._path_pub.publish(self._path)
+        # A new Path every time: a published message is never changed afterwards (an in-process
+        # subscriber may still hold it). The poses themselves are never changed once made.
+        path = PathMsg()
+        path.header.frame_id = frame
+        path.header.stamp = pose.header.stamp
+        path.poses = list(self._poses)
+        self._path = path
+        self._path_pub.publish(path)
 
     def _trim_path(self, max_poses: int) -> None:
-        if len(self._path.poses) > max_poses:
-            self._path.poses = decimate(self._path.poses, max_poses)
+        if len(self._poses) > max_poses:
+            self._poses = decimate(self._poses, max_poses)
 
     # -- periodic output ------------------------------------------------------------------
     def _wall_time(self) -> float:

@@ -222,3 +222,21 @@ def test_fit_plane_trims_rocks_and_handles_degenerate_input():
     assert fit_plane(np.zeros((2, 3))) is None
     line = np.c_[np.linspace(0, 1, 10), np.zeros(10), np.zeros(10)]
     assert fit_plane(line, ridge=0.0) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=-(2**40), max_value=2**40), max_size=60),
+       st.lists(st.integers(min_value=-(2**40), max_value=2**40), max_size=60))
+def test_run_helpers_agree_with_numpy_unique_and_isin(keys, others):
+    from rover_nav.safety.obstacle import _is_in_sorted, _runs
+
+    keys_a = np.array(keys, dtype=np.int64)
+    others_a = np.array(others + keys[:3], dtype=np.int64)
+    order, starts, counts = _runs(keys_a)
+    if len(keys_a):
+        unique, first, inverse, ucounts = np.unique(keys_a, return_index=True, return_inverse=True,
+                                                    return_counts=True)
+        np.testing.assert_array_equal(keys_a[order[starts]], unique)
+        np.testing.assert_array_equal(order[starts], first)
+        np.testing.assert_array_equal(counts, ucounts)
+    np.testing.assert_array_equal(_is_in_sorted(others_a, np.sort(keys_a)), np.isin(others_a, keys_a))

@@ -189,3 +189,21 @@ def test_wall_clock_stamps_do_not_stretch_the_bag(tmp_path):
     assert info['duration']['nanoseconds'] < 10 * 10**9
     diag_times = [m.log_ns * 1e-9 for m in bagmod.read_bag(out / 'bag') if m.topic == '/diagnostics']
     assert diag_times and all(9.0 < t < 13.0 for t in diag_times)
+
+
+def test_a_published_track_is_never_changed_afterwards(tmp_path):
+    """In-process subscribers may keep the very object that was published: each Path is new."""
+    ls = Lockstep(tmp_path / 'run', max_path_poses=10)
+    try:
+        wait_until(lambda: ls.gt.get_subscription_count() >= 1, 10.0, spin=ls.spin, what='logger subscription')
+        for _ in range(200):
+            ls.tick()
+        first = ls.logger._path
+        frozen = [(p.pose.position.x, p.header.stamp.sec, p.header.stamp.nanosec) for p in first.poses]
+        assert frozen
+        for _ in range(800):  # many more points, and the bound of 10 poses decimates the path
+            ls.tick()
+        assert ls.logger._path is not first and len(ls.logger._path.poses) <= 10
+        assert [(p.pose.position.x, p.header.stamp.sec, p.header.stamp.nanosec) for p in first.poses] == frozen
+    finally:
+        ls.close()
