@@ -163,6 +163,11 @@ def run_in_process(cfg: RunConfig) -> int:
     from rover_nav.runtime.intra_process import attach_bus
     from rover_nav.runtime.spinning import spin_composed, spin_slice
 
+    # Other threads (the track logger's writer, rclpy's executor threads) take the GIL whenever this
+    # thread releases it (mj_step, every rclpy call); with the default 5 ms switch interval this
+    # thread can then wait milliseconds to get it back, several times per tick. 0.5 ms bounds that.
+    previous_switch = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
     context = _private_context(cfg.log_args())
     # composed nodes hand messages to each other directly (rover_nav.runtime.intra_process), not through DDS
     bus = attach_bus(context) if cfg.intra_process else None
@@ -179,7 +184,7 @@ def run_in_process(cfg: RunConfig) -> int:
             nodes.append(node)
             executor.add_node(node)
         if bus is not None:
-            problem = _drive_until_done(lambda: spin_composed(executor, bus, 0.05), monitor, cfg)
+            problem = _drive_until_done(lambda: spin_composed(executor, bus, 0.05, turn_every_s=0.02), monitor, cfg)
         else:
             problem = _drive_until_done(lambda: spin_slice(executor, 0.05), monitor, cfg)
         if problem:
@@ -200,6 +205,7 @@ def run_in_process(cfg: RunConfig) -> int:
             node.destroy_node()
         executor.shutdown()
         rclpy.try_shutdown(context=context)
+        sys.setswitchinterval(previous_switch)
     return 0
 
 

@@ -138,7 +138,7 @@ class LunarSim(RoverNode):
         if p.mode == 'free':
             self.create_timer(self.period / p.real_time_factor, self.step, clock=self._steady)
         else:
-            self.create_timer(min(0.02, p.step_timeout / 4.0), self._watch_lockstep, clock=self._steady)
+            self.create_timer(min(0.1, p.step_timeout / 4.0), self._watch_lockstep, clock=self._steady)
         self.sim.prime_sensors()
         self._publish_tick()
         self.get_logger().info(

@@ -58,14 +58,16 @@ def spin_slice(executor: Any, timeout_s: float) -> None:
         raise _pending.pop(0)
 
 
-def spin_composed(executor: Any, bus: Any, timeout_s: float, turn_every_s: float = 0.005) -> None:
+def spin_composed(executor: Any, bus: Any, timeout_s: float, turn_every_s: float = 0.02) -> None:
     """One slice of nodes composed on an intra-process bus (`rover_nav.runtime.intra_process`).
 
     Queued bus callbacks run for up to `turn_every_s` of wall time, then the executor gets one
     turn for its own events (steady-clock timers, services, messages from other processes); it
     waits up to `timeout_s` for one only when the bus is idle. A turn costs ~80 us even when
-    nothing is ready, a bus callback nothing beyond the callback, so the executor is given a turn
-    per few milliseconds, not one per message. Signals are deferred to the end of the slice, as
+    nothing is ready (and more when other threads then hold the GIL), a bus callback nothing
+    beyond the callback, so the executor is given a turn per `turn_every_s`, not one per message:
+    the steady-clock timers of composed nodes must not be faster than that (one event per turn).
+    Signals are deferred to the end of the slice, as
     in `spin_slice`.
     """
     import time
