@@ -183,6 +183,9 @@ def run_in_process(cfg: RunConfig) -> int:
                        parameter_overrides=_parameters(cfg.overrides(spec)))
             nodes.append(node)
             executor.add_node(node)
+        for node in nodes:  # everyone is listening now: no need to wait for the simulator's repeat of tick 0
+            if hasattr(node, 'announce'):
+                node.announce()
         if bus is not None:
             problem = _drive_until_done(lambda: spin_composed(executor, bus, 0.05, turn_every_s=0.02), monitor, cfg)
         else:

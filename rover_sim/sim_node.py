@@ -210,6 +210,14 @@ class LunarSim(RoverNode):
                                           f'{p.step_timeout:.2f} s wall; stepped with the last command')
         self.step()
 
+    def announce(self) -> None:
+        """Publish the current tick again now (a runner calls it once every node of its composition is up).
+
+        The tick published at construction reaches no one when the simulator is built first, and
+        waiting for the next repeat would cost up to REPEAT_PERIOD_S of wall time per drive.
+        """
+        self._publish_tick(repeat=True)
+
     # --- stepping -------------------------------------------------------------------------------------
     def step(self) -> None:
         """Advance one control tick (watchdog, physics) and publish the new tick."""
