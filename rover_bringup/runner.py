@@ -183,11 +183,18 @@ def run_in_process(cfg: RunConfig) -> int:
                        parameter_overrides=_parameters(cfg.overrides(spec)))
             nodes.append(node)
             executor.add_node(node)
-        for node in nodes:  # everyone is listening now: no need to wait for the simulator's repeat of tick 0
+        # On the bus everyone is listening now, so tick 0 need not wait for the simulator's repeat.
+        # (Over DDS discovery may still be under way: a tick 0 that reached only some nodes would
+        # give them a different start, so there the repeat, half a second later, stays the rule.)
+        for node in nodes if bus is not None else ():
             if hasattr(node, 'announce'):
                 node.announce()
         if bus is not None:
-            problem = _drive_until_done(lambda: spin_composed(executor, bus, 0.05, turn_every_s=0.02), monitor, cfg)
+            def done() -> bool:
+                return monitor.progress.sim_time >= cfg.duration_s
+
+            problem = _drive_until_done(lambda: spin_composed(executor, bus, 0.05, turn_every_s=0.02, stop=done),
+                                        monitor, cfg)
         else:
             problem = _drive_until_done(lambda: spin_slice(executor, 0.05), monitor, cfg)
         if problem:

@@ -239,11 +239,14 @@ class IntraProcessBus:
     def pending(self) -> bool:
         return bool(self._order)
 
-    def deliver(self, limit: int = 1_000_000, until: float | None = None) -> int:
+    def deliver(self, limit: int = 1_000_000, until: float | None = None,
+                stop: Callable[[], bool] | None = None) -> int:
         """Run queued callbacks in publish order (callbacks may publish more); returns how many ran.
 
-        Stops after `limit` callbacks or once `time.monotonic()` passes `until`. A keep-last queue
-        that overflowed has fewer messages than order entries: those entries are skipped.
+        Stops after `limit` callbacks, once `time.monotonic()` passes `until`, or as soon as
+        `stop()` is true (checked after every callback: a drive ends at the same message on every
+        run). A keep-last queue that overflowed has fewer messages than order entries: those
+        entries are skipped.
         """
         order = self._order
         ran = 0
@@ -255,7 +258,7 @@ class IntraProcessBus:
                 sub.callback(sub.queue.popleft())
                 if sub.is_clock:
                     self.fire_timers(sub.node)
-                if until is not None and time.monotonic() >= until:
+                if (stop is not None and stop()) or (until is not None and time.monotonic() >= until):
                     break
         return ran
 

@@ -58,7 +58,8 @@ def spin_slice(executor: Any, timeout_s: float) -> None:
         raise _pending.pop(0)
 
 
-def spin_composed(executor: Any, bus: Any, timeout_s: float, turn_every_s: float = 0.02) -> None:
+def spin_composed(executor: Any, bus: Any, timeout_s: float, turn_every_s: float = 0.02,
+                  stop: Callable[[], bool] | None = None) -> None:
     """One slice of nodes composed on an intra-process bus (`rover_nav.runtime.intra_process`).
 
     Queued bus callbacks run for up to `turn_every_s` of wall time, then the executor gets one
@@ -67,16 +68,17 @@ def spin_composed(executor: Any, bus: Any, timeout_s: float, turn_every_s: float
     nothing is ready (and more when other threads then hold the GIL), a bus callback nothing
     beyond the callback, so the executor is given a turn per `turn_every_s`, not one per message:
     the steady-clock timers of composed nodes must not be faster than that (one event per turn).
-    Signals are deferred to the end of the slice, as
-    in `spin_slice`.
+    `stop()`, when given, is checked after every bus callback (see `IntraProcessBus.deliver`).
+    Signals are deferred to the end of the slice, as in `spin_slice`.
     """
     import time
 
     global _in_executor
     _in_executor += 1
     try:
-        bus.deliver(until=time.monotonic() + turn_every_s)
-        executor.spin_once(timeout_sec=0.0 if bus.pending else timeout_s)
+        bus.deliver(until=time.monotonic() + turn_every_s, stop=stop)
+        if stop is None or not stop():
+            executor.spin_once(timeout_sec=0.0 if bus.pending else timeout_s)
     finally:
         _in_executor -= 1
     if _pending:
