@@ -41,7 +41,7 @@ class SimConfig:
     """Simulator settings (rates in Hz, noise as standard deviations in SI units)."""
 
     profile: str = 'yutu2'
-    physics_rate: float = 400.0
+    physics_rate: float = 200.0
     soil_rate: float = 50.0
     imu_rate: float = 50.0
     hazcam_rate: float = 0.0  # 0: the rate of the rover description's sensor
