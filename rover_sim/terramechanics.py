@@ -31,6 +31,7 @@ once over load and slip and answers for six wheels with a vectorised bilinear lo
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 import math
 
@@ -211,6 +212,11 @@ class TractionTable:
         self._sinkage = forces.sinkage
         self._thrust = forces.thrust
         self._resistance = forces.resistance
+        # plain-float copies for `couple_wheels` (a handful of wheels: Python floats beat numpy calls)
+        self._load_list = self.loads.tolist()
+        self._slip_list = self.slips.tolist()
+        self._cells = [[(a, b, c) for a, b, c in zip(sk, th, rs, strict=True)] for sk, th, rs in
+                       zip(self._sinkage.tolist(), self._thrust.tolist(), self._resistance.tolist(), strict=True)]
 
     @classmethod
     def cached(cls, soil: Soil, wheel: WheelSoilParams, max_load: float,
@@ -239,6 +245,55 @@ class TractionTable:
         js, fs = self._weights(self.slips, abs_slip)
         return (self._lerp2(self._sinkage, iw, fw, js, fs), self._lerp2(self._thrust, iw, fw, js, fs),
                 self._lerp2(self._resistance, iw, fw, js, fs))
+
+    @staticmethod
+    def _weight(grid: list[float], x: float) -> tuple[int, float]:
+        """`_weights` for one float: the cell index and the fraction in it (same arithmetic)."""
+        x = min(max(x, grid[0]), grid[-1])
+        i = min(max(bisect_right(grid, x) - 1, 0), len(grid) - 2)
+        lo = grid[i]
+        return i, (x - lo) / (grid[i + 1] - lo)
+
+    def couple_wheels(self, load: list[float], omega_hub: list[float], omega_tread: list[float],
+                      stop_omega: float = 0.01, min_slip: float = 0.01, max_damping: float = 200.0,
+                      min_damping: float = 1e-3) -> tuple[list[float], list[float], list[float], list[float]]:
+        """`couple` for a few wheels as plain floats: (slip_damping, rolling_damping, sinkage, slip) lists.
+
+        The same arithmetic as `couple` (same look-ups, same clipping), without numpy's per-call
+        overhead, which dominates for six wheels. Raises ValueError for non-finite inputs.
+        """
+        r = self.wheel.radius
+        loads, slips, cells, weight = self._load_list, self._slip_list, self._cells, self._weight
+        max_load = self.max_load
+        damping, rolling, sinkage, slip = [], [], [], []
+        for w, oh, ot in zip(load, omega_hub, omega_tread, strict=True):
+            if not (math.isfinite(w) and math.isfinite(oh) and math.isfinite(ot)):
+                raise ValueError('couple_wheels: load and wheel rates must be finite')
+            w = min(max(w, 0.0), max_load)
+            ah, at = abs(oh), abs(ot)
+            scale = max(ah, at)
+            s = min(max((oh - ot) / scale, -1.0), 1.0) if scale > 1e-9 else 0.0
+            a = abs(s)
+            s_eff = max(a, min_slip)
+            i, fw = weight(loads, w)
+            gw = 1.0 - fw
+            row0, row1 = cells[i], cells[i + 1]
+            # thrust at the secant slip
+            j, fs = weight(slips, s_eff)
+            gs = 1.0 - fs
+            thrust = ((row0[j][1] * gs + row0[j + 1][1] * fs) * gw + (row1[j][1] * gs + row1[j + 1][1] * fs) * fw)
+            # sinkage and resistance at the actual slip
+            j, fs = weight(slips, a)
+            gs = 1.0 - fs
+            c00, c01, c10, c11 = row0[j], row0[j + 1], row1[j], row1[j + 1]
+            sink = (c00[0] * gs + c01[0] * fs) * gw + (c10[0] * gs + c11[0] * fs) * fw
+            resist = (c00[2] * gs + c01[2] * fs) * gw + (c10[2] * gs + c11[2] * fs) * fw
+            omega_ref = max(ah, at, stop_omega)
+            damping.append(min(max(r * thrust / (s_eff * omega_ref), min_damping), max_damping))
+            rolling.append(min(max(r * resist / max(at, stop_omega), 0.0), max_damping))
+            sinkage.append(sink)
+            slip.append(s)
+        return damping, rolling, sinkage, slip
 
     def lookup(self, load: np.ndarray, slip: np.ndarray) -> WheelForces:
         """Forces for loads (N; clipped to [0, max_load]) and slips (clipped to [-1, 1])."""
