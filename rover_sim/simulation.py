@@ -192,6 +192,7 @@ class Simulation:
         self._hub_qpos, self._roll_tendon, self._lock_eq = lay.hub_qpos, lay.roll_tendon, lay.lock_eq
         self._wheel_act, self._steer_act, self._steer_act_adr = lay.wheel_act, lay.steer_act, lay.steer_act_adr
         self._tread_body = lay.tread_body
+        self._imu_vel = np.zeros(6)
         self._wheel_limit_list = self._wheel_limit.tolist()
         self._max_steer_list = self.max_steer_rate.tolist()
         self._zones = [(z.x, z.y, math.cos(math.radians(z.heading_deg)), math.sin(math.radians(z.heading_deg)),
@@ -301,13 +302,12 @@ class Simulation:
         qvel = d.qvel
         omega_hub = qvel[self._hub_dof].tolist()
         omega_tread = [h + s for h, s in zip(omega_hub, qvel[self._slip_dof].tolist(), strict=True)]
-        damping, rolling, sinkage, self._slip = self.traction.couple_wheels(loads, omega_hub, omega_tread)
         self._on_rigid = rigid = self._over_rigid_ground()
+        # on metal the tread follows the hub: no soil shear, no compaction resistance, no sinkage
+        # (couple_wheels skips the soil look-ups there and returns 0.0)
+        damping, rolling, sinkage, self._slip = self.traction.couple_wheels(loads, omega_hub, omega_tread, rigid)
         if any(rigid):
-            # on metal the tread follows the hub: no soil shear, no compaction resistance, no sinkage
             damping = [RIGID_SLIP_DAMPING if r else v for r, v in zip(rigid, damping, strict=True)]
-            rolling = [0.0 if r else v for r, v in zip(rigid, rolling, strict=True)]
-            sinkage = [0.0 if r else v for r, v in zip(rigid, sinkage, strict=True)]
         m.dof_damping[self._slip_dof] = damping
         m.tendon_damping[self._roll_tendon] = rolling
         self._sinkage = sinkage
@@ -434,10 +434,11 @@ class Simulation:
 
     def _imu_sample(self) -> ImuSample:
         d, site = self.data, self.layout.imu_site
-        vel = np.zeros(6)
+        vel = self._imu_vel
         self._mj.mj_objectVelocity(self.model, d, self._mj.mjtObj.mjOBJ_SITE, site, vel, 0)
-        gyro = d.sensordata[self.layout.gyro_adr:self.layout.gyro_adr + 3]
-        return self.imu.sample(self.time, d.site_xmat[site].reshape(3, 3), gyro, vel[3:])
+        adr = self.layout.gyro_adr
+        return self.imu.sample_floats(self.time, d.site_xmat[site].tolist(), d.sensordata[adr:adr + 3].tolist(),
+                                      vel[3:].tolist())
 
     def scan(self) -> np.ndarray:
         """One hazcam scan now: (rows, cols, 3) points in hazcam_link (x forward), NaN = no return."""
