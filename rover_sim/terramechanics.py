@@ -284,11 +284,6 @@ class TractionTable:
             fw = (w - loads[i]) / (loads[i + 1] - loads[i])
             gw = 1.0 - fw
             row0, row1 = cells[i], cells[i + 1]
-            x = min(max(s_eff, slip_lo), slip_hi)
-            j = min(max(bisect_right(slips, x) - 1, 0), ns)
-            fs = (x - slips[j]) / (slips[j + 1] - slips[j])
-            gs = 1.0 - fs
-            thrust = (row0[j][1] * gs + row0[j + 1][1] * fs) * gw + (row1[j][1] * gs + row1[j + 1][1] * fs) * fw
             x = min(max(a, slip_lo), slip_hi)
             j = min(max(bisect_right(slips, x) - 1, 0), ns)
             fs = (x - slips[j]) / (slips[j + 1] - slips[j])
@@ -296,6 +291,13 @@ class TractionTable:
             c00, c01, c10, c11 = row0[j], row0[j + 1], row1[j], row1[j + 1]
             sinkage.append((c00[0] * gs + c01[0] * fs) * gw + (c10[0] * gs + c11[0] * fs) * fw)
             resist = (c00[2] * gs + c01[2] * fs) * gw + (c10[2] * gs + c11[2] * fs) * fw
+            if s_eff != a:  # below min_slip: the secant is taken at min_slip
+                x = min(max(s_eff, slip_lo), slip_hi)
+                j = min(max(bisect_right(slips, x) - 1, 0), ns)
+                fs = (x - slips[j]) / (slips[j + 1] - slips[j])
+                gs = 1.0 - fs
+                c00, c01, c10, c11 = row0[j], row0[j + 1], row1[j], row1[j + 1]
+            thrust = (c00[1] * gs + c01[1] * fs) * gw + (c10[1] * gs + c11[1] * fs) * fw
             omega_ref = max(scale, stop_omega)
             damping.append(min(max(r * thrust / (s_eff * omega_ref), min_damping), max_damping))
             rolling.append(min(max(r * resist / (at if at > stop_omega else stop_omega), 0.0), max_damping))
