@@ -84,23 +84,66 @@ class ImuModel:
 
     def sample(self, stamp: float, rot: np.ndarray, omega_body: np.ndarray, velocity_world: np.ndarray) -> ImuSample:
         """Reading at `stamp` (s) for body->world rotation `rot`, body-frame rates and world velocity (m/s)."""
-        rot = np.asarray(rot, dtype=float)
-        velocity_world = np.asarray(velocity_world, dtype=float)
-        accel_world = np.zeros(3)
+        return self.sample_floats(stamp, np.asarray(rot, dtype=float).ravel().tolist(),
+                                  np.asarray(omega_body, dtype=float).tolist(),
+                                  np.asarray(velocity_world, dtype=float).tolist())
+
+    def sample_floats(self, stamp: float, rot: list[float], omega_body: list[float],
+                      velocity_world: list[float]) -> ImuSample:
+        """`sample` with the rotation as 9 row-major floats and the vectors as 3 floats each (the hot path:
+        a 50 Hz IMU costs a few Python float operations, not a dozen numpy calls on 3-vectors)."""
+        vx, vy, vz = velocity_world
+        ax = ay = az = 0.0
         if self._last is not None:
-            t_prev, v_prev = self._last
+            t_prev, (px, py, pz) = self._last
             if stamp > t_prev:
-                accel_world = (velocity_world - v_prev) / (stamp - t_prev)
-        self._last = (stamp, velocity_world.copy())
-        specific = rot.T @ (accel_world + np.array([0.0, 0.0, self.gravity]))
-        gyro = np.asarray(omega_body, dtype=float).copy()
-        if self.accel_noise > 0.0:
-            specific = specific + self.rng.normal(0.0, self.accel_noise, 3)
-        if self.gyro_noise > 0.0:
-            gyro = gyro + self.rng.normal(0.0, self.gyro_noise, 3)
+                dt = stamp - t_prev
+                ax, ay, az = (vx - px) / dt, (vy - py) / dt, (vz - pz) / dt
+        self._last = (stamp, (vx, vy, vz))
+        az += self.gravity
+        r00, r01, r02, r10, r11, r12, r20, r21, r22 = rot
+        # R^T (a + g e_z)
+        specific = [r00 * ax + r10 * ay + r20 * az, r01 * ax + r11 * ay + r21 * az, r02 * ax + r12 * ay + r22 * az]
+        gyro = list(omega_body)
+        # rng.normal(0, s, 3) is s times the next three standard normals: one draw serves both noises
+        if self.accel_noise > 0.0 and self.gyro_noise > 0.0:
+            z = self.rng.standard_normal(6).tolist()
+            specific = [a + self.accel_noise * n for a, n in zip(specific, z[:3], strict=True)]
+            gyro = [g + self.gyro_noise * n for g, n in zip(gyro, z[3:], strict=True)]
+        elif self.accel_noise > 0.0:
+            specific = [a + self.accel_noise * n for a, n in zip(specific, self.rng.standard_normal(3).tolist(),
+                                                                  strict=True)]
+        elif self.gyro_noise > 0.0:
+            gyro = [g + self.gyro_noise * n for g, n in zip(gyro, self.rng.standard_normal(3).tolist(), strict=True)]
         if self.orientation_noise > 0.0:
-            rot = rot @ _small_rotation(self.rng.normal(0.0, self.orientation_noise, 3))
-        return ImuSample(stamp, quat_from_matrix(rot), gyro, specific)
+            noisy = np.array(rot).reshape(3, 3) @ _small_rotation(self.rng.normal(0.0, self.orientation_noise, 3))
+            quat = quat_from_matrix(noisy)
+        else:
+            quat = np.array(_quat_of(*rot))
+        return ImuSample(stamp, quat, np.array(gyro), np.array(specific))
+
+
+def _quat_of(m00: float, m01: float, m02: float, m10: float, m11: float, m12: float, m20: float, m21: float,
+             m22: float) -> tuple[float, float, float, float]:
+    """`quat_from_matrix` on nine floats (no checks): (x, y, z, w), w >= 0, unit length."""
+    trace = m00 + m11 + m22
+    if trace > 0.0:
+        k = 2.0 * math.sqrt(1.0 + trace)
+        q = ((m21 - m12) / k, (m02 - m20) / k, (m10 - m01) / k, 0.25 * k)
+    elif m00 > m11 and m00 > m22:
+        k = 2.0 * math.sqrt(1.0 + m00 - m11 - m22)
+        q = (0.25 * k, (m01 + m10) / k, (m02 + m20) / k, (m21 - m12) / k)
+    elif m11 > m22:
+        k = 2.0 * math.sqrt(1.0 + m11 - m00 - m22)
+        q = ((m01 + m10) / k, 0.25 * k, (m12 + m21) / k, (m02 - m20) / k)
+    else:
+        k = 2.0 * math.sqrt(1.0 + m22 - m00 - m11)
+        q = ((m02 + m20) / k, (m12 + m21) / k, 0.25 * k, (m10 - m01) / k)
+    x, y, z, w = q
+    n = math.sqrt(x * x + y * y + z * z + w * w)
+    if w < 0.0:
+        n = -n
+    return x / n, y / n, z / n, w / n
 
 
 def _small_rotation(v: np.ndarray) -> np.ndarray:
@@ -175,6 +218,8 @@ class HeightfieldScanner:
         self._u = np.linspace(0.0, 1.0, int(samples))
         self.range_noise = float(range_noise)
         self.rng = rng
+        self._buf: tuple[np.ndarray, ...] | None = None  # work arrays of `scan`, reused
+        self._ibuf: tuple[np.ndarray, ...] = ()
 
     def scan(self, grid: Grid, heights: np.ndarray, position: np.ndarray, rot: np.ndarray) -> np.ndarray:
         """Points (h, w, 3) in the sensor link frame; NaN where a ray sees nothing within range.
@@ -199,11 +244,60 @@ class HeightfieldScanner:
         # a ray above the highest ground at its start that rises can never meet it
         start_z = position[2] + dz * t0
         maybe = (dz < 0.0) | (start_z <= z_hi)
-        t = t0 + (t1 - t0)[:, None] * self._u  # (rays, samples)
-        px = position[0] + dirs[:, 0:1] * t
-        py = position[1] + dirs[:, 1:2] * t
-        pz = position[2] + dirs[:, 2:3] * t
-        above = pz - bilinear_flat(heights, grid, px, py)
+        # samples t = t0 + span * u along each ray, worked in grid cells (x, y) and metres (z) at once:
+        # one (rays, samples) array per coordinate, written into preallocated buffers
+        span = (t1 - t0)[:, None]
+        n, m = dirs.shape[0], self._u.shape[0]
+        if self._buf is None or self._buf[0].shape != (n, m):
+            self._buf = tuple(np.empty((n, m)) for _ in range(8))
+            self._ibuf = tuple(np.empty((n, m), dtype=np.intp) for _ in range(2))
+        fx, fy, pz, t, h00, h01, h10, hgt = self._buf
+        j, k = self._ibuf
+        np.multiply(span, self._u, out=t)
+        t += t0
+        # every sample lies within max_range of the sensor, so inside `local` (the window of the
+        # grid within max_range, clipped to the map): look heights up in a compact copy of it
+        # (cache friendly) with cell coordinates relative to its corner
+        inv = 1.0 / grid.resolution
+        np.multiply(dirs[:, 0:1] * inv, t, out=fx)
+        fx += (position[0] - grid.origin_x) * inv - cols.start
+        np.multiply(dirs[:, 1:2] * inv, t, out=fy)
+        fy += (position[1] - grid.origin_y) * inv - rows.start
+        np.multiply(dirs[:, 2:3], t, out=pz)
+        pz += position[2]
+        # bilinear heights (as `bilinear_flat`), clamped to the window (the map's edge where it is clipped)
+        ny, nx = local.shape
+        if nx < 2 or ny < 2:
+            return np.full((*self.shape, 3), np.nan)
+        np.clip(fx, 0.0, nx - 1.000001, out=fx)
+        np.clip(fy, 0.0, ny - 1.000001, out=fy)
+        j[...] = fx
+        k[...] = fy
+        fx -= j  # u
+        fy -= k  # v
+        k *= nx
+        k += j
+        flat = np.ascontiguousarray(local).reshape(-1)
+        flat.take(k, out=h00)
+        k += 1
+        flat.take(k, out=h01)
+        k += nx
+        flat.take(k, out=hgt)  # h11
+        k -= 1
+        flat.take(k, out=h10)
+        # h = h00 + (h01 - h00) u + ((h10 - h00) + (h11 - h10 - h01 + h00) u) v, in place
+        hgt -= h10
+        hgt -= h01
+        hgt += h00
+        hgt *= fx
+        h10 -= h00
+        hgt += h10
+        hgt *= fy
+        h01 -= h00
+        h01 *= fx
+        hgt += h01
+        hgt += h00
+        above = np.subtract(pz, hgt, out=pz)
         below = above <= 0.0
         hit = below.any(axis=1) & maybe
         first = np.argmax(below, axis=1)

@@ -52,7 +52,7 @@ SPECS = (
               choices=PROFILES, read_only=True),
     ParamSpec('seed', int, 0, 'Seed of the sensor noise; same world + commands + seed -> same run.', lo=0,
               read_only=True),
-    ParamSpec('physics_rate', float, 400.0, 'Hz of the MuJoCo steps. Higher is slower; below ~100 Hz the '
+    ParamSpec('physics_rate', float, 200.0, 'Hz of the MuJoCo steps. Higher is slower; below ~100 Hz the '
               'contacts of the 135 kg rover get bouncy.', lo=100.0, hi=2000.0, read_only=True),
     ParamSpec('control_rate', float, 10.0, 'Hz of the control ticks (/clock, joint_states, ground_truth; '
               'lockstep waits for one joint_commands per tick).', lo=1.0, hi=100.0, read_only=True),

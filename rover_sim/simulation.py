@@ -32,7 +32,7 @@ from rover_description.geometry import load_geometry
 from rover_sim.ruts import RutPress, fade_near
 from rover_sim.sensors import HeightfieldScanner, ImuModel, ImuSample, quat_from_matrix, ray_directions
 from rover_sim.terrain import Rect, Terrain, WorldConfig, build_terrain, lander_surfaces, save_terrain
-from rover_sim.terramechanics import Soil, TractionTable, WheelSoilParams, couple
+from rover_sim.terramechanics import Soil, TractionTable, WheelSoilParams
 from rover_sim.world_model import RUT_ROOM_M, build_world, write_heights
 
 
@@ -41,7 +41,7 @@ class SimConfig:
     """Simulator settings (rates in Hz, noise as standard deviations in SI units)."""
 
     profile: str = 'yutu2'
-    physics_rate: float = 400.0
+    physics_rate: float = 200.0
     soil_rate: float = 50.0
     imu_rate: float = 50.0
     hazcam_rate: float = 0.0  # 0: the rate of the rover description's sensor
@@ -182,17 +182,28 @@ class Simulation:
         self.wheel_cmd = np.zeros(6)
         self.steer_cmd = np.zeros(4)
         self.hold = False
-        self.loads = np.zeros(6)
-        self.slip = np.zeros(6)
-        self.sinkage = np.zeros(6)
-        self.on_rigid = np.zeros(6, dtype=bool)
+        self._loads = [0.0] * 6
+        self._slip = [0.0] * 6
+        self._sinkage = [0.0] * 6
+        self._on_rigid = [False] * 6
+        # index lists and constants of the hot path (see _soil_update)
+        self._soil_dt = self._soil_every * self.dt
+        self._load_adr, self._hub_dof, self._slip_dof = lay.load_sensor_adr, lay.hub_dof, lay.slip_dof
+        self._hub_qpos, self._roll_tendon, self._lock_eq = lay.hub_qpos, lay.roll_tendon, lay.lock_eq
+        self._wheel_act, self._steer_act, self._steer_act_adr = lay.wheel_act, lay.steer_act, lay.steer_act_adr
+        self._tread_body = lay.tread_body
+        self._imu_vel = np.zeros(6)
+        self._wheel_limit_list = self._wheel_limit.tolist()
+        self._max_steer_list = self.max_steer_rate.tolist()
+        self._zones = [(z.x, z.y, math.cos(math.radians(z.heading_deg)), math.sin(math.radians(z.heading_deg)),
+                        z.along_lo, z.along_hi, z.half_width) for z in self.rigid_zones]
         self.imu_out: list[ImuSample] = []
         self.cloud_out: list[tuple[float, np.ndarray]] = []
         self.steps = 0
         self._place_at_spawn()
-        self._wheel_ref = self.data.qpos[lay.hub_qpos].copy()
-        self._last_target = np.zeros(6)
-        self._zero_time = np.zeros(6)
+        self._wheel_ref = self.data.qpos[lay.hub_qpos].tolist()
+        self._last_target = [0.0] * 6
+        self._zero_time = [0.0] * 6
         self._tread_xy = self.data.xpos[lay.tread_body, :2].copy()
         self._soil_update()
         self.advance(config.settle_time, record=False)
@@ -219,6 +230,27 @@ class Simulation:
             s = np.asarray(steer_angles, dtype=float)
             ok = np.isfinite(s)
             self.steer_cmd[ok] = np.clip(s[ok], self._steer_lo[ok], self._steer_hi[ok])
+
+    # per-wheel state of the last soil update, as arrays in wheel order
+    @property
+    def loads(self) -> np.ndarray:
+        """Normal load per wheel (N, touch sensor, averaged over two soil updates)."""
+        return np.array(self._loads)
+
+    @property
+    def slip(self) -> np.ndarray:
+        """Slip ratio per wheel (hub against tread rate, -1..1)."""
+        return np.array(self._slip)
+
+    @property
+    def sinkage(self) -> np.ndarray:
+        """Bekker sinkage per wheel (m; 0 on rigid ground)."""
+        return np.array(self._sinkage)
+
+    @property
+    def on_rigid(self) -> np.ndarray:
+        """Per wheel: is it over rigid (metal) ground?"""
+        return np.array(self._on_rigid, dtype=bool)
 
     @property
     def steer_reference(self) -> np.ndarray:
@@ -260,46 +292,66 @@ class Simulation:
         return (self.steps // every + 1) * every
 
     # --- the soil coupling and the motors ---------------------------------------------------------------
+    # Six wheels and four corners: plain Python floats, one numpy read and one write per MuJoCo
+    # array. Each numpy call on a 6-element array costs about as much as the arithmetic of all six.
     def _soil_update(self) -> None:
-        m, d, lay = self.model, self.data, self.layout
-        dt = self._soil_every * self.dt
-        self.loads = 0.5 * self.loads + 0.5 * d.sensordata[lay.load_sensor_adr]
-        omega_hub = d.qvel[lay.hub_dof]
-        omega_tread = omega_hub + d.qvel[lay.slip_dof]
-        c = couple(self.traction, self.loads, omega_hub, omega_tread)
-        self.on_rigid = rigid = self._over_rigid_ground()
+        m, d = self.model, self.data
+        dt = self._soil_dt
+        raw = d.sensordata[self._load_adr].tolist()
+        self._loads = loads = [0.5 * a + 0.5 * b for a, b in zip(self._loads, raw, strict=True)]
+        qvel = d.qvel
+        omega_hub = qvel[self._hub_dof].tolist()
+        omega_tread = [h + s for h, s in zip(omega_hub, qvel[self._slip_dof].tolist(), strict=True)]
+        self._on_rigid = rigid = self._over_rigid_ground()
         # on metal the tread follows the hub: no soil shear, no compaction resistance, no sinkage
-        m.dof_damping[lay.slip_dof] = np.where(rigid, RIGID_SLIP_DAMPING, c.slip_damping)
-        m.tendon_damping[lay.roll_tendon] = np.where(rigid, 0.0, c.rolling_damping)
-        self.slip = c.slip
-        self.sinkage = np.where(rigid, 0.0, c.sinkage)
-        target = np.zeros(6) if self.hold else self.wheel_cmd
+        # (couple_wheels skips the soil look-ups there and returns 0.0)
+        damping, rolling, sinkage, self._slip = self.traction.couple_wheels(loads, omega_hub, omega_tread, rigid)
+        if any(rigid):
+            damping = [RIGID_SLIP_DAMPING if r else v for r, v in zip(rigid, damping, strict=True)]
+        m.dof_damping[self._slip_dof] = damping
+        m.tendon_damping[self._roll_tendon] = rolling
+        self._sinkage = sinkage
+        target = [0.0] * 6 if self.hold else self.wheel_cmd.tolist()
         parked = self._update_locks(target, omega_hub, omega_tread)
-        q = d.qpos[lay.hub_qpos]
-        # a wheel told to stop brakes where it is (no catching up on an old lag); the reference
-        # never runs more than 0.05 rad ahead of the hub (no wind-up while a wheel is blocked)
-        stopping = (target == 0.0) & (self._last_target != 0.0)
-        self._wheel_ref = np.where(stopping, q, self._wheel_ref)
-        self._last_target = target.copy()
-        self._wheel_ref = np.where(parked, q, np.clip(self._wheel_ref + target * dt, q - 0.05, q + 0.05))
-        d.ctrl[lay.wheel_act] = np.clip(target + self.config.hold_gain * (self._wheel_ref - q),
-                                        -self._wheel_limit, self._wheel_limit)
+        q = d.qpos[self._hub_qpos].tolist()
+        gain = self.config.hold_gain
+        refs, ctrl = self._wheel_ref, []
+        for k in range(6):
+            t, qk, ref, lim = target[k], q[k], refs[k], self._wheel_limit_list[k]
+            if parked[k] or (t == 0.0 and self._last_target[k] != 0.0):
+                # a wheel told to stop brakes where it is (no catching up on an old lag)
+                ref = qk
+            else:
+                # the reference never runs more than 0.05 rad ahead of the hub (no wind-up while blocked)
+                ref = min(max(ref + t * dt, qk - 0.05), qk + 0.05)
+            refs[k] = ref
+            ctrl.append(min(max(t + gain * (ref - qk), -lim), lim))
+        self._last_target = target
+        d.ctrl[self._wheel_act] = ctrl
         # the reference's rate for the next soil period: lands exactly on the command, never faster
         # than max_steer_rate (MuJoCo integrates the ctrl exactly: reference += ctrl * dt each step)
-        ref = d.act[lay.steer_act_adr]
-        d.ctrl[lay.steer_act] = np.clip((self.steer_cmd - ref) / dt, -self.max_steer_rate, self.max_steer_rate)
+        ref = d.act[self._steer_act_adr].tolist()
+        d.ctrl[self._steer_act] = [min(max((c - r) / dt, -v), v) for c, r, v in
+                                   zip(self.steer_cmd.tolist(), ref, self._max_steer_list, strict=True)]
 
-    def _over_rigid_ground(self) -> np.ndarray:
+    def _over_rigid_ground(self) -> list[bool]:
         """Per wheel: is the tread's centre over a rigid zone (metal, not soil)?"""
-        if not self.rigid_zones:
-            return np.zeros(6, dtype=bool)
-        xy = self.data.xpos[self.layout.tread_body, :2]
-        out = np.zeros(6, dtype=bool)
-        for zone in self.rigid_zones:
-            out |= zone.contains(xy[:, 0], xy[:, 1])
+        if not self._zones:
+            return [False] * 6
+        xy = self.data.xpos[self._tread_body, :2].tolist()
+        out = []
+        for x, y in xy:
+            inside = False
+            for zx, zy, c, s, lo, hi, half in self._zones:
+                dx, dy = x - zx, y - zy
+                along = dx * c + dy * s
+                if lo <= along <= hi and abs(-dx * s + dy * c) <= half:
+                    inside = True
+                    break
+            out.append(inside)
         return out
 
-    def _update_locks(self, target: np.ndarray, omega_hub: np.ndarray, omega_tread: np.ndarray) -> np.ndarray:
+    def _update_locks(self, target: list[float], omega_hub: list[float], omega_tread: list[float]) -> list[bool]:
         """Park a wheel commanded to 0 once hub and tread have stopped; release it on any rate command.
 
         Geared rover motors do not back-drive: a parked wheel is locked (hub and tread) where it
@@ -307,24 +359,27 @@ class Simulation:
         position error. Soil failure under a parked rover is not modelled. Returns the parked mask.
         """
         m, d, lay = self.model, self.data, self.layout
-        dt = self._soil_every * self.dt
-        self._zero_time = np.where(target == 0.0, self._zero_time + dt, 0.0)
-        # lock only after the suspension has settled on its dampers (a lock taken while braking
-        # would freeze the bogies mid-swing)
-        engage = (self._zero_time >= self.config.park_delay) & (np.abs(omega_hub) < 0.02) & (
-            np.abs(omega_tread) < 0.02)
-        release = target != 0.0
+        dt = self._soil_dt
+        delay = self.config.park_delay
+        zero = self._zero_time
+        active = d.eq_active[self._lock_eq].tolist()
         for k in range(6):
-            lock, brake = lay.lock_eq[k], lay.brake_eq[k]
-            if d.eq_active[lock] and release[k]:
-                d.eq_active[lock] = 0
-                d.eq_active[brake] = 0
-            elif not d.eq_active[lock] and engage[k]:
+            zero[k] = zero[k] + dt if target[k] == 0.0 else 0.0
+            if active[k]:
+                if target[k] != 0.0:
+                    d.eq_active[lay.lock_eq[k]] = 0
+                    d.eq_active[lay.brake_eq[k]] = 0
+                    active[k] = 0
+            # lock only after the suspension has settled on its dampers (a lock taken while braking
+            # would freeze the bogies mid-swing)
+            elif zero[k] >= delay and abs(omega_hub[k]) < 0.02 and abs(omega_tread[k]) < 0.02:
+                lock, brake = lay.lock_eq[k], lay.brake_eq[k]
                 m.eq_data[lock, 0] = d.qpos[lay.slip_qpos[k]]
                 m.eq_data[brake, 0] = d.qpos[lay.hub_qpos[k]]
                 d.eq_active[lock] = 1
                 d.eq_active[brake] = 1
-        return d.eq_active[lay.lock_eq].astype(bool)
+                active[k] = 1
+        return [bool(a) for a in active]
 
     def _press_ruts(self) -> None:
         """Lower the grid behind each wheel by its sinkage; the physics field is edited in place."""
@@ -379,10 +434,11 @@ class Simulation:
 
     def _imu_sample(self) -> ImuSample:
         d, site = self.data, self.layout.imu_site
-        vel = np.zeros(6)
+        vel = self._imu_vel
         self._mj.mj_objectVelocity(self.model, d, self._mj.mjtObj.mjOBJ_SITE, site, vel, 0)
-        gyro = d.sensordata[self.layout.gyro_adr:self.layout.gyro_adr + 3]
-        return self.imu.sample(self.time, d.site_xmat[site].reshape(3, 3), gyro, vel[3:])
+        adr = self.layout.gyro_adr
+        return self.imu.sample_floats(self.time, d.site_xmat[site].tolist(), d.sensordata[adr:adr + 3].tolist(),
+                                      vel[3:].tolist())
 
     def scan(self) -> np.ndarray:
         """One hazcam scan now: (rows, cols, 3) points in hazcam_link (x forward), NaN = no return."""

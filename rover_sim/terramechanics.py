@@ -31,6 +31,7 @@ once over load and slip and answers for six wheels with a vectorised bilinear lo
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 import math
 
@@ -211,6 +212,11 @@ class TractionTable:
         self._sinkage = forces.sinkage
         self._thrust = forces.thrust
         self._resistance = forces.resistance
+        # plain-float copies for `couple_wheels` (a handful of wheels: Python floats beat numpy calls)
+        self._load_list = self.loads.tolist()
+        self._slip_list = self.slips.tolist()
+        self._cells = [[(a, b, c) for a, b, c in zip(sk, th, rs, strict=True)] for sk, th, rs in
+                       zip(self._sinkage.tolist(), self._thrust.tolist(), self._resistance.tolist(), strict=True)]
 
     @classmethod
     def cached(cls, soil: Soil, wheel: WheelSoilParams, max_load: float,
@@ -239,6 +245,63 @@ class TractionTable:
         js, fs = self._weights(self.slips, abs_slip)
         return (self._lerp2(self._sinkage, iw, fw, js, fs), self._lerp2(self._thrust, iw, fw, js, fs),
                 self._lerp2(self._resistance, iw, fw, js, fs))
+
+    def couple_wheels(self, load: list[float], omega_hub: list[float], omega_tread: list[float],
+                      rigid: list[bool] | None = None, stop_omega: float = 0.01, min_slip: float = 0.01,
+                      max_damping: float = 200.0,
+                      min_damping: float = 1e-3) -> tuple[list[float], list[float], list[float], list[float]]:
+        """`couple` for a few wheels as plain floats: (slip_damping, rolling_damping, sinkage, slip) lists.
+
+        The same arithmetic as `couple` (same look-ups, same clipping, bit-identical results),
+        without numpy's per-call overhead, which dominates for six wheels. Wheels flagged in `rigid`
+        get only their slip (their damping, rolling damping and sinkage are 0.0: the caller
+        replaces them). Raises ValueError for non-finite inputs.
+        """
+        r = self.wheel.radius
+        loads, slips, cells = self._load_list, self._slip_list, self._cells
+        load_lo, load_hi, nl = loads[0], loads[-1], len(loads) - 2
+        slip_lo, slip_hi, ns = slips[0], slips[-1], len(slips) - 2
+        max_load = self.max_load
+        damping, rolling, sinkage, slip = [], [], [], []
+        for k, (w, oh, ot) in enumerate(zip(load, omega_hub, omega_tread, strict=True)):
+            if not (math.isfinite(w) and math.isfinite(oh) and math.isfinite(ot)):
+                raise ValueError('couple_wheels: load and wheel rates must be finite')
+            ah, at = abs(oh), abs(ot)
+            scale = ah if ah > at else at
+            s = min(max((oh - ot) / scale, -1.0), 1.0) if scale > 1e-9 else 0.0
+            slip.append(s)
+            if rigid is not None and rigid[k]:
+                damping.append(0.0)
+                rolling.append(0.0)
+                sinkage.append(0.0)
+                continue
+            a = abs(s)
+            s_eff = a if a > min_slip else min_slip
+            # bilinear look-ups as `_weights` / `_lerp2` do them: the load once, the slip at s_eff and at a
+            w = min(max(w, 0.0), max_load)
+            w = min(max(w, load_lo), load_hi)
+            i = min(max(bisect_right(loads, w) - 1, 0), nl)
+            fw = (w - loads[i]) / (loads[i + 1] - loads[i])
+            gw = 1.0 - fw
+            row0, row1 = cells[i], cells[i + 1]
+            x = min(max(a, slip_lo), slip_hi)
+            j = min(max(bisect_right(slips, x) - 1, 0), ns)
+            fs = (x - slips[j]) / (slips[j + 1] - slips[j])
+            gs = 1.0 - fs
+            c00, c01, c10, c11 = row0[j], row0[j + 1], row1[j], row1[j + 1]
+            sinkage.append((c00[0] * gs + c01[0] * fs) * gw + (c10[0] * gs + c11[0] * fs) * fw)
+            resist = (c00[2] * gs + c01[2] * fs) * gw + (c10[2] * gs + c11[2] * fs) * fw
+            if s_eff != a:  # below min_slip: the secant is taken at min_slip
+                x = min(max(s_eff, slip_lo), slip_hi)
+                j = min(max(bisect_right(slips, x) - 1, 0), ns)
+                fs = (x - slips[j]) / (slips[j + 1] - slips[j])
+                gs = 1.0 - fs
+                c00, c01, c10, c11 = row0[j], row0[j + 1], row1[j], row1[j + 1]
+            thrust = (c00[1] * gs + c01[1] * fs) * gw + (c10[1] * gs + c11[1] * fs) * fw
+            omega_ref = max(scale, stop_omega)
+            damping.append(min(max(r * thrust / (s_eff * omega_ref), min_damping), max_damping))
+            rolling.append(min(max(r * resist / (at if at > stop_omega else stop_omega), 0.0), max_damping))
+        return damping, rolling, sinkage, slip
 
     def lookup(self, load: np.ndarray, slip: np.ndarray) -> WheelForces:
         """Forces for loads (N; clipped to [0, max_load]) and slips (clipped to [-1, 1])."""

@@ -43,6 +43,15 @@ HEADROOM_M = 0.1  # room above the highest point (m); heights above the top are 
 TREAD_MASS = 0.2  # kg of the tread body (taken from the hub, total mass unchanged)
 SLIP_ARMATURE = 0.01  # kg m^2 on the slip hinge: keeps an unloaded tread well conditioned
 TREAD_FRICTION = 0.9  # contact friction; the slip hinge (soil shear) limits traction before it
+# The wheel servo gives full effort at this fraction of the wheel speed limit (kv = effort / (fraction *
+# limit): 133 N m s/rad for yutu2). The description's 0.02 (kv 1000) is so stiff against the hub's
+# inertia that MuJoCo's contact solve, which sees the servo's force at the start of each step while
+# the implicit integrator then applies it damped, pushed the treads forward over the ground at every
+# spin-up: the rover slid 1.8 cm ahead of its rolling wheels in its first second at 200 Hz (0.9 cm
+# at 400 Hz; the slide scales with kv * timestep, and contact solref, impratio or noslip iterations
+# do not change it). At kv 133 it slides 0.26 cm at 200 Hz. The simulator's position loop
+# (`SimConfig.hold_gain`) removes the larger speed error a softer servo leaves under load.
+WHEEL_SERVO_SLACK_FRACTION = 0.15
 JOINT_STATE_JOINTS = WHEEL_JOINTS + STEER_JOINTS + SUSPENSION_JOINTS
 
 
@@ -205,12 +214,16 @@ def build_world(terrain: Terrain, profile: str = 'yutu2', physics_rate: float = 
     if accel is not None:  # needs the post-constraint pass every step; the IMU model differentiates instead
         spec.delete(accel)
     spec.geom('chassis_collision').conaffinity = CHASSIS_CONAFFINITY
+    geometry = load_geometry(profile)
     for joint in WHEEL_JOINTS:
         # A clamped stiff servo is no longer linear, and the implicit integrator then rings at the
         # step rate (seen as +/-effort every step). The soil caps the torque a wheel can use
         # (r * H <= ~6 N m, below the 20 N m effort), so the wheel servos run unclamped.
-        spec.actuator(joint).forcelimited = mujoco.mjtLimited.mjLIMITED_FALSE
-    _slew_steering(spec, load_geometry(profile).max_steer_rate)
+        act = spec.actuator(joint)
+        act.forcelimited = mujoco.mjtLimited.mjLIMITED_FALSE
+        effort, limit = float(act.forcerange[1]), float(act.ctrlrange[1])
+        act.set_to_velocity(kv=effort / (WHEEL_SERVO_SLACK_FRACTION * limit))
+    _slew_steering(spec, geometry.max_steer_rate)
     wheel_radius = float(spec.geom('wheel_fl_link_collision').size[0])
     _add_treads(spec, wheel_radius)
     grid = terrain.grid
