@@ -135,7 +135,7 @@ def _follow_curvature(prev: Twist2D, target: Twist2D, v_out: float, w_max: float
         return Twist2D(0.0, target.w if target.v == 0.0 else 0.0)
     if same_sign(v_out, target.v):
         if abs(target.w) * abs(v_out) > w_max * abs(target.v):
-            scale = w_max / abs(target.w)
-            return Twist2D(target.v * scale, math.copysign(w_max, target.w))
+            # v / |w| first: w_max / |w| alone overflows for a denormal w (and v * inf is inf)
+            return Twist2D(target.v / abs(target.w) * w_max, math.copysign(w_max, target.w))
         return Twist2D(v_out, (target.w * v_out) / target.v)
     return Twist2D(v_out, (prev.w * v_out) / prev.v)  # v_out != 0 here comes from prev.v != 0, same sign

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 import pytest
 
@@ -58,6 +58,7 @@ def test_curvature_is_preserved(seq):
 
 @settings(max_examples=2000, deadline=None)
 @given(commands)
+@example([(0.0, 0.0, 0.0), (1.0, 0.0, 0.5), (5e-324, 2.225073858507e-311, 0.0)])  # w_max / |w| overflowed to inf
 def test_ramps_bound_the_change_of_v(seq):
     limiter = SpeedLimiter(CFG)
     prev_v, prev_t = 0.0, None
