@@ -19,8 +19,9 @@ directly, as the very same Python object:
   ones then get the message over DDS too, so nothing arrives twice); latched (transient local)
   publishers always use DDS, so late joiners get the latched value from the DDS history.
 - Timers on a node's simulated clock (use_sim_time) are fired by the bus, not by the executor:
-  right after the bus hands that node a /clock message, every timer of the node whose deadline
-  has passed fires once (rcl's rule: missed periods are skipped), in creation order. The
+  right after the node's /clock callback (over the bus or, with an outside /clock subscriber,
+  over DDS), every timer of the node whose deadline has passed fires once (rcl's rule: missed
+  periods are skipped), in creation order. The
   executor gets only a few turns per batch of messages (~80 us each even when idle), so it
   could not keep sim-time watchdogs on their ticks; this way they see the same clock, at the
   same point of every tick, on every run.
@@ -89,7 +90,6 @@ class LocalSubscription:
         self.callback: Callable[[Any], None] = subscription.callback
         self.queue: deque[Any] = deque(maxlen=max(1, self.qos.depth))
         self.delivered = 0
-        self.is_clock = subscription.topic_name == '/clock'  # the node's clock moves: fire its timers
 
 
 class SimTimeTimer:
@@ -256,8 +256,6 @@ class IntraProcessBus:
                 sub.delivered += 1
                 ran += 1
                 sub.callback(sub.queue.popleft())
-                if sub.is_clock:
-                    self.fire_timers(sub.node)
                 if (stop is not None and stop()) or (until is not None and time.monotonic() >= until):
                     break
         return ran
@@ -304,6 +302,14 @@ def _intra_process_class(base: type) -> type:
     return cls
 
 
+def _then_fire_timers(callback: Callable[[Any], Any], bus: IntraProcessBus, node: Any) -> Callable[[Any], None]:
+    def clock_then_timers(msg: Any) -> None:
+        callback(msg)
+        bus.fire_timers(node)
+
+    return clock_then_timers
+
+
 class IntraProcessMixin:
     """Node mixin: publishers and subscriptions join the context's bus when a runner attached one."""
 
@@ -321,8 +327,12 @@ class IntraProcessMixin:
         return pub
 
     def create_subscription(self, msg_type: Any, topic: str, callback: Any, qos_profile: Any, **kwargs: Any) -> Any:
-        sub = super().create_subscription(msg_type, topic, callback, qos_profile, **kwargs)  # type: ignore[misc]
+        from rosgraph_msgs.msg import Clock
+
         bus = bus_of(self.context)  # type: ignore[attr-defined]
+        if bus is not None and msg_type is Clock and not kwargs.get('raw'):
+            callback = _then_fire_timers(callback, bus, self)  # the node's clock moves here (its TimeSource)
+        sub = super().create_subscription(msg_type, topic, callback, qos_profile, **kwargs)  # type: ignore[misc]
         from rclpy.subscription import Subscription
 
         # callbacks that want DDS message info stay DDS-only (their publishers then see an outside subscriber)

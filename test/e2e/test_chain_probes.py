@@ -1,8 +1,10 @@
-"""The launch tests' probes, run here against `rover run --processes` (and joy_teleop's executable).
+"""The launch tests' probes, run here against `rover run` (and joy_teleop's executable).
 
 `test/launch/` runs the same `helpers.chain_probes` checks against sim.launch.py + Gazebo on the
-full ROS 2 tier; here the stack is the embedded one, every node in its own process, the
-simulator free-running on simulated time with no scripted operator: the probe is the operator.
+full ROS 2 tier; here the stack is the embedded one, the simulator free-running on simulated
+time with no scripted operator: the probe is the operator. Twice: every node in its own process
+(`--processes`), and every node in one process on the intra-process bus, where the probe, an
+outside process, must still reach the composed nodes and hear them over DDS.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import pytest
 pytestmark = [pytest.mark.e2e, pytest.mark.ros]
 
 
-@pytest.fixture
-def stack(tmp_path):
-    """`rover run --processes --no-operator --realtime` on the flat world, stopped after the test."""
+@pytest.fixture(params=['--processes', 'composed'])
+def stack(tmp_path, request):
+    """`rover run [--processes] --no-operator --realtime` on the flat world, stopped after the test."""
     out = tmp_path / 'run'
-    proc = NodeProcess([sys.executable, '-m', 'rover_bringup.cli', 'run', '--world', 'flat', '--processes',
+    mode = [request.param] if request.param.startswith('--') else []
+    proc = NodeProcess([sys.executable, '-m', 'rover_bringup.cli', 'run', '--world', 'flat', *mode,
                         '--no-operator', '--realtime', '--duration', '600', '--out', str(out), '--quiet'],
                        tmp_path / 'rover_run.log')
     try:

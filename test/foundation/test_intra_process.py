@@ -249,3 +249,32 @@ def test_timers_on_the_wall_clock_stay_with_the_executor(composed):
     node = make('walltime')
     timer = node.create_timer(0.1, lambda: None)
     assert type(timer).__name__ == 'Timer'  # use_sim_time is false: a real rcl timer
+
+
+def test_sim_time_timers_also_fire_when_the_clock_comes_over_dds(composed, probe):
+    """An outside /clock publisher (Gazebo, a bag, a probe) drives the composed node's timers too."""
+    from rclpy.parameter import Parameter
+    from rosgraph_msgs.msg import Clock
+
+    make, bus, spin_until = composed
+    context = make('anchor').context
+    watched = _Node('watched_dds', context=context, parameter_overrides=[Parameter('use_sim_time', value=True)])
+    fired: list[int] = []
+    watched.create_timer(0.1, lambda: fired.append(watched.get_clock().now().nanoseconds))
+    clock_pub = probe.publisher('/clock', Clock, qos.CLOCK)
+    try:
+        probe.wait_for_subscribers(clock_pub)
+        executor = EventsExecutor(context=context)
+        executor.add_node(watched)
+
+        def publish_and_spin() -> bool:
+            clock_pub.publish(Clock(clock=rclpy.time.Time(seconds=5.0).to_msg()))
+            spin_composed(executor, bus, 0.05)
+            return bool(fired)
+
+        wait_until(publish_and_spin, 10.0, what='the timer on a DDS clock')
+        assert fired[0] == 5_000_000_000
+        executor.remove_node(watched)
+        executor.shutdown()
+    finally:
+        watched.destroy_node()
