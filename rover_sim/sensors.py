@@ -195,7 +195,7 @@ class HeightfieldScanner:
 
     Each ray is sampled at `samples` points over the part of its range where it can meet the
     ground; the first sample below the ground brackets the hit, refined by linear interpolation of
-    the height above ground. Cost is rays x samples bilinear look-ups (no physics-engine ray
+    the height above ground. Cost is at most rays x samples bilinear look-ups (no physics-engine ray
     casts). A feature shorter along the ray than the sample spacing (range / samples on shallow
     rays, much less on steep ones) can be missed.
     """
