@@ -195,7 +195,7 @@ class HeightfieldScanner:
 
     Each ray is sampled at `samples` points over the part of its range where it can meet the
     ground; the first sample below the ground brackets the hit, refined by linear interpolation of
-    the height above ground. Cost is rays x samples bilinear look-ups (no physics-engine ray
+    the height above ground. Cost is at most rays x samples bilinear look-ups (no physics-engine ray
     casts). A feature shorter along the ray than the sample spacing (range / samples on shallow
     rays, much less on steep ones) can be missed.
     """
@@ -218,8 +218,6 @@ class HeightfieldScanner:
         self._u = np.linspace(0.0, 1.0, int(samples))
         self.range_noise = float(range_noise)
         self.rng = rng
-        self._buf: tuple[np.ndarray, ...] | None = None  # work arrays of `scan`, reused
-        self._ibuf: tuple[np.ndarray, ...] = ()
 
     def scan(self, grid: Grid, heights: np.ndarray, position: np.ndarray, rot: np.ndarray) -> np.ndarray:
         """Points (h, w, 3) in the sensor link frame; NaN where a ray sees nothing within range.
@@ -227,64 +225,83 @@ class HeightfieldScanner:
         position: sensor origin in the world (m); rot: sensor link -> world rotation. Rays are
         sampled only where they can meet the ground: a ray falling towards the lowest ground
         within range is cut where it passes below it, and rays that stay above the highest ground
-        are no-returns without sampling, so steep rays get fine steps for free.
+        are no-returns without sampling, so steep rays get fine steps for free. The ground is
+        looked up only at the samples at or below the highest ground within range (and a few
+        before them): a sample above it cannot be below the ground, so the points are those of
+        looking up every sample.
         """
         position = np.asarray(position, dtype=float)
         dirs = self.directions @ np.asarray(rot, dtype=float).T  # (rays, 3) world
         rows, cols, _, _ = grid.window(position[0], position[1], self.max_range)
         local = heights[rows, cols]
-        if local.size == 0:
+        ny, nx = local.shape
+        if nx < 2 or ny < 2:
             return np.full((*self.shape, 3), np.nan)
         z_lo, z_hi = float(local.min()), float(local.max())
         dz = dirs[:, 2]
         t0 = self.min_range
-        with np.errstate(divide='ignore', invalid='ignore'):
+        n, m = dz.shape[0], self._u.shape[0]
+        with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
             t_floor = np.where(dz < -1e-9, (z_lo - 0.01 - position[2]) / dz, np.inf)
-        t1 = np.clip(t_floor, t0, self.max_range)
+            span = np.clip(t_floor, t0, self.max_range) - t0
+            # samples t_k = t0 + span u_k, u_k = k / (m - 1). Those above the highest ground (plus
+            # a margin for the bilinear interpolation's rounding) cannot be below the ground: on a
+            # falling ray they come first, on a rising one last. k_top: where the ray passes that
+            # height, in samples; 2 samples more are kept on either side for the rounding of k_top
+            # and to have the sample before the first one below the ground
+            k_top = ((z_hi + 1e-6 - position[2]) / dz - t0) / span * (m - 1)
+            k_top = np.where(np.isfinite(k_top), np.clip(k_top, -4.0, m + 4.0), np.nan)
+        lo = np.where(dz < 0.0, np.floor(k_top) - 2.0, 0.0)
+        hi = np.where(dz > 0.0, np.ceil(k_top) + 3.0, float(m))
+        # unknown crossing (level ray, zero span): every sample
+        unknown = np.isnan(k_top)
+        lo[unknown] = 0.0
+        hi[unknown] = float(m)
+        first_k = np.clip(lo, 0, m).astype(np.intp)
+        count = np.clip(hi, 0, m).astype(np.intp) - first_k
         # a ray above the highest ground at its start that rises can never meet it
         start_z = position[2] + dz * t0
-        maybe = (dz < 0.0) | (start_z <= z_hi)
-        # samples t = t0 + span * u along each ray, worked in grid cells (x, y) and metres (z) at once:
-        # one (rays, samples) array per coordinate, written into preallocated buffers
-        span = (t1 - t0)[:, None]
-        n, m = dirs.shape[0], self._u.shape[0]
-        if self._buf is None or self._buf[0].shape != (n, m):
-            self._buf = tuple(np.empty((n, m)) for _ in range(8))
-            self._ibuf = tuple(np.empty((n, m), dtype=np.intp) for _ in range(2))
-        fx, fy, pz, t, h00, h01, h10, hgt = self._buf
-        j, k = self._ibuf
-        np.multiply(span, self._u, out=t)
-        t += t0
-        # every sample lies within max_range of the sensor, so inside `local` (the window of the
-        # grid within max_range, clipped to the map): look heights up in a compact copy of it
-        # (cache friendly) with cell coordinates relative to its corner
+        count[(dz >= 0.0) & (start_z > z_hi)] = 0
+        np.maximum(count, 0, out=count)
+        total = int(count.sum())
+        if total == 0:
+            return self._finish(np.zeros(n, dtype=bool), np.zeros(n))
+        # the kept samples of all rays in one flat array: ray index and sample index
+        ray = np.repeat(np.arange(n), count)
+        ends = np.cumsum(count)
+        k = np.arange(total) - np.repeat(ends - count - first_k, count)
+        ts = span.take(ray)
+        ts *= self._u.take(k)
+        ts += t0
+        above = dz.take(ray)
+        above *= ts
+        above += position[2]  # the ray's z, minus the ground below
+        # sample positions in cells of the window (x, y) relative to its corner: every sample lies
+        # within max_range of the sensor, so inside `local` (the grid within max_range, clipped to
+        # the map); heights bilinear as `bilinear_flat`, clamped to the window
         inv = 1.0 / grid.resolution
-        np.multiply(dirs[:, 0:1] * inv, t, out=fx)
+        fx = (dirs[:, 0] * inv).take(ray)
+        fx *= ts
         fx += (position[0] - grid.origin_x) * inv - cols.start
-        np.multiply(dirs[:, 1:2] * inv, t, out=fy)
+        fy = (dirs[:, 1] * inv).take(ray)
+        fy *= ts
         fy += (position[1] - grid.origin_y) * inv - rows.start
-        np.multiply(dirs[:, 2:3], t, out=pz)
-        pz += position[2]
-        # bilinear heights (as `bilinear_flat`), clamped to the window (the map's edge where it is clipped)
-        ny, nx = local.shape
-        if nx < 2 or ny < 2:
-            return np.full((*self.shape, 3), np.nan)
         np.clip(fx, 0.0, nx - 1.000001, out=fx)
         np.clip(fy, 0.0, ny - 1.000001, out=fy)
-        j[...] = fx
-        k[...] = fy
+        j = fx.astype(np.intp)
+        i = fy.astype(np.intp)
         fx -= j  # u
-        fy -= k  # v
-        k *= nx
-        k += j
+        fy -= i  # v
+        i *= nx
+        i += j
         flat = np.ascontiguousarray(local).reshape(-1)
-        flat.take(k, out=h00)
-        k += 1
-        flat.take(k, out=h01)
-        k += nx
-        flat.take(k, out=hgt)  # h11
-        k -= 1
-        flat.take(k, out=h10)
+        h00 = flat.take(i)
+        i += 1
+        h01 = flat.take(i)
+        i += nx
+        hgt = flat.take(i)  # h11
+        i -= 1
+        h10 = flat.take(i)
         # h = h00 + (h01 - h00) u + ((h10 - h00) + (h11 - h10 - h01 + h00) u) v, in place
         hgt -= h10
         hgt -= h01
@@ -297,17 +314,30 @@ class HeightfieldScanner:
         h01 *= fx
         hgt += h01
         hgt += h00
-        above = np.subtract(pz, hgt, out=pz)
-        below = above <= 0.0
-        hit = below.any(axis=1) & maybe
-        first = np.argmax(below, axis=1)
-        idx = np.arange(len(first))
-        prev = np.maximum(first - 1, 0)
-        a0 = above[idx, prev]
-        a1 = above[idx, first]
+        above -= hgt
+        # the first sample below the ground on each ray brackets the hit with the one before it
+        # (kept too, and next to it in the flat array)
+        at = np.flatnonzero(above <= 0.0)
+        hit_ray = ray.take(at)
+        first_of_ray = np.empty(at.shape, dtype=bool)
+        first_of_ray[:1] = True
+        np.not_equal(hit_ray[1:], hit_ray[:-1], out=first_of_ray[1:])
+        at = at[first_of_ray]
+        hit_ray = hit_ray[first_of_ray]
+        later = k.take(at) > 0
+        prev = np.where(later, at - 1, at)
+        a0, a1 = above.take(prev), above.take(at)
         denom = np.where(a0 - a1 > 1e-12, a0 - a1, 1.0)
-        frac = np.where(first > 0, np.clip(a0 / denom, 0.0, 1.0), 0.0)
-        t_hit = t[idx, prev] + frac * (t[idx, first] - t[idx, prev])
+        frac = np.where(later, np.clip(a0 / denom, 0.0, 1.0), 0.0)
+        t_prev = ts.take(prev)
+        t_hit = np.zeros(n)
+        t_hit[hit_ray] = t_prev + frac * (ts.take(at) - t_prev)
+        hit = np.zeros(n, dtype=bool)
+        hit[hit_ray] = True
+        return self._finish(hit, t_hit)
+
+    def _finish(self, hit: np.ndarray, t_hit: np.ndarray) -> np.ndarray:
+        """The points of the rays' ranges (m) where they hit, range noise added (drawn for every ray)."""
         if self.range_noise > 0.0:
             t_hit = t_hit + self.rng.normal(0.0, self.range_noise, t_hit.shape)
         valid = hit & (t_hit >= self.min_range) & (t_hit <= self.max_range)

@@ -257,50 +257,62 @@ class TractionTable:
         get only their slip (their damping, rolling damping and sinkage are 0.0: the caller
         replaces them). Raises ValueError for non-finite inputs.
         """
+        # clamps as conditional expressions: min(max(x, lo), hi) for finite floats, without two calls
         r = self.wheel.radius
         loads, slips, cells = self._load_list, self._slip_list, self._cells
         load_lo, load_hi, nl = loads[0], loads[-1], len(loads) - 2
         slip_lo, slip_hi, ns = slips[0], slips[-1], len(slips) - 2
         max_load = self.max_load
-        damping, rolling, sinkage, slip = [], [], [], []
-        for k, (w, oh, ot) in enumerate(zip(load, omega_hub, omega_tread, strict=True)):
-            if not (math.isfinite(w) and math.isfinite(oh) and math.isfinite(ot)):
+        n = len(load)
+        if len(omega_hub) != n or len(omega_tread) != n or (rigid is not None and len(rigid) != n):
+            raise ValueError('couple_wheels: load, rates and rigid must have the same length')
+        damping, rolling, sinkage, slip = [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n
+        isfinite = math.isfinite
+        for k in range(n):
+            w, oh, ot = load[k], omega_hub[k], omega_tread[k]
+            if not (isfinite(w) and isfinite(oh) and isfinite(ot)):
                 raise ValueError('couple_wheels: load and wheel rates must be finite')
             ah, at = abs(oh), abs(ot)
             scale = ah if ah > at else at
-            s = min(max((oh - ot) / scale, -1.0), 1.0) if scale > 1e-9 else 0.0
-            slip.append(s)
+            if scale > 1e-9:
+                s = (oh - ot) / scale
+                s = -1.0 if s < -1.0 else (1.0 if s > 1.0 else s)
+            else:
+                s = 0.0
+            slip[k] = s
             if rigid is not None and rigid[k]:
-                damping.append(0.0)
-                rolling.append(0.0)
-                sinkage.append(0.0)
                 continue
             a = abs(s)
             s_eff = a if a > min_slip else min_slip
             # bilinear look-ups as `_weights` / `_lerp2` do them: the load once, the slip at s_eff and at a
-            w = min(max(w, 0.0), max_load)
-            w = min(max(w, load_lo), load_hi)
-            i = min(max(bisect_right(loads, w) - 1, 0), nl)
+            w = 0.0 if w < 0.0 else (max_load if w > max_load else w)
+            w = load_lo if w < load_lo else (load_hi if w > load_hi else w)
+            i = bisect_right(loads, w) - 1
+            i = 0 if i < 0 else (nl if i > nl else i)
             fw = (w - loads[i]) / (loads[i + 1] - loads[i])
             gw = 1.0 - fw
             row0, row1 = cells[i], cells[i + 1]
-            x = min(max(a, slip_lo), slip_hi)
-            j = min(max(bisect_right(slips, x) - 1, 0), ns)
+            x = slip_lo if a < slip_lo else (slip_hi if a > slip_hi else a)
+            j = bisect_right(slips, x) - 1
+            j = 0 if j < 0 else (ns if j > ns else j)
             fs = (x - slips[j]) / (slips[j + 1] - slips[j])
             gs = 1.0 - fs
             c00, c01, c10, c11 = row0[j], row0[j + 1], row1[j], row1[j + 1]
-            sinkage.append((c00[0] * gs + c01[0] * fs) * gw + (c10[0] * gs + c11[0] * fs) * fw)
+            sinkage[k] = (c00[0] * gs + c01[0] * fs) * gw + (c10[0] * gs + c11[0] * fs) * fw
             resist = (c00[2] * gs + c01[2] * fs) * gw + (c10[2] * gs + c11[2] * fs) * fw
             if s_eff != a:  # below min_slip: the secant is taken at min_slip
-                x = min(max(s_eff, slip_lo), slip_hi)
-                j = min(max(bisect_right(slips, x) - 1, 0), ns)
+                x = slip_lo if s_eff < slip_lo else (slip_hi if s_eff > slip_hi else s_eff)
+                j = bisect_right(slips, x) - 1
+                j = 0 if j < 0 else (ns if j > ns else j)
                 fs = (x - slips[j]) / (slips[j + 1] - slips[j])
                 gs = 1.0 - fs
                 c00, c01, c10, c11 = row0[j], row0[j + 1], row1[j], row1[j + 1]
             thrust = (c00[1] * gs + c01[1] * fs) * gw + (c10[1] * gs + c11[1] * fs) * fw
-            omega_ref = max(scale, stop_omega)
-            damping.append(min(max(r * thrust / (s_eff * omega_ref), min_damping), max_damping))
-            rolling.append(min(max(r * resist / (at if at > stop_omega else stop_omega), 0.0), max_damping))
+            omega_ref = scale if scale > stop_omega else stop_omega
+            d = r * thrust / (s_eff * omega_ref)
+            damping[k] = min_damping if d < min_damping else (max_damping if d > max_damping else d)
+            d = r * resist / (at if at > stop_omega else stop_omega)
+            rolling[k] = 0.0 if d < 0.0 else (max_damping if d > max_damping else d)
         return damping, rolling, sinkage, slip
 
     def lookup(self, load: np.ndarray, slip: np.ndarray) -> WheelForces:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import math
+import weakref
 
 import numpy as np
 
@@ -121,53 +122,126 @@ def estimate_twist(layout: WheelLayout, steer: np.ndarray, wheel_rate: np.ndarra
     is passed. `sigma2` (m^2/s^2), e.g. from a `ResidualPool`, replaces this estimate's own
     residual variance in the covariance. Raises ValueError when the remaining wheels cannot
     determine (v, w) or the shapes are wrong.
+
+    Worked on plain floats (n is 6: numpy's per-call cost was most of the time): the fits solve
+    the 2x2 normal equations, and `lstsq` decides only nearly rank-deficient ones (see `_fit_rows`).
     """
     cfg = config or OdometryConfig()
     n = layout.n
-    steer = np.where(layout.steerable, np.asarray(steer, dtype=float), 0.0)
+    steer = np.asarray(steer, dtype=float)
     rate = np.asarray(wheel_rate, dtype=float)
     if steer.shape != (n,) or rate.shape != (n,):
         raise ValueError(f'steer and wheel_rate must have shape ({n},), got {steer.shape} and {rate.shape}')
-    speed = rate * layout.radius
-    valid = np.isfinite(speed) & np.isfinite(steer)
-    a = design_matrix(layout, np.where(valid, steer, 0.0))
-    s = np.where(valid, speed, 0.0)
-    used = valid.copy()
-    fit = _fit(a, s, used)
+    xs, ys, radii, steerable = _layout_lists(layout)
+    a_c, a_b, s, valid = [0.0] * n, [0.0] * n, [0.0] * n, [False] * n
+    for i, (st, r) in enumerate(zip(steer.tolist(), rate.tolist(), strict=True)):
+        if not steerable[i]:
+            st = 0.0
+        speed = r * radii[i]
+        ok = math.isfinite(speed) and math.isfinite(st)
+        if not ok:
+            st = 0.0
+        c = math.cos(st)
+        a_c[i], a_b[i] = c, xs[i] * math.sin(st) - ys[i] * c
+        s[i], valid[i] = (speed if ok else 0.0), ok
+    used = [i for i in range(n) if valid[i]]
+    fit = _fit_rows(a_c, a_b, s, used)
     if fit is None:
-        raise ValueError(f'wheels {[layout.names[i] for i in np.flatnonzero(valid)]} cannot determine v and w')
-    theta, rss = fit
-    threshold = max(cfg.outlier_floor, cfg.outlier_ratio * float(np.max(np.abs(s[valid]))))
+        raise ValueError(f'wheels {[layout.names[i] for i in used]} cannot determine v and w')
+    (v, w), rss = fit
+    threshold = max(cfg.outlier_floor, cfg.outlier_ratio * max(abs(s[i]) for i in used))
     for _ in range(cfg.max_rejected):
-        if np.count_nonzero(used) <= 3:
+        if len(used) <= 3:
             break
-        resid = np.abs(s - a @ theta)
-        if float(np.max(resid[used])) <= threshold:
+        if max(abs(s[i] - (a_c[i] * v + a_b[i] * w)) for i in used) <= threshold:
             break
-        best: tuple[float, int, np.ndarray] | None = None
-        for i in np.flatnonzero(used):
-            trial = used.copy()
-            trial[i] = False
-            leave_out = _fit(a, s, trial)
+        best: tuple[float, int, tuple[float, float]] | None = None
+        for i in used:
+            leave_out = _fit_rows(a_c, a_b, s, [k for k in used if k != i])
             if leave_out is not None and (best is None or leave_out[1] < best[0]):
-                best = (leave_out[1], int(i), leave_out[0])
-        if best is None or abs(s[best[1]] - a[best[1]] @ best[2]) <= threshold:
+                best = (leave_out[1], i, leave_out[0])
+        if best is None:
             break
-        used[best[1]] = False
-        theta = best[2]
+        k = best[1]
+        bv, bw = best[2]
+        if abs(s[k] - (a_c[k] * bv + a_b[k] * bw)) <= threshold:
+            break
+        used.remove(k)
+        v, w = bv, bw
         rss = best[0]
-    dof = int(np.count_nonzero(used)) - 2
+    dof = len(used) - 2
     if sigma2 is None or not math.isfinite(sigma2):
         sigma2 = rss / (dof - 2) if dof > 2 else threshold**2
     sigma2 = max(sigma2, cfg.speed_noise**2)
-    au = a[used]
-    cov = sigma2 * np.linalg.inv(au.T @ au)
-    v, w = float(theta[0]), float(theta[1])
-    slip_cov = np.diag([(cfg.slip_ratio_sigma * v) ** 2, (cfg.slip_ratio_sigma * w) ** 2])
-    residual = np.where(valid, s - a @ theta, np.nan)
-    with np.errstate(divide='ignore', invalid='ignore'):
-        slip = np.where(valid & (np.abs(s) > cfg.speed_noise), residual / np.where(s == 0.0, 1.0, s), 0.0)
-    return TwistEstimate(v, w, cov, residual, used, slip, math.sqrt(sigma2), rss, dof, slip_cov)
+    saa = sum(a_c[i] * a_c[i] for i in used)
+    sab = sum(a_c[i] * a_b[i] for i in used)
+    sbb = sum(a_b[i] * a_b[i] for i in used)
+    det = saa * sbb - sab * sab
+    cov = np.array([[sigma2 * sbb / det, -sigma2 * sab / det], [-sigma2 * sab / det, sigma2 * saa / det]])
+    slip_cov = np.array([[(cfg.slip_ratio_sigma * v) ** 2, 0.0], [0.0, (cfg.slip_ratio_sigma * w) ** 2]])
+    residual, slip = [math.nan] * n, [0.0] * n
+    for i in range(n):
+        if valid[i]:
+            residual[i] = res = s[i] - (a_c[i] * v + a_b[i] * w)
+            if abs(s[i]) > cfg.speed_noise:
+                slip[i] = res / s[i]
+    used_mask = np.zeros(n, dtype=bool)
+    used_mask[used] = True
+    return TwistEstimate(v, w, cov, np.array(residual), used_mask, np.array(slip), math.sqrt(sigma2), rss, dof,
+                         slip_cov)
+
+
+# smallest eigenvalue of A^T A (m^2) below which `lstsq` decides a fit's rank; well above the
+# rounding of the normal equations, far below any real wheel layout's (~0.1 and up)
+_NEAR_SINGULAR = 1e-6
+
+
+def _fit_rows(a_c: list[float], a_b: list[float], s: list[float],
+              rows: list[int]) -> tuple[tuple[float, float], float] | None:
+    """`_fit` on plain floats: ((v, w), residual sum of squares) of the rows, or None if rank < 2.
+
+    Solves the 2x2 normal equations; a nearly singular system (smallest eigenvalue of A^T A
+    under `_NEAR_SINGULAR`) goes to `_fit`, whose SVD decides the rank as before.
+    """
+    if len(rows) < 2:
+        return None
+    saa = sab = sbb = sas = sbs = 0.0
+    for i in rows:
+        c, b, y = a_c[i], a_b[i], s[i]
+        saa += c * c
+        sab += c * b
+        sbb += b * b
+        sas += c * y
+        sbs += b * y
+    half = 0.5 * (saa + sbb)
+    lam_min = half - math.sqrt(max(0.25 * (saa - sbb) ** 2 + sab * sab, 0.0))
+    if not lam_min > _NEAR_SINGULAR:
+        mask = np.zeros(len(s), dtype=bool)
+        mask[rows] = True
+        fit = _fit(np.column_stack((a_c, a_b)), np.array(s), mask)
+        if fit is None:
+            return None
+        return (float(fit[0][0]), float(fit[0][1])), fit[1]
+    det = saa * sbb - sab * sab
+    v = (sbb * sas - sab * sbs) / det
+    w = (saa * sbs - sab * sas) / det
+    rss = 0.0
+    for i in rows:
+        e = s[i] - (a_c[i] * v + a_b[i] * w)
+        rss += e * e
+    return (v, w), rss
+
+
+_LAYOUT_LISTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _layout_lists(layout: WheelLayout) -> tuple[list[float], list[float], list[float], list[bool]]:
+    """The layout's x, y, radius and steerable as Python lists, worked out once per layout."""
+    lists = _LAYOUT_LISTS.get(layout)
+    if lists is None:
+        lists = (layout.x.tolist(), layout.y.tolist(), layout.radius.tolist(), layout.steerable.tolist())
+        _LAYOUT_LISTS[layout] = lists
+    return lists
 
 
 class ResidualPool:

@@ -25,6 +25,11 @@ def rot_y(a: float) -> np.ndarray:
     return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
 
 
+def rot_x(a: float) -> np.ndarray:
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
+
+
 def rot_z(a: float) -> np.ndarray:
     c, s = math.cos(a), math.sin(a)
     return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
@@ -156,3 +161,55 @@ def test_scan_noise_is_seeded():
 def test_scanner_rejects_bad_ranges():
     with pytest.raises(ValueError, match='min_range'):
         HeightfieldScanner(ray_directions(1.0, 1.0, 2, 2), 5.0, 4.0, 32, 0.0, np.random.default_rng(0))
+
+
+def _dense_scan(scanner: HeightfieldScanner, grid: Grid, heights: np.ndarray, position: np.ndarray,
+                rot: np.ndarray) -> np.ndarray:
+    """The scan with the ground looked up at every sample of every ray (no pruning; noise-free)."""
+    dirs = scanner.directions @ rot.T
+    rows, cols, _, _ = grid.window(position[0], position[1], scanner.max_range)
+    local = np.ascontiguousarray(heights[rows, cols])
+    ny, nx = local.shape
+    z_lo, z_hi = local.min(), local.max()
+    dz = dirs[:, 2]
+    t0 = scanner.min_range
+    with np.errstate(divide='ignore', invalid='ignore'):
+        t_floor = np.where(dz < -1e-9, (z_lo - 0.01 - position[2]) / dz, np.inf)
+    t = (np.clip(t_floor, t0, scanner.max_range) - t0)[:, None] * scanner._u + t0
+    maybe = (dz < 0.0) | (position[2] + dz * t0 <= z_hi)
+    inv = 1.0 / grid.resolution
+    fx = np.clip(dirs[:, 0:1] * inv * t + ((position[0] - grid.origin_x) * inv - cols.start), 0.0, nx - 1.000001)
+    fy = np.clip(dirs[:, 1:2] * inv * t + ((position[1] - grid.origin_y) * inv - rows.start), 0.0, ny - 1.000001)
+    j, i = fx.astype(np.intp), fy.astype(np.intp)
+    u, v = fx - j, fy - i
+    h00, h01, h10, h11 = local[i, j], local[i, j + 1], local[i + 1, j], local[i + 1, j + 1]
+    hgt = ((h11 - h10 - h01 + h00) * u + (h10 - h00)) * v + (h01 - h00) * u + h00
+    above = (dz[:, None] * t + position[2]) - hgt
+    below = above <= 0.0
+    first = np.argmax(below, axis=1)
+    idx = np.arange(len(first))
+    prev = np.maximum(first - 1, 0)
+    a0, a1 = above[idx, prev], above[idx, first]
+    frac = np.where(first > 0, np.clip(a0 / np.where(a0 - a1 > 1e-12, a0 - a1, 1.0), 0.0, 1.0), 0.0)
+    t_hit = t[idx, prev] + frac * (t[idx, first] - t[idx, prev])
+    valid = below.any(axis=1) & maybe & (t_hit >= scanner.min_range) & (t_hit <= scanner.max_range)
+    return (scanner.directions * np.where(valid, t_hit, np.nan)[:, None]).reshape(*scanner.shape, 3)
+
+
+def test_scan_looks_up_only_samples_that_can_be_below_the_ground_with_the_same_points():
+    # rough ground with rocks and a pit, poses all over it (also off the map, looking up, rolled)
+    rng = np.random.default_rng(7)
+    grid = Grid(-3.0, -3.0, 0.05, 121, 121)
+    heights = rng.normal(0.0, 0.02, grid.shape)
+    xx, yy = np.meshgrid(grid.x, grid.y)
+    heights[(xx - 1.0) ** 2 + yy ** 2 <= 0.2 ** 2] = 0.35
+    heights[(xx + 1.0) ** 2 + (yy - 1.0) ** 2 <= 0.4 ** 2] -= 0.3
+    scanner = _scanner()
+    hits = 0
+    for _ in range(60):
+        pos = np.array([rng.uniform(-4.0, 4.0), rng.uniform(-4.0, 4.0), rng.uniform(-0.2, 1.5)])
+        rot = rot_z(rng.uniform(-math.pi, math.pi)) @ rot_y(rng.uniform(-0.9, 1.2)) @ rot_x(rng.uniform(-0.5, 0.5))
+        fast = scanner.scan(grid, heights, pos, rot)
+        np.testing.assert_array_equal(fast, _dense_scan(scanner, grid, heights, pos, rot))
+        hits += int(np.isfinite(fast[..., 0]).sum())
+    assert hits > 5000
