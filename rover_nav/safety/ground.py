@@ -5,10 +5,13 @@ Method (all vectorised numpy, points (N, 3) in base_link metres):
    ground sample, its low-percentile point in z (a rock face cannot outvote the ground under
    it by having many pixels).
 2. For every cell, fit a plane z = a x + b y + c to the samples of the (2k+1)^2 cells around it
-   (least squares on centred moments with box sums over the cell grid).
+   (least squares on centred moments). The window sums of all cells are one product of the
+   samples' moments with the cells' 0/1 window matrix, built once per cloud (integral images
+   over the cell grid for clouds with very many cells).
 3. Drop samples lying more than `trim` m above their plane (rocks sit ON the ground, so only
    the upper side is trimmed) and refit, `iterations` times. A slope or a gentle kink stays
-   planar within a window and keeps its samples, a rock's samples are trimmed.
+   planar within a window and keeps its samples, a rock's samples are trimmed. The planes
+   depend on the kept samples alone, so the refits stop early once that set stops changing.
 4. A point's height is its distance along the plane normal above its own cell's plane.
 Windows with fewer than `min_cells` samples fall back to one robust plane over the whole cloud.
 """
