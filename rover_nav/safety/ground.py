@@ -175,9 +175,8 @@ def heights_above_ground(points: np.ndarray, params: GroundParams = GroundParams
     """
     pts = np.asarray(points, dtype=float)
     n_pts = len(pts)
-    out = np.full(n_pts, np.nan)
     if n_pts < 3:
-        return out
+        return np.full(n_pts, np.nan)
     ix = np.floor(pts[:, 0] / params.cell).astype(np.int64)
     iy = np.floor(pts[:, 1] / params.cell).astype(np.int64)
     ix -= ix.min()
@@ -206,7 +205,8 @@ def heights_above_ground(points: np.ndarray, params: GroundParams = GroundParams
         moments = np.stack([np.ones_like(x), x, y, z, x * x, x * y, y * y, x * z, y * z])
     keep = np.ones(n_cells, dtype=bool)
     global_plane = fit_plane_finite(sample, params.trim, params.iterations, params.ridge)
-    a = b = c = ok = None
+    a = b = c = None
+    ok: np.ndarray | None = None
     for it in range(params.iterations + 1):
         if dense:
             sums = (moments * keep[:, None]).T @ window if it else moments.T @ window
@@ -214,13 +214,15 @@ def heights_above_ground(points: np.ndarray, params: GroundParams = GroundParams
             sums = _box_sums(cx[keep], cy[keep], moments[:, keep], cx, cy, (nx, ny), k)
         a, b, c, ok = _solve_planes(*sums, ridge=params.ridge)
         ok &= sums[0] >= params.min_cells
-        if global_plane is not None:
+        if global_plane is not None:  # every cell has a plane: its window's, or the global one
             ga, gb, gc = global_plane
             a, b, c = np.where(ok, a, ga), np.where(ok, b, gb), np.where(ok, c, gc)
-            ok = np.ones_like(ok)
+            ok = None
         if it == params.iterations:
             break
-        new_keep = ~ok | (z - (a * x + b * y + c) <= params.trim)
+        new_keep = z - (a * x + b * y + c) <= params.trim
+        if ok is not None:
+            new_keep |= ~ok
         # the planes are a function of the kept samples alone: an unchanged set gives the same planes again
         if np.array_equal(new_keep, keep):
             break
@@ -228,7 +230,8 @@ def heights_above_ground(points: np.ndarray, params: GroundParams = GroundParams
     # map every point to its cell's plane (its run number in the sorted order)
     cell_of_point = np.empty(n_pts, dtype=np.int64)
     cell_of_point[order] = np.cumsum(first) - 1
-    pa, pb, pc, pok = a[cell_of_point], b[cell_of_point], c[cell_of_point], ok[cell_of_point]
+    pa, pb, pc = a[cell_of_point], b[cell_of_point], c[cell_of_point]
     h = (pts[:, 2] - (pa * pts[:, 0] + pb * pts[:, 1] + pc)) / np.sqrt(1.0 + pa * pa + pb * pb)
-    out[pok] = h[pok]
-    return out
+    if ok is None:
+        return h
+    return np.where(ok[cell_of_point], h, np.nan)  # no plane anywhere: no height
