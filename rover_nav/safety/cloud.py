@@ -60,12 +60,17 @@ def xyz_from_cloud(fields: Sequence[Field], data: bytes, width: int, height: int
         names.append(axis)
         formats.append(order + _NUMPY_TYPES[f.datatype])
         offsets.append(f.offset)
-    dtype = np.dtype({'names': names, 'formats': formats, 'offsets': offsets, 'itemsize': point_step})
     buf = np.frombuffer(bytes(data), dtype=np.uint8)
     if row_step == width * point_step:
         rows = buf[: n * point_step]
     else:
         rows = np.concatenate([buf[r * row_step: r * row_step + width * point_step] for r in range(height)])
+    size = np.dtype(formats[0]).itemsize
+    if formats[0] == formats[1] == formats[2] and offsets[1] - offsets[0] == offsets[2] - offsets[1] == size:
+        # x, y, z adjacent and of one type (the usual layout): one strided (N, 3) view, no record dtype
+        xyz = np.ndarray((n, 3), dtype=formats[0], buffer=rows, offset=offsets[0], strides=(point_step, size))
+        return xyz.astype(np.float64)
+    dtype = np.dtype({'names': names, 'formats': formats, 'offsets': offsets, 'itemsize': point_step})
     rec = rows.view(dtype)
     return np.stack([rec['x'], rec['y'], rec['z']], axis=1).astype(np.float64)
 

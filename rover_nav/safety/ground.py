@@ -5,10 +5,13 @@ Method (all vectorised numpy, points (N, 3) in base_link metres):
    ground sample, its low-percentile point in z (a rock face cannot outvote the ground under
    it by having many pixels).
 2. For every cell, fit a plane z = a x + b y + c to the samples of the (2k+1)^2 cells around it
-   (least squares on centred moments with box sums over the cell grid).
+   (least squares on centred moments). The window sums of all cells are one product of the
+   samples' moments with the cells' 0/1 window matrix, built once per cloud (integral images
+   over the cell grid for clouds with very many cells).
 3. Drop samples lying more than `trim` m above their plane (rocks sit ON the ground, so only
    the upper side is trimmed) and refit, `iterations` times. A slope or a gentle kink stays
-   planar within a window and keeps its samples, a rock's samples are trimmed.
+   planar within a window and keeps its samples, a rock's samples are trimmed. The planes
+   depend on the kept samples alone, so the refits stop early once that set stops changing.
 4. A point's height is its distance along the plane normal above its own cell's plane.
 Windows with fewer than `min_cells` samples fall back to one robust plane over the whole cloud.
 """
@@ -46,7 +49,13 @@ def finite_points(points: np.ndarray) -> np.ndarray:
     pts = np.asarray(points, dtype=float)
     if pts.ndim != 2 or pts.shape[1] != 3:
         raise ValueError(f'points must have shape (N, 3), got {pts.shape}')
-    return pts[np.all(np.isfinite(pts), axis=1)]
+    return pts[_finite_rows(pts)]
+
+
+def _finite_rows(pts: np.ndarray) -> np.ndarray:
+    """Mask of the rows of an (N, 3) array with all three coordinates finite."""
+    fin = np.isfinite(pts)
+    return fin[:, 0] & fin[:, 1] & fin[:, 2]
 
 
 def _solve_planes(s1, sx, sy, sz, sxx, sxy, syy, sxz, syz, ridge: float):
@@ -73,11 +82,16 @@ def fit_plane(points: np.ndarray, trim: float = 0.08, iterations: int = 3, ridge
 
     Returns None with fewer than 3 usable points or a degenerate (collinear) set.
     """
-    pts = finite_points(points)
+    return fit_plane_finite(finite_points(points), trim, iterations, ridge)
+
+
+def fit_plane_finite(pts: np.ndarray, trim: float = 0.08, iterations: int = 3, ridge: float = 1e-3) -> Plane | None:
+    """`fit_plane` of an (N, 3) float array whose rows are all finite (not checked)."""
     # rows (1, x, y, z): all nine moment sums of a subset are one small matrix product
     ext = np.empty((len(pts), 4))
     ext[:, 0] = 1.0
     ext[:, 1:] = pts
+    x, y, z = pts[:, 0], pts[:, 1], pts[:, 2]
     keep: np.ndarray | None = None
     plane: Plane | None = None
     for _ in range(iterations + 1):
@@ -89,8 +103,11 @@ def fit_plane(points: np.ndarray, trim: float = 0.08, iterations: int = 3, ridge
         if solved is None:
             return plane
         plane = solved
-        residual = pts[:, 2] - (plane[0] * pts[:, 0] + plane[1] * pts[:, 1] + plane[2])
-        keep = residual <= trim
+        new_keep = z - (plane[0] * x + plane[1] * y + plane[2]) <= trim
+        # the next fit is a function of the kept set alone: an unchanged set gives this plane again
+        if (new_keep.all() if keep is None else np.array_equal(new_keep, keep)):
+            return plane
+        keep = new_keep
     return plane
 
 
@@ -138,6 +155,18 @@ def _box_sums(px: np.ndarray, py: np.ndarray, values: np.ndarray, qx: np.ndarray
     return integral[:, x_hi, y_hi] - integral[:, qx, y_hi] - integral[:, x_hi, qy] + integral[:, qx, qy]
 
 
+_MAX_DENSE_CELLS = 600  # above this many cells the window sums use integral images (memory ~ cells^2)
+
+
+def _window_matrix(cx: np.ndarray, cy: np.ndarray, k: int) -> np.ndarray:
+    """(C, C) 0/1 matrix: entry (i, j) is 1 when cell j lies in the (2k+1) x (2k+1) window of cell i."""
+    # |i - j| <= k as one unsigned comparison of i - j + k <= 2k, on int32 for speed
+    ix, iy = cx.astype(np.int32), cy.astype(np.int32)
+    near = (ix[:, None] - (ix - k)[None, :]).view(np.uint32) <= 2 * k
+    near &= (iy[:, None] - (iy - k)[None, :]).view(np.uint32) <= 2 * k
+    return near.astype(float)
+
+
 def heights_above_ground(points: np.ndarray, params: GroundParams = GroundParams()) -> np.ndarray:
     """Height (m, along the local ground normal) of each row of a finite (N, 3) cloud.
 
@@ -146,13 +175,14 @@ def heights_above_ground(points: np.ndarray, params: GroundParams = GroundParams
     """
     pts = np.asarray(points, dtype=float)
     n_pts = len(pts)
-    out = np.full(n_pts, np.nan)
     if n_pts < 3:
-        return out
-    ij = np.floor(pts[:, :2] / params.cell).astype(np.int64)
-    ij -= ij.min(axis=0)
-    nx, ny = (int(v) + 1 for v in ij.max(axis=0))
-    flat = ij[:, 0] * ny + ij[:, 1]
+        return np.full(n_pts, np.nan)
+    ix = np.floor(pts[:, 0] / params.cell).astype(np.int64)
+    iy = np.floor(pts[:, 1] / params.cell).astype(np.int64)
+    ix -= ix.min()
+    iy -= iy.min()
+    nx, ny = int(ix.max()) + 1, int(iy.max()) + 1
+    flat = ix * ny + iy
     order = np.lexsort((pts[:, 2], flat))
     sorted_flat = flat[order]  # already sorted: the runs of equal cells are found without sorting again
     first = np.empty(n_pts, dtype=bool)
@@ -164,23 +194,44 @@ def heights_above_ground(points: np.ndarray, params: GroundParams = GroundParams
     sample = pts[order[starts + np.floor(params.percentile * (counts - 1)).astype(np.int64)]]
     cx, cy = cells // ny, cells % ny
     x, y, z = sample[:, 0], sample[:, 1], sample[:, 2]
-    moments = np.stack([np.ones_like(x), x, y, z, x * x, x * y, y * y, x * z, y * z])
-    keep = np.ones(len(cells), dtype=bool)
-    global_plane = fit_plane(sample, params.trim, params.iterations, params.ridge)
-    a = b = c = ok = None
-    for _ in range(params.iterations + 1):
-        sums = _box_sums(cx[keep], cy[keep], moments[:, keep], cx, cy, (nx, ny), params.window)
+    n_cells = len(cells)
+    k = params.window
+    dense = n_cells <= _MAX_DENSE_CELLS
+    if dense:
+        # window sums as one product with the cells' window matrix, built once per cloud
+        window = _window_matrix(cx, cy, k)
+        moments = np.stack([np.ones_like(x), x, y, z, x * x, x * y, y * y, x * z, y * z], axis=1)
+    else:
+        moments = np.stack([np.ones_like(x), x, y, z, x * x, x * y, y * y, x * z, y * z])
+    keep = np.ones(n_cells, dtype=bool)
+    global_plane = fit_plane_finite(sample, params.trim, params.iterations, params.ridge)
+    a = b = c = None
+    ok: np.ndarray | None = None
+    for it in range(params.iterations + 1):
+        if dense:
+            sums = (moments * keep[:, None]).T @ window if it else moments.T @ window
+        else:
+            sums = _box_sums(cx[keep], cy[keep], moments[:, keep], cx, cy, (nx, ny), k)
         a, b, c, ok = _solve_planes(*sums, ridge=params.ridge)
         ok &= sums[0] >= params.min_cells
-        if global_plane is not None:
+        if global_plane is not None:  # every cell has a plane: its window's, or the global one
             ga, gb, gc = global_plane
             a, b, c = np.where(ok, a, ga), np.where(ok, b, gb), np.where(ok, c, gc)
-            ok = np.ones_like(ok)
-        keep = ~ok | (z - (a * x + b * y + c) <= params.trim)
+            ok = None
+        if it == params.iterations:
+            break
+        new_keep = z - (a * x + b * y + c) <= params.trim
+        if ok is not None:
+            new_keep |= ~ok
+        # the planes are a function of the kept samples alone: an unchanged set gives the same planes again
+        if np.array_equal(new_keep, keep):
+            break
+        keep = new_keep
     # map every point to its cell's plane (its run number in the sorted order)
     cell_of_point = np.empty(n_pts, dtype=np.int64)
     cell_of_point[order] = np.cumsum(first) - 1
-    pa, pb, pc, pok = a[cell_of_point], b[cell_of_point], c[cell_of_point], ok[cell_of_point]
+    pa, pb, pc = a[cell_of_point], b[cell_of_point], c[cell_of_point]
     h = (pts[:, 2] - (pa * pts[:, 0] + pb * pts[:, 1] + pc)) / np.sqrt(1.0 + pa * pa + pb * pb)
-    out[pok] = h[pok]
-    return out
+    if ok is None:
+        return h
+    return np.where(ok[cell_of_point], h, np.nan)  # no plane anywhere: no height

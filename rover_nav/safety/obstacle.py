@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from rover_nav.safety.command import ZERO, Twist2D, require_finite
-from rover_nav.safety.ground import GroundParams, finite_points, heights_above_ground
+from rover_nav.safety.ground import GroundParams, heights_above_ground
 from rover_nav.safety.sweep import Footprint, check_sweep
 
 OK, BLOCKED, STALE_CLOUD, STALE_ODOM = 'ok', 'obstacle', 'stale_cloud', 'stale_odom'
@@ -124,8 +124,11 @@ def _is_in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
 def obstacle_points(points: np.ndarray, config: ObstacleConfig,
                     ground: GroundParams = GroundParams()) -> tuple[np.ndarray, np.ndarray]:
     """Split a base_link cloud (N, 3): returns (valid finite points in range, obstacle points (M, 3))."""
-    pts = finite_points(points)
-    pts = pts[np.hypot(pts[:, 0], pts[:, 1]) <= config.max_range]
+    pts = np.asarray(points, dtype=float)
+    if pts.ndim != 2 or pts.shape[1] != 3:
+        raise ValueError(f'points must have shape (N, 3), got {pts.shape}')
+    # one mask for "finite and in range": hypot is NaN or inf (never <= max_range) for a non-finite x or y
+    pts = pts[(np.hypot(pts[:, 0], pts[:, 1]) <= config.max_range) & np.isfinite(pts[:, 2])]
     if len(pts) == 0:
         return pts, pts
     h = heights_above_ground(pts, ground)

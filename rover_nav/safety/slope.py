@@ -26,7 +26,7 @@ import numpy as np
 
 from rover_nav.safety.attitude import UpFilter, tilt_of, uphill_of
 from rover_nav.safety.command import ZERO, Twist2D, require_finite, same_sign
-from rover_nav.safety.ground import fit_plane, plane_tilt
+from rover_nav.safety.ground import fit_plane_finite, plane_tilt
 from rover_nav.safety.sweep import Footprint
 
 LEVEL, SLOW, STOP, STALE = 'level', 'slow', 'stop', 'stale'
@@ -187,13 +187,15 @@ def terrain_tilt_ahead(points_base: np.ndarray, footprint: Footprint, up_base: n
     normal and world up (`up_base`, base_link). None with too few points there.
     """
     pts = np.asarray(points_base, dtype=float).reshape(-1, 3)
-    pts = pts[np.all(np.isfinite(pts), axis=1)]
+    x, y = pts[:, 0], pts[:, 1]
     x0, x1, y0, y1 = footprint
-    sel = (pts[:, 0] >= x1) & (pts[:, 0] <= x1 + distance) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)
+    # comparisons are false for NaN, and no infinite x or y lies inside the box: only z needs a finite check
+    sel = (x >= x1) & (x <= x1 + distance) & (y >= y0) & (y <= y1)
     region = pts[sel]
+    region = region[np.isfinite(region[:, 2])]
     if len(region) < min_points:
         return None
-    plane = fit_plane(region)
+    plane = fit_plane_finite(region)
     if plane is None:
         return None
     return math.degrees(plane_tilt(plane, up_base))
