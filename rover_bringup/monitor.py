@@ -1,7 +1,8 @@
 """Progress of a drive as the runner shows it: sim time, distance, speed, tilt, active guard.
 
 `DriveProgress` is the pure part (fed numbers); `MonitorNode` feeds it from `/clock`,
-`ground_truth`, `imu` and `events`.
+`ground_truth` (pose and tilt: the simulator's truth, one message per tick, not the 50 Hz IMU)
+and `events`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import math
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import Imu
 from std_msgs.msg import String
 
 from rover_nav.runtime import qos
@@ -64,7 +64,6 @@ class MonitorNode(IntraProcessMixin, Node):
         self.progress = DriveProgress()
         self.create_subscription(Clock, '/clock', self._on_clock, qos.CLOCK)
         self.create_subscription(Odometry, 'ground_truth', self._on_truth, qos.STATE)
-        self.create_subscription(Imu, 'imu', self._on_imu, qos.SENSOR_SUB)
         self.create_subscription(String, 'events', self._on_event, qos.EVENTS)
 
     def _on_clock(self, msg: Clock) -> None:
@@ -74,9 +73,7 @@ class MonitorNode(IntraProcessMixin, Node):
         p = msg.pose.pose.position
         t = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
         self.progress.on_pose(t, p.x, p.y)
-
-    def _on_imu(self, msg: Imu) -> None:
-        q = msg.orientation
+        q = msg.pose.pose.orientation
         self.progress.on_orientation(q.x, q.y, q.z, q.w)
 
     def _on_event(self, msg: String) -> None:

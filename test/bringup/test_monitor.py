@@ -1,0 +1,34 @@
+"""The runner's progress figures: distance, 1 s speed, tilt, last event."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from rover_bringup.monitor import DriveProgress
+
+
+def test_distance_and_speed_over_the_last_second():
+    p = DriveProgress()
+    for k in range(21):  # 0.05 m/s along x for 2 s at 10 Hz
+        p.on_pose(0.1 * k, 0.005 * k, 0.0)
+    assert p.distance == pytest.approx(0.1)
+    assert p.speed == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize('deg', [0.0, 10.0, 20.0, 35.0])
+def test_tilt_from_an_orientation_pitched_or_rolled(deg):
+    half = math.radians(deg) / 2.0
+    pitched = DriveProgress()
+    pitched.on_orientation(0.0, math.sin(half), 0.0, math.cos(half))
+    rolled = DriveProgress()
+    rolled.on_orientation(math.sin(half), 0.0, 0.0, math.cos(half))
+    assert pitched.tilt_deg == pytest.approx(deg, abs=1e-9)
+    assert rolled.tilt_deg == pytest.approx(deg, abs=1e-9)
+
+
+def test_yaw_alone_is_no_tilt():
+    p = DriveProgress()
+    p.on_orientation(0.0, 0.0, math.sin(0.7), math.cos(0.7))
+    assert p.tilt_deg == pytest.approx(0.0, abs=1e-9)
