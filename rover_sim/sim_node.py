@@ -111,6 +111,8 @@ class LunarSim(RoverNode):
             hazcam_decimation=p.hazcam_decimation, ruts=p.ruts), rigid_zones=lander_surfaces(world))
         self.period = 1.0 / p.control_rate
         self.tick = 0
+        self._imu_covariances: tuple[np.ndarray, np.ndarray, np.ndarray] = _imu_covariances(p)
+        self.params.on_change(self._apply_noise)
         prefix = p.frame_prefix
         self._frames = {k: prefix + k for k in ('world', 'base_link', 'imu_link', 'hazcam_link')}
         self._wheel_index = {name: i for i, name in enumerate(WHEEL_JOINTS)}
@@ -153,6 +155,14 @@ class LunarSim(RoverNode):
     @property
     def t_k(self) -> float:
         return self.tick * self.period
+
+    def _apply_noise(self, p: Snapshot) -> None:
+        """Runtime noise changes reach the sensor models, not only the covariances the messages report."""
+        imu = self.sim.imu
+        imu.accel_noise, imu.gyro_noise, imu.orientation_noise = (
+            p.imu_accel_noise, p.imu_gyro_noise, p.imu_orientation_noise)
+        self.sim.scanner.range_noise = p.cloud_noise
+        self._imu_covariances = _imu_covariances(p)
 
     # --- inputs ---------------------------------------------------------------------------------------
     def _on_commands(self, msg: JointState) -> None:
@@ -280,7 +290,6 @@ class LunarSim(RoverNode):
         return msg
 
     def _imu_msg(self, sample: Any) -> Imu:
-        p = self.params.snapshot
         msg = Imu()
         msg.header.stamp = _stamp(sample.stamp)
         msg.header.frame_id = self._frames['imu_link']
@@ -288,9 +297,9 @@ class LunarSim(RoverNode):
         w, a = msg.angular_velocity, msg.linear_acceleration
         w.x, w.y, w.z = np.asarray(sample.angular_velocity, dtype=float).tolist()
         a.x, a.y, a.z = np.asarray(sample.linear_acceleration, dtype=float).tolist()
-        msg.orientation_covariance = _diag(max(p.imu_orientation_noise, 1e-4) ** 2)
-        msg.angular_velocity_covariance = _diag(max(p.imu_gyro_noise, 1e-5) ** 2)
-        msg.linear_acceleration_covariance = _diag(max(p.imu_accel_noise, 1e-4) ** 2)
+        # shared read-only arrays (the message setter keeps a float64 array of the right size as is)
+        (msg.orientation_covariance, msg.angular_velocity_covariance,
+         msg.linear_acceleration_covariance) = self._imu_covariances
         return msg
 
     def _cloud_msg(self, t: float, points: np.ndarray) -> PointCloud2:
@@ -346,8 +355,14 @@ def _set_quat(out: Quaternion, q: np.ndarray) -> None:
     out.x, out.y, out.z, out.w = np.asarray(q, dtype=float).tolist()
 
 
-def _diag(v: float) -> list[float]:
-    return [v, 0.0, 0.0, 0.0, v, 0.0, 0.0, 0.0, v]
+def _diag(v: float) -> np.ndarray:
+    return np.diag([v, v, v]).reshape(9)
+
+
+def _imu_covariances(p: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Orientation, angular velocity and acceleration covariances (diagonal; floors keep them positive)."""
+    return (_diag(max(p.imu_orientation_noise, 1e-4) ** 2), _diag(max(p.imu_gyro_noise, 1e-5) ** 2),
+            _diag(max(p.imu_accel_noise, 1e-4) ** 2))
 
 
 def main() -> None:

@@ -244,3 +244,29 @@ def test_free_mode_runs_without_commands_and_keeps_the_rover_parked(tmp_path, pr
     finally:
         code = sim.stop()
     assert code == 0, sim.output()
+
+
+def test_noise_changed_at_runtime_reaches_the_sensor_models():
+    """imu_*_noise and cloud_noise may change at runtime: the models use the new values, the covariances say so."""
+    import rclpy
+    from rclpy.parameter import Parameter
+
+    from rover_sim.sim_node import LunarSim
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = LunarSim(context=context, parameter_overrides=[Parameter('world', value='flat')])
+    try:
+        result = node.set_parameters([Parameter('imu_accel_noise', value=0.2), Parameter('imu_gyro_noise', value=0.01),
+                                      Parameter('cloud_noise', value=0.03)])
+        assert all(r.successful for r in result)
+        assert node.sim.imu.accel_noise == 0.2 and node.sim.imu.gyro_noise == 0.01
+        assert node.sim.scanner.range_noise == 0.03
+        node.sim.advance(0.1)
+        msg = node._imu_msg(node.sim.imu_out[-1])
+        assert msg.linear_acceleration_covariance[0] == pytest.approx(0.04)
+        assert msg.angular_velocity_covariance[4] == pytest.approx(1e-4)
+        assert msg.orientation_covariance[8] == pytest.approx(1e-8)
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
