@@ -23,12 +23,12 @@ from nav_msgs.msg import Odometry
 from nav_msgs.msg import Path as PathMsg
 from rclpy.clock import Clock, ClockType
 from rclpy.qos import QoSProfile
-from rclpy.serialization import deserialize_message
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import BatteryState, Imu, JointState, Joy, PointCloud2
 from std_msgs.msg import Bool, String
 
 from rover_nav.runtime import qos
+from rover_nav.runtime.intra_process import message_of
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNode
@@ -277,12 +277,12 @@ class TrackLoggerNode(RoverNode):
         self.recorder.on_imu_tilt(tilt_deg_from_quaternion(*q))
 
     def _on_events(self, data: bytes, log_ns: int) -> None:
-        text = deserialize_message(data, String).data
+        text = message_of(data, String).data
         self.recorder.on_event(*parse_event(text, log_ns * 1e-9))
         self._geo_dirty = True
 
     def _on_diagnostics(self, data: bytes, log_ns: int) -> None:
-        msg = deserialize_message(data, DiagnosticArray)
+        msg = message_of(data, DiagnosticArray)
         for status in msg.status:
             level = status.level[0] if isinstance(status.level, (bytes, bytearray)) else int(status.level)
             self.recorder.on_diagnostic(level, status.name, status.message)
