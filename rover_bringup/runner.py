@@ -193,7 +193,7 @@ def run_in_process(cfg: RunConfig) -> int:
             def done() -> bool:
                 return monitor.progress.sim_time >= cfg.duration_s
 
-            problem = _drive_until_done(lambda: spin_composed(executor, bus, 0.05, turn_every_s=0.02, stop=done),
+            problem = _drive_until_done(lambda: spin_composed(executor, bus, 0.05, stop=done),
                                         monitor, cfg)
         else:
             problem = _drive_until_done(lambda: spin_slice(executor, 0.05), monitor, cfg)

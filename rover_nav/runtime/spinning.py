@@ -58,7 +58,7 @@ def spin_slice(executor: Any, timeout_s: float) -> None:
         raise _pending.pop(0)
 
 
-def spin_composed(executor: Any, bus: Any, timeout_s: float, turn_every_s: float = 0.02,
+def spin_composed(executor: Any, bus: Any, timeout_s: float, turn_every_s: float = 0.05,
                   stop: Callable[[], bool] | None = None) -> None:
     """One slice of nodes composed on an intra-process bus (`rover_nav.runtime.intra_process`).
 
