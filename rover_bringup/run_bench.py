@@ -4,7 +4,9 @@ A real drive (default world and scenario, first 60 simulated seconds) through th
 every node: in one process on the intra-process bus (what `rover run` does), in one process over
 DDS only (`--dds-only`), and with one process per node (`--processes`, DDS). Baseline, measured in the
 same run: bare MuJoCo stepping of the same world's model (`rover_sim.bench`), the ceiling no
-chain can beat. Figures are real-time factors; ratio = chain / bare stepping.
+chain can beat. Figures are real-time factors; ratio = chain / bare stepping. The headline (one process on the
+bus) and the baseline are the best of three runs, the least disturbed by other work on the machine;
+the note lists all three.
 """
 
 from __future__ import annotations
@@ -37,14 +39,19 @@ def _drive_rtf(processes: bool, intra_process: bool = True) -> float:
         return float(json.loads((out / 'summary.json').read_text())['real_time_factor'])
 
 
+REPEAT = 3  # drives of the headline figure; the best is the least disturbed (as `best_time`)
+
+
 def run_benchmarks() -> list[BenchResult]:
     from rover_sim.bench import bare_stepping_rtf
 
-    bare = bare_stepping_rtf(WORLD, 20.0)
+    bare = max(bare_stepping_rtf(WORLD, 20.0) for _ in range(REPEAT))
     note = f'{WORLD}, scenario {SCENARIO}, {SIM_SECONDS:.0f} s simulated, lockstep'
+    runs = sorted(_drive_rtf(False) for _ in range(REPEAT))
+    spread = ', '.join(f'{r:.1f}' for r in runs)
     return [
-        BenchResult('full chain, one process (intra-process bus)', _drive_rtf(False), bare, 'x real time',
-                    'bare MuJoCo stepping (x real time)', note),
+        BenchResult('full chain, one process (intra-process bus), best of 3', runs[-1], bare, 'x real time',
+                    'bare MuJoCo stepping, best of 3 (x real time)', f'{note}; all runs: {spread}'),
         BenchResult('full chain, one process, DDS only', _drive_rtf(False, intra_process=False), bare,
                     'x real time', 'bare MuJoCo stepping (x real time)', note),
         BenchResult('full chain, one process per node', _drive_rtf(True), bare, 'x real time',
