@@ -14,7 +14,6 @@ service (std_srvs/Trigger) is called. Measured steering angles come from `joint_
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
 
@@ -259,7 +258,10 @@ class DriveControllerNode(RoverNode):
         self._susp_fresh = rates is not None
         wheel_rate = self._compensator.command(cmd.wheel_rate, cmd.steer, rates, now, self.layout.max_wheel_rate)
         self._susp_active = self._compensator.active
-        return dataclasses.replace(cmd, wheel_rate=wheel_rate) if self._susp_active else cmd
+        if not self._susp_active:
+            return cmd
+        return DriveCommand(cmd.steer, wheel_rate, cmd.surface_speed, cmd.v, cmd.w, cmd.mode, cmd.stopped, cmd.clamped,
+                            cmd.saturated, cmd.waiting, cmd.infeasible, cmd.steer_error)  # dataclasses.replace, faster
 
     def _name_maps(self, names: list[str]) -> _NameMaps:
         """For a joint_states name list: (a copy of the names, (wheel, name index) of the steering joints, steer

@@ -191,6 +191,8 @@ class DriveKinematics:
         """Swap in new limits (runtime reconfiguration); the curvature bounds are recomputed."""
         cap = 1.0 / limits.min_turning_radius
         self.limits = limits
+        self._shape_key: tuple[str, float, float, float, float] | None = None  # see `_shaped`
+        self._shape: DriveCommand | None = None
         self.kappa_max_left = max_feasible_curvature(self.layout, cap, +1.0)
         self.kappa_max_right = max_feasible_curvature(self.layout, cap, -1.0)
 
@@ -255,12 +257,11 @@ class DriveKinematics:
                 return self.hold(now)
             if self.assist is not None:
                 w = self.assist.correct(w, yaw_rate, now)
-            cmd = self._point_turn(w)
+            cmd = self._shaped(MODE_POINT_TURN, 0.0, w)
         else:
             if self.assist is not None:
                 self.assist.reset()
-            cmd = self._ackermann(v, w)
-        cmd = self._saturate(cmd)
+            cmd = self._shaped(MODE_DRIVE, v, w)
         self._advance(now)
         self._target = cmd.steer.copy()
         err = self._steer_error()
@@ -270,9 +271,21 @@ class DriveKinematics:
             self.waiting = True
         if self.waiting:
             zeros = np.zeros(self.layout.n)
-            return replace(cmd, wheel_rate=zeros, surface_speed=zeros.copy(), v=0.0, w=0.0, waiting=True,
-                           steer_error=err)
-        return replace(cmd, steer_error=err)
+            return DriveCommand(cmd.steer.copy(), zeros, zeros.copy(), 0.0, 0.0, cmd.mode, cmd.stopped, cmd.clamped,
+                                cmd.saturated, True, cmd.infeasible, err)
+        return DriveCommand(cmd.steer.copy(), cmd.wheel_rate.copy(), cmd.surface_speed.copy(), cmd.v, cmd.w, cmd.mode,
+                            cmd.stopped, cmd.clamped, cmd.saturated, cmd.waiting, cmd.infeasible, err)
+
+    def _shaped(self, mode: str, v: float, w: float) -> DriveCommand:
+        """The saturated point-turn or Ackermann command for (v, w): a pure function of the request, the
+        layout and the limits, so the last one is kept (a steady drive asks for the same twist every
+        tick). The returned arrays are the cache's: copy them before they leave."""
+        key = (mode, v, w, math.copysign(1.0, v), math.copysign(1.0, w))
+        if key != self._shape_key or self._shape is None:
+            cmd = self._point_turn(w) if mode == MODE_POINT_TURN else self._ackermann(v, w)
+            self._shape = self._saturate(cmd)
+            self._shape_key = key
+        return self._shape
 
     def _ackermann(self, v: float, w: float) -> DriveCommand:
         kappa = w / v

@@ -107,6 +107,7 @@ class WheelOdometryNode(RoverNode):
         super().__init__('wheel_odometry', PARAMS, **kwargs)
         snap = self.params.snapshot
         self.layout = load_layout(snap.profile)
+        self._joint_index = joints.JointIndex(self.layout)
         from rover_description.geometry import load_geometry
 
         imu_pose = load_geometry(snap.profile).imu
@@ -132,7 +133,8 @@ class WheelOdometryNode(RoverNode):
         self._samples = 0
         self._pub = self.create_publisher(Odometry, 'odom', qos.STATE)
         self.create_subscription(JointState, 'joint_states', self._on_joint_states, qos.SENSOR_SUB)
-        self.create_subscription(Imu, 'imu', self._on_imu, qos.SENSOR_SUB)
+        self._imu_sub: object | None = None
+        self._subscribe_imu(snap.imu_fusion != 'none')
         self._tf = _tf_broadcaster(self) if snap.publish_tf else None
         self.create_timer(snap.diagnostics_period, self._diagnostics)
         tf_note = 'on /tf' if self._tf is not None else (
@@ -140,7 +142,20 @@ class WheelOdometryNode(RoverNode):
         self.get_logger().info(f'wheel odometry ready: {self._odom_frame} -> {self._base_frame}, IMU fusion '
                                f'{snap.imu_fusion}, TF {tf_note}')
 
+    def _subscribe_imu(self, wanted: bool) -> None:
+        """Subscribe to `imu` only while it is fused: with `imu_fusion` none (the default) the node does not
+        take the IMU's 50 Hz at all. Switching fusion off drops the subscription and the last sample, so a
+        later switch-on starts from fresh samples (until the first one arrives it is wheels only, as with a
+        stale IMU)."""
+        if wanted and self._imu_sub is None:
+            self._imu_sub = self.create_subscription(Imu, 'imu', self._on_imu, qos.SENSOR_SUB)
+        elif not wanted and self._imu_sub is not None:
+            self.destroy_subscription(self._imu_sub)
+            self._imu_sub = None
+            self._imu = None
+
     def _reconfigure(self, snap: Snapshot) -> None:
+        self._subscribe_imu(snap.imu_fusion != 'none')
         self._config = config_from(snap)
         self.odom.slip_ratio_sigma = snap.slip_ratio_sigma
         self.odom.slip_correlation_m = snap.slip_correlation_distance
@@ -177,9 +192,10 @@ class WheelOdometryNode(RoverNode):
             return
         t = stamp_s if stamp_s > 0.0 else now
         try:
-            steer = joints.steer_angles(self.layout, msg.name, msg.position)
-            rate = joints.wheel_values(self.layout, msg.name, msg.velocity, 'velocity')
-            wheel_pos = joints.wheel_values(self.layout, msg.name, msg.position, 'position')
+            names, position, index = msg.name, msg.position, self._joint_index
+            steer = np.array(index.steer_angles(names, position))
+            rate = np.array(index.wheel_values(names, msg.velocity, 'velocity'))
+            wheel_pos = np.array(index.wheel_values(names, position, 'position'))
         except joints.JointStateError as exc:
             self._reject(f'malformed joint_states: {exc}')
             return

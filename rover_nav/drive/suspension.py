@@ -295,8 +295,8 @@ def _group_members(groups: np.ndarray) -> tuple[tuple[int, ...], ...]:
     key = np.asarray(groups).tobytes()
     members = _GROUP_MEMBERS.get(key)
     if members is None:
-        g = np.asarray(groups)
-        members = tuple(tuple(np.flatnonzero(g == k).tolist()) for k in np.unique(g))
+        g = np.asarray(groups).tolist()  # np.unique's order (sorted), without its first-call import of numpy.ma
+        members = tuple(tuple(i for i, gi in enumerate(g) if gi == k) for k in sorted(set(g)))
         _GROUP_MEMBERS[key] = members
     return members
 
