@@ -123,13 +123,13 @@ class WheelOdometryNode(RoverNode):
         self._imu_yaw = ImuYaw()
         self._prev_t: float | None = None
         self._prev_twist: tuple[float, float, np.ndarray] | None = None  # (v, w, cov) at _prev_t
-        self._prev_wheel_pos: np.ndarray | None = None
+        self._prev_wheel_pos: list[float] | None = None
         self._imu: tuple[float, float | None, float] | None = None  # (yaw rate, base yaw or None, receive time)
         self._last_est: TwistEstimate | None = None
         self._rejected_msgs = 0
         self._gaps = 0
-        self._outlier_count = np.zeros(self.layout.n, dtype=int)
-        self._outlier_rate = np.zeros(self.layout.n)  # exponentially weighted share of samples left out
+        self._outlier_count = [0] * self.layout.n
+        self._outlier_rate = [0.0] * self.layout.n  # exponentially weighted share of samples left out
         self._samples = 0
         self._pub = self.create_publisher(Odometry, 'odom', qos.STATE)
         self.create_subscription(JointState, 'joint_states', self._on_joint_states, qos.SENSOR_SUB)
@@ -193,9 +193,9 @@ class WheelOdometryNode(RoverNode):
         t = stamp_s if stamp_s > 0.0 else now
         try:
             names, position, index = msg.name, msg.position, self._joint_index
-            steer = np.array(index.steer_angles(names, position))
-            rate = np.array(index.wheel_values(names, msg.velocity, 'velocity'))
-            wheel_pos = np.array(index.wheel_values(names, position, 'position'))
+            steer = index.steer_angles(names, position)
+            rate = index.wheel_values(names, msg.velocity, 'velocity')
+            wheel_pos = index.wheel_values(names, position, 'position')
         except joints.JointStateError as exc:
             self._reject(f'malformed joint_states: {exc}')
             return
@@ -204,24 +204,28 @@ class WheelOdometryNode(RoverNode):
                 self.warn_throttled('joint_states stamp went backwards: sample ignored')
             return
         dt = None if self._prev_t is None else t - self._prev_t
-        if dt is not None and self._prev_wheel_pos is not None:  # encoders without velocities: differentiate
-            from_pos = (wheel_pos - self._prev_wheel_pos) / dt
-            rate = np.where(np.isfinite(rate), rate, from_pos)
+        finite = [math.isfinite(r) for r in rate]
+        if dt is not None and self._prev_wheel_pos is not None and not all(finite):
+            # encoders without velocities: differentiate (dt > 0 here)
+            rate = [r if ok else (p - q) / dt for r, ok, p, q in zip(rate, finite, wheel_pos, self._prev_wheel_pos,
+                                                                      strict=True)]
         self._prev_wheel_pos = wheel_pos
-        if dt is None and not np.any(np.isfinite(rate)):  # positions only: rates need a second sample
+        if dt is None and not any(finite):  # positions only: rates need a second sample
             self._prev_t = t
             return
         try:
-            est = estimate_twist(self.layout, steer, rate, self._config, sigma2=self._pool.sigma2)
+            est = estimate_twist(self.layout, np.array(steer), np.array(rate), self._config, sigma2=self._pool.sigma2)
         except ValueError as exc:
             self._reject(f'joint_states: {exc}')
             self._prev_t, self._prev_twist = t, None
             return
         self._pool.update(est.rss, est.dof)
         self._samples += 1
-        left_out = ~est.used & np.isfinite(est.residual)
-        self._outlier_count += left_out
-        self._outlier_rate += OUTLIER_RATE_GAIN * (left_out - self._outlier_rate)
+        counts, shares = self._outlier_count, self._outlier_rate
+        for i, (used, res) in enumerate(zip(est.used.tolist(), est.residual.tolist(), strict=True)):
+            left_out = not used and math.isfinite(res)
+            counts[i] += left_out
+            shares[i] += OUTLIER_RATE_GAIN * (left_out - shares[i])
         self._last_est = est
         v, w, cov, gyro = self._fuse(est, now)
         if dt is not None and self._prev_twist is not None:
@@ -278,10 +282,11 @@ class WheelOdometryNode(RoverNode):
         # float64 arrays go into the message as they are (a list would be checked value by value)
         msg.pose.covariance = _planar_covariance(o.covariance)
         msg.twist.twist.linear.x, msg.twist.twist.angular.z = v, w
-        tc = np.zeros((3, 3))  # (vx, vy, wz): lateral slip is unmodelled, so vy is as uncertain as vx
-        tc[_VW_ROWS, _VW_COLS] = twist_cov
-        tc[1, 1] = twist_cov[0, 0]
-        msg.twist.covariance = _planar_covariance(tc)
+        # (vx, vy, wz): lateral slip is unmodelled, so vy is as uncertain as vx; the other planar slots are 0
+        twist = _TWIST_TEMPLATE.copy()
+        twist[_TWIST_SLOTS] = twist_cov.ravel()
+        twist[_VY_SLOT] = twist_cov[0, 0]
+        msg.twist.covariance = twist
         self._pub.publish(msg)
         if self._tf is not None:
             self._send_tf(msg)
@@ -325,17 +330,20 @@ class WheelOdometryNode(RoverNode):
         self.publish_diagnostic(level, message, values)
 
 
-_PLANAR_ROWS, _PLANAR_COLS = np.ix_((0, 1, 5), (0, 1, 5))  # x, y, yaw (or vx, vy, wz) in the 6x6
-_VW_ROWS, _VW_COLS = np.ix_((0, 2), (0, 2))  # (v, w) in the (vx, vy, wz) 3x3
-_UNKNOWN_6X6 = np.diag([UNKNOWN_VARIANCE] * 6)
+_UNKNOWN_FLAT = np.diag([UNKNOWN_VARIANCE] * 6).reshape(36)
+_PLANAR_SLOTS = np.array([6 * r + c for r in (0, 1, 5) for c in (0, 1, 5)])  # x, y, yaw (or vx, vy, wz) in the 6x6
+_TWIST_SLOTS = np.array([0, 5, 30, 35])  # (v, w) 2x2 in the 6x6: vx and wz
+_VY_SLOT = 7
+_TWIST_TEMPLATE = _UNKNOWN_FLAT.copy()
+_TWIST_TEMPLATE[_PLANAR_SLOTS] = 0.0
 
 
 def _planar_covariance(cov3: np.ndarray) -> np.ndarray:
     """A new 6x6 row-major covariance (36,) (x, y, z, roll, pitch, yaw order) from a 3x3 planar one
     in the x, y, yaw slots."""
-    full = _UNKNOWN_6X6.copy()
-    full[_PLANAR_ROWS, _PLANAR_COLS] = cov3
-    return full.reshape(36)
+    full = _UNKNOWN_FLAT.copy()
+    full[_PLANAR_SLOTS] = np.asarray(cov3, dtype=float).reshape(9)
+    return full
 
 
 def main() -> None:
