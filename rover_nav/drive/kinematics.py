@@ -179,6 +179,7 @@ class DriveKinematics:
         self.layout = layout
         self.assist = assist
         self._pt_angles = point_turn_angles(layout)
+        self._steer_idx = tuple(np.flatnonzero(layout.steerable).tolist())
         self.point_turn_feasible = within_steer_limits(layout, self._pt_angles)
         self.mode = MODE_DRIVE
         self.waiting = False
@@ -211,15 +212,24 @@ class DriveKinematics:
         angles = np.asarray(angles, dtype=float)
         if angles.shape != (self.layout.n,):
             raise ValueError(f'angles must have shape ({self.layout.n},), got {angles.shape}')
-        known = np.isfinite(angles) & self.layout.steerable
-        self._estimate[known] = angles[known]
+        values, estimate = angles.tolist(), self._estimate
+        for i in self._steer_idx:  # finite angles of steerable wheels replace the estimate
+            if math.isfinite(values[i]):
+                estimate[i] = values[i]
         self._t_last = _finite('now', now)
 
     def _advance(self, now: float) -> None:
         now = _finite('now', now)
         if self._t_last is not None and now > self._t_last:
             step = self.layout.max_steer_rate * (now - self._t_last)
-            self._estimate += np.clip(self._target - self._estimate, -step, step)
+            lo = -step
+            estimate = self._estimate.tolist()
+            for i, (t, e) in enumerate(zip(self._target.tolist(), estimate, strict=True)):
+                d = t - e
+                d = d if d > lo else lo  # np.clip(d, -step, step), evaluated as numpy does
+                d = d if d < step else step
+                estimate[i] = e + d
+            self._estimate[:] = estimate
         if self._t_last is None or now > self._t_last:
             self._t_last = now
 
@@ -233,8 +243,13 @@ class DriveKinematics:
                             waiting=self.waiting, infeasible=infeasible, steer_error=self._steer_error())
 
     def _steer_error(self) -> float:
-        err = np.abs(self._target - self._estimate)[self.layout.steerable]
-        return float(err.max()) if err.size else 0.0
+        """Largest |target - estimate| (rad) over the steerable wheels (0 without any); both are always finite."""
+        target, estimate = self._target.tolist(), self._estimate.tolist()
+        err = 0.0
+        for i in self._steer_idx:
+            e = abs(target[i] - estimate[i])
+            err = e if e > err else err
+        return err
 
     def command(self, v: float, w: float, now: float, yaw_rate: float | None = None) -> DriveCommand:
         """Steering angles and wheel rates for a body twist request (v m/s, w rad/s) at time `now` (s).

@@ -333,6 +333,14 @@ class Odometry2D:
         sv, sw = self._sens_v, self._sens_w
         return self.cov + self.slip_ratio_sigma**2 * (np.outer(sv, sv) + np.outer(sw, sw))
 
+    def covariance_rows(self) -> list[list[float]]:
+        """`covariance` as rows of plain floats, the same values to the bit (the sum is elementwise; this
+        runs for every odom message, where numpy's per-call cost was most of the time)."""
+        s2 = self.slip_ratio_sigma**2
+        sv, sw = self._sens_v.tolist(), self._sens_w.tolist()
+        return [[c + s2 * (sv[i] * sv[j] + sw[i] * sw[j]) for j, c in enumerate(row)]
+                for i, row in enumerate(self.cov.tolist())]
+
     def step(self, v: float, w: float, twist_cov: np.ndarray, dt: float, w_from_wheels: bool = True) -> None:
         """Advance by a constant twist (v m/s, w rad/s) with independent covariance `twist_cov` (2x2) for dt s.
 

@@ -280,13 +280,16 @@ class WheelOdometryNode(RoverNode):
         msg.pose.pose.position.x, msg.pose.pose.position.y = o.x, o.y
         msg.pose.pose.orientation.z, msg.pose.pose.orientation.w = math.sin(o.yaw / 2), math.cos(o.yaw / 2)
         # float64 arrays go into the message as they are (a list would be checked value by value)
-        msg.pose.covariance = _planar_covariance(o.covariance)
+        pose = list(_UNKNOWN_FLAT_LIST)
+        for k, value in zip(_PLANAR_SLOT_LIST, (c for row in o.covariance_rows() for c in row), strict=True):
+            pose[k] = value
+        msg.pose.covariance = np.array(pose)
         msg.twist.twist.linear.x, msg.twist.twist.angular.z = v, w
         # (vx, vy, wz): lateral slip is unmodelled, so vy is as uncertain as vx; the other planar slots are 0
-        twist = _TWIST_TEMPLATE.copy()
-        twist[_TWIST_SLOTS] = twist_cov.ravel()
-        twist[_VY_SLOT] = twist_cov[0, 0]
-        msg.twist.covariance = twist
+        (vv, vw), (wv, ww) = twist_cov.tolist()
+        twist = list(_TWIST_TEMPLATE_LIST)
+        twist[0], twist[5], twist[30], twist[35], twist[_VY_SLOT] = vv, vw, wv, ww, vv
+        msg.twist.covariance = np.array(twist)
         self._pub.publish(msg)
         if self._tf is not None:
             self._send_tf(msg)
@@ -330,20 +333,10 @@ class WheelOdometryNode(RoverNode):
         self.publish_diagnostic(level, message, values)
 
 
-_UNKNOWN_FLAT = np.diag([UNKNOWN_VARIANCE] * 6).reshape(36)
-_PLANAR_SLOTS = np.array([6 * r + c for r in (0, 1, 5) for c in (0, 1, 5)])  # x, y, yaw (or vx, vy, wz) in the 6x6
-_TWIST_SLOTS = np.array([0, 5, 30, 35])  # (v, w) 2x2 in the 6x6: vx and wz
+_PLANAR_SLOT_LIST = tuple(6 * r + c for r in (0, 1, 5) for c in (0, 1, 5))  # x, y, yaw (or vx, vy, wz) in the 6x6
 _VY_SLOT = 7
-_TWIST_TEMPLATE = _UNKNOWN_FLAT.copy()
-_TWIST_TEMPLATE[_PLANAR_SLOTS] = 0.0
-
-
-def _planar_covariance(cov3: np.ndarray) -> np.ndarray:
-    """A new 6x6 row-major covariance (36,) (x, y, z, roll, pitch, yaw order) from a 3x3 planar one
-    in the x, y, yaw slots."""
-    full = _UNKNOWN_FLAT.copy()
-    full[_PLANAR_SLOTS] = np.asarray(cov3, dtype=float).reshape(9)
-    return full
+_UNKNOWN_FLAT_LIST = tuple(UNKNOWN_VARIANCE if k % 7 == 0 else 0.0 for k in range(36))  # 6x6 row-major diagonal
+_TWIST_TEMPLATE_LIST = tuple(0.0 if k in _PLANAR_SLOT_LIST else v for k, v in enumerate(_UNKNOWN_FLAT_LIST))
 
 
 def main() -> None:
