@@ -214,7 +214,7 @@ class WheelOdometryNode(RoverNode):
             self._prev_t = t
             return
         try:
-            est = estimate_twist(self.layout, np.array(steer), np.array(rate), self._config, sigma2=self._pool.sigma2)
+            est = estimate_twist(self.layout, steer, rate, self._config, sigma2=self._pool.sigma2)
         except ValueError as exc:
             self._reject(f'joint_states: {exc}')
             self._prev_t, self._prev_twist = t, None
