@@ -199,12 +199,16 @@ class DriveControllerNode(RoverNode):
 
     # --- inputs -------------------------------------------------------------------------------------------------
     def _on_imu(self, msg: Imu) -> None:
-        rate = (msg.angular_velocity.x, msg.angular_velocity.y, msg.angular_velocity.z)
-        if not all_finite(rate):
+        av = msg.angular_velocity
+        x, y, z = av.x, av.y, av.z
+        try:  # all_finite, unrolled (50 Hz)
+            finite = math.isfinite(x) and math.isfinite(y) and math.isfinite(z)
+        except TypeError:
+            finite = False
+        if not finite:
             self.warn_throttled('rejected imu: non-finite angular velocity')
             return
         now = self.now_s()
-        x, y, z = rate
         m0, m1, m2 = self._yaw_row  # base_yaw_rate_from_imu / base_pitch_rate_from_imu, on the mount's rows
         self._gyro = (float(m0 * x + m1 * y + m2 * z), now)
         m0, m1, m2 = self._pitch_row
