@@ -14,7 +14,6 @@ service (std_srvs/Trigger) is called. Measured steering angles come from `joint_
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
 
@@ -28,7 +27,7 @@ from rover_nav.drive import joints, suspension
 from rover_nav.drive.gyro_assist import GyroAssist, GyroAssistConfig
 from rover_nav.drive.kinematics import DriveCommand, DriveKinematics, DriveLimits
 from rover_nav.drive.layout import WheelLayout
-from rover_nav.drive.odometry import base_pitch_rate_from_imu, base_yaw_rate_from_imu, rpy_matrix
+from rover_nav.drive.odometry import rpy_matrix
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.geometry_param import geometry_for
@@ -143,6 +142,9 @@ def load_layout(profile: str) -> WheelLayout:
         raise ConfigError(f"parameter 'profile' = {profile!r}: unusable wheel layout: {exc}") from exc
 
 
+_NameMaps = tuple[list[str], tuple[tuple[int, int], ...], tuple[bool, ...], tuple[int, ...] | None]
+
+
 class DriveControllerNode(RoverNode):
     """cmd_vel -> joint_commands; watchdog, e-stop latch, measured steering, diagnostics."""
 
@@ -150,14 +152,19 @@ class DriveControllerNode(RoverNode):
         super().__init__('drive_controller', PARAMS, cross_check=_cross_check, **kwargs)
         snap = self.params.snapshot
         self.layout = load_layout(snap.profile)
+        self._steerable = tuple(self.layout.steerable.tolist())
+        self._steer_idx = tuple(self.layout.steer_index.tolist())
         self._assist = GyroAssist(assist_config_from(snap))
         self.drive = DriveKinematics(self.layout, limits_from(snap), self._assist if snap.gyro_assist else None)
         from rover_description.geometry import load_geometry
 
         self._imu_mount = rpy_matrix(*load_geometry(snap.profile).imu.rpy)
+        self._pitch_row = tuple(self._imu_mount[1].tolist())  # base pitch / yaw rate = mount row . gyro
+        self._yaw_row = tuple(self._imu_mount[2].tolist())
+        self._js_names: _NameMaps | None = None  # (names, *what _name_maps gives for them)
         self._gyro: tuple[float, float] | None = None  # (body yaw rate rad/s, receive time s)
         self._pitch: tuple[float, float] | None = None  # (body pitch rate rad/s, receive time s)
-        self._susp_rates: tuple[dict[str, float], float] | None = None  # (joint rates rad/s, receive time s)
+        self._susp_rates: tuple[list[float], float] | None = None  # (joint rates rad/s, receive time s)
         self._susp_active = False
         self._susp_fresh = False
         self.suspension = load_suspension(snap.profile, self.layout)
@@ -192,13 +199,20 @@ class DriveControllerNode(RoverNode):
 
     # --- inputs -------------------------------------------------------------------------------------------------
     def _on_imu(self, msg: Imu) -> None:
-        rate = (msg.angular_velocity.x, msg.angular_velocity.y, msg.angular_velocity.z)
-        if not all_finite(rate):
+        av = msg.angular_velocity
+        x, y, z = av.x, av.y, av.z
+        try:  # all_finite, unrolled (50 Hz)
+            finite = math.isfinite(x) and math.isfinite(y) and math.isfinite(z)
+        except TypeError:
+            finite = False
+        if not finite:
             self.warn_throttled('rejected imu: non-finite angular velocity')
             return
         now = self.now_s()
-        self._gyro = (base_yaw_rate_from_imu(rate, self._imu_mount), now)
-        self._pitch = (base_pitch_rate_from_imu(rate, self._imu_mount), now)
+        m0, m1, m2 = self._yaw_row  # base_yaw_rate_from_imu / base_pitch_rate_from_imu, on the mount's rows
+        self._gyro = (float(m0 * x + m1 * y + m2 * z), now)
+        m0, m1, m2 = self._pitch_row
+        self._pitch = (float(m0 * x + m1 * y + m2 * z), now)
 
     def _fresh_yaw_rate(self, now: float) -> float | None:
         if self._gyro is None:
@@ -229,7 +243,7 @@ class DriveControllerNode(RoverNode):
         cmd = self.drive.command(t.linear.x, t.angular.z, now, yaw_rate=self._fresh_yaw_rate(now))
         self._publish(self._compensated(cmd, now), stamp, now)
 
-    def _suspension_rates(self, now: float) -> np.ndarray | None:
+    def _suspension_rates(self, now: float) -> list[float] | None:
         """[body pitch rate, suspension joint rates] when all are fresh, else None."""
         timeout = self.params.snapshot.suspension_rate_timeout
         if self._pitch is None or self._susp_rates is None:
@@ -237,7 +251,7 @@ class DriveControllerNode(RoverNode):
         (pitch, t_imu), (rates, t_js) = self._pitch, self._susp_rates
         if not (0.0 <= now - t_imu <= timeout and 0.0 <= now - t_js <= timeout):
             return None
-        return self.suspension.rates_vector(pitch, rates)
+        return [pitch, *rates] if math.isfinite(pitch) else None  # the joint rates were checked on receipt
 
     def _compensated(self, cmd: DriveCommand, now: float) -> DriveCommand:
         snap = self.params.snapshot
@@ -248,29 +262,58 @@ class DriveControllerNode(RoverNode):
         self._susp_fresh = rates is not None
         wheel_rate = self._compensator.command(cmd.wheel_rate, cmd.steer, rates, now, self.layout.max_wheel_rate)
         self._susp_active = self._compensator.active
-        return dataclasses.replace(cmd, wheel_rate=wheel_rate) if self._susp_active else cmd
+        if not self._susp_active:
+            return cmd
+        return DriveCommand(cmd.steer, wheel_rate, cmd.surface_speed, cmd.v, cmd.w, cmd.mode, cmd.stopped, cmd.clamped,
+                            cmd.saturated, cmd.waiting, cmd.infeasible, cmd.steer_error)  # dataclasses.replace, faster
+
+    def _name_maps(self, names: list[str]) -> _NameMaps:
+        """For a joint_states name list: (a copy of the names, (wheel, name index) of the steering joints, steer
+        joint named?, suspension joint indices or None).
+
+        A sender names its joints the same way in every message, so this is worked out once and
+        kept until the names change."""
+        cached = self._js_names
+        if cached is not None and cached[0] == names:
+            return cached
+        key = list(names)  # a copy: the message's own list is not ours to keep
+        index = {name: i for i, name in enumerate(key)}
+        steer_pairs = tuple((k, index[j]) for k, j in enumerate(self.layout.steer_joints)
+                            if j is not None and j in index and self._steerable[k])
+        named = tuple(j in index for j in self.layout.steer_joint_names)
+        joints_ = self.suspension.joints
+        susp = tuple(index[j] for j in joints_) if all(j in index for j in joints_) else None
+        self._js_names = (key, steer_pairs, named, susp)
+        return self._js_names
 
     def _on_joint_states(self, msg: JointState) -> None:
-        try:
-            angles = joints.steer_angles(self.layout, msg.name, msg.position)
-        except joints.JointStateError as exc:
-            self.warn_throttled(f'rejected joint_states: {exc}')
+        names, position = msg.name, msg.position
+        n_pos = len(position)
+        if n_pos != 0 and n_pos != len(names):
+            self.warn_throttled(f'rejected joint_states: position has {n_pos} entries for {len(names)} names')
             return
-        finite = np.isfinite(angles[self.layout.steerable])
-        named = [j in msg.name for j in self.layout.steer_joint_names]
-        if np.any(np.asarray(named) & ~finite):
+        _, steer_pairs, named, susp = self._name_maps(names)
+        angles = [0.0 if not s else math.nan for s in self._steerable]  # joints.steer_angles
+        if n_pos:
+            for k, i in steer_pairs:
+                angles[k] = float(position[i])
+        finite = [math.isfinite(angles[k]) for k in self._steer_idx]
+        if any(n and not f for n, f in zip(named, finite, strict=True)):
             self.warn_throttled('joint_states: non-finite steering angle ignored')
         now = self.now_s()
-        if np.any(finite):
-            self.drive.observe_steering(angles, now)
-        self._observe_suspension(msg, now)
+        if any(finite):
+            self.drive.observe_steering(np.array(angles), now)
+        self._observe_suspension(msg, now, susp)
 
-    def _observe_suspension(self, msg: JointState, now: float) -> None:
+    def _observe_suspension(self, msg: JointState, now: float, susp: tuple[int, ...] | None) -> None:
         """Keep the rocker/bogie joint rates (all present and finite, or none)."""
-        if len(msg.velocity) != len(msg.name):
+        velocity = msg.velocity
+        if len(velocity) != len(msg.name):
             return  # position-only joint states: no rates (steering already handled)
-        rates = {n: float(v) for n, v in zip(msg.name, msg.velocity, strict=True) if n in self.suspension.joints}
-        if len(rates) == len(self.suspension.joints) and all(math.isfinite(v) for v in rates.values()):
+        if susp is None:
+            return
+        rates = [float(velocity[i]) for i in susp]
+        if all(math.isfinite(v) for v in rates):
             self._susp_rates = (rates, now)
 
     def _on_estop(self, msg: Bool) -> None:

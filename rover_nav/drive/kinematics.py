@@ -179,6 +179,7 @@ class DriveKinematics:
         self.layout = layout
         self.assist = assist
         self._pt_angles = point_turn_angles(layout)
+        self._steer_idx = tuple(np.flatnonzero(layout.steerable).tolist())
         self.point_turn_feasible = within_steer_limits(layout, self._pt_angles)
         self.mode = MODE_DRIVE
         self.waiting = False
@@ -191,6 +192,8 @@ class DriveKinematics:
         """Swap in new limits (runtime reconfiguration); the curvature bounds are recomputed."""
         cap = 1.0 / limits.min_turning_radius
         self.limits = limits
+        self._shape_key: tuple[str, float, float, float, float] | None = None  # see `_shaped`
+        self._shape: DriveCommand | None = None
         self.kappa_max_left = max_feasible_curvature(self.layout, cap, +1.0)
         self.kappa_max_right = max_feasible_curvature(self.layout, cap, -1.0)
 
@@ -209,15 +212,24 @@ class DriveKinematics:
         angles = np.asarray(angles, dtype=float)
         if angles.shape != (self.layout.n,):
             raise ValueError(f'angles must have shape ({self.layout.n},), got {angles.shape}')
-        known = np.isfinite(angles) & self.layout.steerable
-        self._estimate[known] = angles[known]
+        values, estimate = angles.tolist(), self._estimate
+        for i in self._steer_idx:  # finite angles of steerable wheels replace the estimate
+            if math.isfinite(values[i]):
+                estimate[i] = values[i]
         self._t_last = _finite('now', now)
 
     def _advance(self, now: float) -> None:
         now = _finite('now', now)
         if self._t_last is not None and now > self._t_last:
             step = self.layout.max_steer_rate * (now - self._t_last)
-            self._estimate += np.clip(self._target - self._estimate, -step, step)
+            lo = -step
+            estimate = self._estimate.tolist()
+            for i, (t, e) in enumerate(zip(self._target.tolist(), estimate, strict=True)):
+                d = t - e
+                d = d if d > lo else lo  # np.clip(d, -step, step), evaluated as numpy does
+                d = d if d < step else step
+                estimate[i] = e + d
+            self._estimate[:] = estimate
         if self._t_last is None or now > self._t_last:
             self._t_last = now
 
@@ -231,8 +243,13 @@ class DriveKinematics:
                             waiting=self.waiting, infeasible=infeasible, steer_error=self._steer_error())
 
     def _steer_error(self) -> float:
-        err = np.abs(self._target - self._estimate)[self.layout.steerable]
-        return float(err.max()) if err.size else 0.0
+        """Largest |target - estimate| (rad) over the steerable wheels (0 without any); both are always finite."""
+        target, estimate = self._target.tolist(), self._estimate.tolist()
+        err = 0.0
+        for i in self._steer_idx:
+            e = abs(target[i] - estimate[i])
+            err = e if e > err else err
+        return err
 
     def command(self, v: float, w: float, now: float, yaw_rate: float | None = None) -> DriveCommand:
         """Steering angles and wheel rates for a body twist request (v m/s, w rad/s) at time `now` (s).
@@ -255,12 +272,11 @@ class DriveKinematics:
                 return self.hold(now)
             if self.assist is not None:
                 w = self.assist.correct(w, yaw_rate, now)
-            cmd = self._point_turn(w)
+            cmd = self._shaped(MODE_POINT_TURN, 0.0, w)
         else:
             if self.assist is not None:
                 self.assist.reset()
-            cmd = self._ackermann(v, w)
-        cmd = self._saturate(cmd)
+            cmd = self._shaped(MODE_DRIVE, v, w)
         self._advance(now)
         self._target = cmd.steer.copy()
         err = self._steer_error()
@@ -270,9 +286,21 @@ class DriveKinematics:
             self.waiting = True
         if self.waiting:
             zeros = np.zeros(self.layout.n)
-            return replace(cmd, wheel_rate=zeros, surface_speed=zeros.copy(), v=0.0, w=0.0, waiting=True,
-                           steer_error=err)
-        return replace(cmd, steer_error=err)
+            return DriveCommand(cmd.steer.copy(), zeros, zeros.copy(), 0.0, 0.0, cmd.mode, cmd.stopped, cmd.clamped,
+                                cmd.saturated, True, cmd.infeasible, err)
+        return DriveCommand(cmd.steer.copy(), cmd.wheel_rate.copy(), cmd.surface_speed.copy(), cmd.v, cmd.w, cmd.mode,
+                            cmd.stopped, cmd.clamped, cmd.saturated, cmd.waiting, cmd.infeasible, err)
+
+    def _shaped(self, mode: str, v: float, w: float) -> DriveCommand:
+        """The saturated point-turn or Ackermann command for (v, w): a pure function of the request, the
+        layout and the limits, so the last one is kept (a steady drive asks for the same twist every
+        tick). The returned arrays are the cache's: copy them before they leave."""
+        key = (mode, v, w, math.copysign(1.0, v), math.copysign(1.0, w))
+        if key != self._shape_key or self._shape is None:
+            cmd = self._point_turn(w) if mode == MODE_POINT_TURN else self._ackermann(v, w)
+            self._shape = self._saturate(cmd)
+            self._shape_key = key
+        return self._shape
 
     def _ackermann(self, v: float, w: float) -> DriveCommand:
         kappa = w / v

@@ -114,9 +114,9 @@ def _fit(a: np.ndarray, s: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, fl
     return theta, rss
 
 
-def estimate_twist(layout: WheelLayout, steer: np.ndarray, wheel_rate: np.ndarray,
+def estimate_twist(layout: WheelLayout, steer: np.ndarray | list[float], wheel_rate: np.ndarray | list[float],
                    config: OdometryConfig | None = None, sigma2: float | None = None) -> TwistEstimate:
-    """Least-squares body twist from wheel rates (rad/s, (n,)) and steering angles (rad, (n,)).
+    """Least-squares body twist from wheel rates (rad/s, (n,)) and steering angles (rad, (n,)); arrays or lists.
 
     Non-finite entries mark a wheel as missing. Fixed wheels' angles are taken as 0 whatever
     is passed. `sigma2` (m^2/s^2), e.g. from a `ResidualPool`, replaces this estimate's own
@@ -128,13 +128,18 @@ def estimate_twist(layout: WheelLayout, steer: np.ndarray, wheel_rate: np.ndarra
     """
     cfg = config or OdometryConfig()
     n = layout.n
-    steer = np.asarray(steer, dtype=float)
-    rate = np.asarray(wheel_rate, dtype=float)
-    if steer.shape != (n,) or rate.shape != (n,):
-        raise ValueError(f'steer and wheel_rate must have shape ({n},), got {steer.shape} and {rate.shape}')
+    if type(steer) is list and type(wheel_rate) is list and len(steer) == n and len(wheel_rate) == n:
+        steer_list = [float(v) for v in steer]  # plain floats already (the node's joint lists): no array round trip
+        rate_list = [float(v) for v in wheel_rate]
+    else:
+        steer = np.asarray(steer, dtype=float)
+        rate = np.asarray(wheel_rate, dtype=float)
+        if steer.shape != (n,) or rate.shape != (n,):
+            raise ValueError(f'steer and wheel_rate must have shape ({n},), got {steer.shape} and {rate.shape}')
+        steer_list, rate_list = steer.tolist(), rate.tolist()
     xs, ys, radii, steerable = _layout_lists(layout)
     a_c, a_b, s, valid = [0.0] * n, [0.0] * n, [0.0] * n, [False] * n
-    for i, (st, r) in enumerate(zip(steer.tolist(), rate.tolist(), strict=True)):
+    for i, (st, r) in enumerate(zip(steer_list, rate_list, strict=True)):
         if not steerable[i]:
             st = 0.0
         speed = r * radii[i]
@@ -332,6 +337,14 @@ class Odometry2D:
         """Total 3x3 covariance of (x, y, yaw): independent errors plus the systematic slip."""
         sv, sw = self._sens_v, self._sens_w
         return self.cov + self.slip_ratio_sigma**2 * (np.outer(sv, sv) + np.outer(sw, sw))
+
+    def covariance_rows(self) -> list[list[float]]:
+        """`covariance` as rows of plain floats, the same values to the bit (the sum is elementwise; this
+        runs for every odom message, where numpy's per-call cost was most of the time)."""
+        s2 = self.slip_ratio_sigma**2
+        sv, sw = self._sens_v.tolist(), self._sens_w.tolist()
+        return [[c + s2 * (sv[i] * sv[j] + sw[i] * sw[j]) for j, c in enumerate(row)]
+                for i, row in enumerate(self.cov.tolist())]
 
     def step(self, v: float, w: float, twist_cov: np.ndarray, dt: float, w_from_wheels: bool = True) -> None:
         """Advance by a constant twist (v m/s, w rad/s) with independent covariance `twist_cov` (2x2) for dt s.

@@ -107,6 +107,7 @@ class WheelOdometryNode(RoverNode):
         super().__init__('wheel_odometry', PARAMS, **kwargs)
         snap = self.params.snapshot
         self.layout = load_layout(snap.profile)
+        self._joint_index = joints.JointIndex(self.layout)
         from rover_description.geometry import load_geometry
 
         imu_pose = load_geometry(snap.profile).imu
@@ -122,17 +123,18 @@ class WheelOdometryNode(RoverNode):
         self._imu_yaw = ImuYaw()
         self._prev_t: float | None = None
         self._prev_twist: tuple[float, float, np.ndarray] | None = None  # (v, w, cov) at _prev_t
-        self._prev_wheel_pos: np.ndarray | None = None
+        self._prev_wheel_pos: list[float] | None = None
         self._imu: tuple[float, float | None, float] | None = None  # (yaw rate, base yaw or None, receive time)
         self._last_est: TwistEstimate | None = None
         self._rejected_msgs = 0
         self._gaps = 0
-        self._outlier_count = np.zeros(self.layout.n, dtype=int)
-        self._outlier_rate = np.zeros(self.layout.n)  # exponentially weighted share of samples left out
+        self._outlier_count = [0] * self.layout.n
+        self._outlier_rate = [0.0] * self.layout.n  # exponentially weighted share of samples left out
         self._samples = 0
         self._pub = self.create_publisher(Odometry, 'odom', qos.STATE)
         self.create_subscription(JointState, 'joint_states', self._on_joint_states, qos.SENSOR_SUB)
-        self.create_subscription(Imu, 'imu', self._on_imu, qos.SENSOR_SUB)
+        self._imu_sub: object | None = None
+        self._subscribe_imu(snap.imu_fusion != 'none')
         self._tf = _tf_broadcaster(self) if snap.publish_tf else None
         self.create_timer(snap.diagnostics_period, self._diagnostics)
         tf_note = 'on /tf' if self._tf is not None else (
@@ -140,7 +142,20 @@ class WheelOdometryNode(RoverNode):
         self.get_logger().info(f'wheel odometry ready: {self._odom_frame} -> {self._base_frame}, IMU fusion '
                                f'{snap.imu_fusion}, TF {tf_note}')
 
+    def _subscribe_imu(self, wanted: bool) -> None:
+        """Subscribe to `imu` only while it is fused: with `imu_fusion` none (the default) the node does not
+        take the IMU's 50 Hz at all. Switching fusion off drops the subscription and the last sample, so a
+        later switch-on starts from fresh samples (until the first one arrives it is wheels only, as with a
+        stale IMU)."""
+        if wanted and self._imu_sub is None:
+            self._imu_sub = self.create_subscription(Imu, 'imu', self._on_imu, qos.SENSOR_SUB)
+        elif not wanted and self._imu_sub is not None:
+            self.destroy_subscription(self._imu_sub)
+            self._imu_sub = None
+            self._imu = None
+
     def _reconfigure(self, snap: Snapshot) -> None:
+        self._subscribe_imu(snap.imu_fusion != 'none')
         self._config = config_from(snap)
         self.odom.slip_ratio_sigma = snap.slip_ratio_sigma
         self.odom.slip_correlation_m = snap.slip_correlation_distance
@@ -177,9 +192,10 @@ class WheelOdometryNode(RoverNode):
             return
         t = stamp_s if stamp_s > 0.0 else now
         try:
-            steer = joints.steer_angles(self.layout, msg.name, msg.position)
-            rate = joints.wheel_values(self.layout, msg.name, msg.velocity, 'velocity')
-            wheel_pos = joints.wheel_values(self.layout, msg.name, msg.position, 'position')
+            names, position, index = msg.name, msg.position, self._joint_index
+            steer = index.steer_angles(names, position)
+            rate = index.wheel_values(names, msg.velocity, 'velocity')
+            wheel_pos = index.wheel_values(names, position, 'position')
         except joints.JointStateError as exc:
             self._reject(f'malformed joint_states: {exc}')
             return
@@ -188,11 +204,13 @@ class WheelOdometryNode(RoverNode):
                 self.warn_throttled('joint_states stamp went backwards: sample ignored')
             return
         dt = None if self._prev_t is None else t - self._prev_t
-        if dt is not None and self._prev_wheel_pos is not None:  # encoders without velocities: differentiate
-            from_pos = (wheel_pos - self._prev_wheel_pos) / dt
-            rate = np.where(np.isfinite(rate), rate, from_pos)
+        finite = [math.isfinite(r) for r in rate]
+        if dt is not None and self._prev_wheel_pos is not None and not all(finite):
+            # encoders without velocities: differentiate (dt > 0 here)
+            rate = [r if ok else (p - q) / dt for r, ok, p, q in zip(rate, finite, wheel_pos, self._prev_wheel_pos,
+                                                                      strict=True)]
         self._prev_wheel_pos = wheel_pos
-        if dt is None and not np.any(np.isfinite(rate)):  # positions only: rates need a second sample
+        if dt is None and not any(finite):  # positions only: rates need a second sample
             self._prev_t = t
             return
         try:
@@ -203,9 +221,11 @@ class WheelOdometryNode(RoverNode):
             return
         self._pool.update(est.rss, est.dof)
         self._samples += 1
-        left_out = ~est.used & np.isfinite(est.residual)
-        self._outlier_count += left_out
-        self._outlier_rate += OUTLIER_RATE_GAIN * (left_out - self._outlier_rate)
+        counts, shares = self._outlier_count, self._outlier_rate
+        for i, (used, res) in enumerate(zip(est.used.tolist(), est.residual.tolist(), strict=True)):
+            left_out = not used and math.isfinite(res)
+            counts[i] += left_out
+            shares[i] += OUTLIER_RATE_GAIN * (left_out - shares[i])
         self._last_est = est
         v, w, cov, gyro = self._fuse(est, now)
         if dt is not None and self._prev_twist is not None:
@@ -260,12 +280,16 @@ class WheelOdometryNode(RoverNode):
         msg.pose.pose.position.x, msg.pose.pose.position.y = o.x, o.y
         msg.pose.pose.orientation.z, msg.pose.pose.orientation.w = math.sin(o.yaw / 2), math.cos(o.yaw / 2)
         # float64 arrays go into the message as they are (a list would be checked value by value)
-        msg.pose.covariance = _planar_covariance(o.covariance)
+        pose = list(_UNKNOWN_FLAT_LIST)
+        for k, value in zip(_PLANAR_SLOT_LIST, (c for row in o.covariance_rows() for c in row), strict=True):
+            pose[k] = value
+        msg.pose.covariance = np.array(pose)
         msg.twist.twist.linear.x, msg.twist.twist.angular.z = v, w
-        tc = np.zeros((3, 3))  # (vx, vy, wz): lateral slip is unmodelled, so vy is as uncertain as vx
-        tc[_VW_ROWS, _VW_COLS] = twist_cov
-        tc[1, 1] = twist_cov[0, 0]
-        msg.twist.covariance = _planar_covariance(tc)
+        # (vx, vy, wz): lateral slip is unmodelled, so vy is as uncertain as vx; the other planar slots are 0
+        (vv, vw), (wv, ww) = twist_cov.tolist()
+        twist = list(_TWIST_TEMPLATE_LIST)
+        twist[0], twist[5], twist[30], twist[35], twist[_VY_SLOT] = vv, vw, wv, ww, vv
+        msg.twist.covariance = np.array(twist)
         self._pub.publish(msg)
         if self._tf is not None:
             self._send_tf(msg)
@@ -309,17 +333,10 @@ class WheelOdometryNode(RoverNode):
         self.publish_diagnostic(level, message, values)
 
 
-_PLANAR_ROWS, _PLANAR_COLS = np.ix_((0, 1, 5), (0, 1, 5))  # x, y, yaw (or vx, vy, wz) in the 6x6
-_VW_ROWS, _VW_COLS = np.ix_((0, 2), (0, 2))  # (v, w) in the (vx, vy, wz) 3x3
-_UNKNOWN_6X6 = np.diag([UNKNOWN_VARIANCE] * 6)
-
-
-def _planar_covariance(cov3: np.ndarray) -> np.ndarray:
-    """A new 6x6 row-major covariance (36,) (x, y, z, roll, pitch, yaw order) from a 3x3 planar one
-    in the x, y, yaw slots."""
-    full = _UNKNOWN_6X6.copy()
-    full[_PLANAR_ROWS, _PLANAR_COLS] = cov3
-    return full.reshape(36)
+_PLANAR_SLOT_LIST = tuple(6 * r + c for r in (0, 1, 5) for c in (0, 1, 5))  # x, y, yaw (or vx, vy, wz) in the 6x6
+_VY_SLOT = 7
+_UNKNOWN_FLAT_LIST = tuple(UNKNOWN_VARIANCE if k % 7 == 0 else 0.0 for k in range(36))  # 6x6 row-major diagonal
+_TWIST_TEMPLATE_LIST = tuple(0.0 if k in _PLANAR_SLOT_LIST else v for k, v in enumerate(_UNKNOWN_FLAT_LIST))
 
 
 def main() -> None:

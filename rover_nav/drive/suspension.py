@@ -162,7 +162,7 @@ class RateFilter:
         if not (tau >= 0.0 and spike > 0.0 and max_gap > 0.0):
             raise ValueError(f'RateFilter: need tau >= 0, spike > 0, max_gap > 0; got {tau}, {spike}, {max_gap}')
         self.tau, self.spike, self.max_gap = tau, spike, max_gap
-        self._state: np.ndarray | None = None
+        self._state: list[float] | None = None
         self._t: float | None = None
 
     def reset(self) -> None:
@@ -170,17 +170,29 @@ class RateFilter:
 
     def update(self, rates: np.ndarray | None, t: float) -> np.ndarray | None:
         """The filtered [body, joints...] rates at time t, or None (no correction this time)."""
-        if rates is None or not np.all(np.isfinite(rates)) or np.max(np.abs(rates)) > self.spike:
+        values = self.update_list(rates, t)
+        return None if values is None else np.array(values)
+
+    def update_list(self, rates: Sequence[float] | None, t: float) -> list[float] | None:
+        """`update` on plain floats (a new list; this runs once per command with ~5 rates)."""
+        if rates is None:
             self.reset()
             return None
-        rates = np.asarray(rates, dtype=float)
-        if self._state is None or self._t is None or not 0.0 <= t - self._t <= self.max_gap:
-            self._state = np.zeros_like(rates)  # ramp in from no correction
+        values = [float(r) for r in rates]
+        spike = self.spike
+        for r in values:  # NaN fails the comparison: not finite means no correction, as does a spike
+            if not abs(r) <= spike:
+                self.reset()
+                return None
+        state = self._state
+        if state is None or self._t is None or not 0.0 <= t - self._t <= self.max_gap or len(state) != len(values):
+            state = [0.0] * len(values)  # ramp in from no correction
             self._t = t
         alpha = 1.0 if self.tau == 0.0 else 1.0 - math.exp(-(t - self._t) / self.tau)
-        self._state = self._state + alpha * (rates - self._state)
+        state = [s + alpha * (r - s) for s, r in zip(state, values, strict=True)]
+        self._state = state
         self._t = t
-        return self._state.copy()
+        return list(state)
 
 
 class SuspensionCompensator:
@@ -202,30 +214,91 @@ class SuspensionCompensator:
         self.max_fraction = max_fraction
         self.settle_s = settle_s
         self.filter = rate_filter or RateFilter()
-        self._last_cmd: np.ndarray | None = None
+        self._last_cmd: list[float] | None = None
         self._steady_since: float | None = None
         self.active = False  # was the last command corrected?
 
-    def command(self, wheel_rate: np.ndarray, steer: np.ndarray, rates: np.ndarray | None, t: float,
+    def command(self, wheel_rate: np.ndarray, steer: np.ndarray, rates: Sequence[float] | None, t: float,
                 max_wheel_rate: float = math.inf) -> np.ndarray:
-        """wheel_rate (rad/s, (n,)) corrected, or unchanged while unsteady / without fresh rates."""
-        cmd = np.asarray(wheel_rate, dtype=float)
+        """wheel_rate (rad/s, (n,)) corrected, or unchanged while unsteady / without fresh rates.
+
+        Worked on plain floats (6 wheels: numpy's per-call cost was most of the time); the products
+        K @ rates and cos(steer) stay numpy calls, and every other step is the same float operation
+        as in `compensate` and `common_mode` (clips and minima as numpy evaluates them), so the
+        results are the same to the bit.
+        """
+        cmd = np.array(wheel_rate, dtype=float)
+        values = cmd.tolist()
         last = self._last_cmd
-        steady = (last is not None and last.shape == cmd.shape and bool(np.all(cmd != 0.0))
-                  and bool(np.all(np.abs(cmd - last) <= 0.02 * np.abs(last))))
+        steady = last is not None and len(last) == len(values)
+        if steady:
+            for c, p in zip(values, last, strict=True):
+                if not (c != 0.0 and abs(c - p) <= 0.02 * abs(p)):
+                    steady = False
+                    break
         if not steady or self._steady_since is None:
             self._steady_since = t
-        self._last_cmd = cmd.copy()
-        filtered = self.filter.update(rates, t)
+        self._last_cmd = values
+        filtered = self.filter.update_list(rates, t)
         self.active = filtered is not None and t - self._steady_since >= self.settle_s
         if not self.active:
-            return cmd.copy()
-        out = compensate(self.model, cmd, steer, filtered, self.max_fraction, max_wheel_rate)
+            return cmd
+        fraction = self.max_fraction
+        if fraction <= 0.0:
+            outs = values  # `compensate` leaves the commands as they are
+        else:
+            if not fraction < 1.0:
+                raise ValueError(f'max_fraction must be in [0, 1), got {fraction}')
+            outs = []
+            corr = correction(self.model, steer, filtered).tolist()
+            limit = max_wheel_rate if math.isfinite(max_wheel_rate) else None
+            for c, k in zip(values, corr, strict=True):
+                bound = fraction * abs(c)
+                lo = -bound
+                k = k if k > lo else lo  # np.clip as numpy evaluates it: min(max(x, lo), hi)
+                k = k if k < bound else bound
+                out = c - k
+                if limit is not None:
+                    out = out if out > -limit else -limit
+                    out = out if out < limit else limit
+                outs.append(out)
         if self.axle_groups is not None:
-            out = cmd + common_mode(out - cmd, self.axle_groups)
-        # only ever slower: where the model's rolling-along-body-x assumption fails (the foot of a slope, where
-        # front and rear wheels roll on differently tilted ground) a speed-up pushed the 15 deg climb over the cap
-        return np.sign(cmd) * np.minimum(np.abs(out), np.abs(cmd))
+            outs = _plus_common_mode(values, outs, self.axle_groups)
+        result = []
+        for c, out in zip(values, outs, strict=True):  # np.sign(cmd) * np.minimum(|out|, |cmd|)
+            a, b = abs(out), abs(c)
+            result.append((1.0 if c > 0.0 else -1.0 if c < 0.0 else 0.0) * (a if a <= b else b))
+        return np.array(result)
+
+
+def _plus_common_mode(cmd: list[float], out: list[float], groups: np.ndarray) -> list[float]:
+    """`cmd + common_mode(out - cmd, groups)` on floats for pairs (an axle); larger groups go through numpy."""
+    members = _group_members(groups)
+    if any(len(m) > 2 for m in members):
+        return (np.asarray(cmd) + common_mode(np.asarray(out) - np.asarray(cmd), groups)).tolist()
+    delta = [o - c for o, c in zip(out, cmd, strict=True)]
+    result = list(cmd)
+    for m in members:
+        total = 0.0
+        for i in m:
+            total += delta[i]
+        mean = total / len(m)  # np.mean of one or two values, to the bit
+        for i in m:
+            result[i] = cmd[i] + mean
+    return result
+
+
+_GROUP_MEMBERS: dict[bytes, tuple[tuple[int, ...], ...]] = {}
+
+
+def _group_members(groups: np.ndarray) -> tuple[tuple[int, ...], ...]:
+    key = np.asarray(groups).tobytes()
+    members = _GROUP_MEMBERS.get(key)
+    if members is None:
+        g = np.asarray(groups).tolist()  # np.unique's order (sorted), without its first-call import of numpy.ma
+        members = tuple(tuple(i for i, gi in enumerate(g) if gi == k) for k in sorted(set(g)))
+        _GROUP_MEMBERS[key] = members
+    return members
 
 
 def axle_groups(x: np.ndarray, tol: float = 1e-3) -> np.ndarray:

@@ -172,3 +172,44 @@ def test_imu_yaw_mode_takes_the_heading_from_the_imu(wired):
     assert yaw == pytest.approx(0.2, abs=1e-6)
     assert (last.header.frame_id, last.child_frame_id) == ('rover1/odom', 'rover1/base_link')
     assert np.array(last.pose.covariance).reshape(6, 6)[5, 5] == pytest.approx(0.02**2)
+
+
+def test_imu_subscription_follows_imu_fusion_at_runtime(wired):
+    """With imu_fusion none the node does not take the IMU at all; switching fusion on subscribes (and the
+    IMU is then fused), switching it off again drops the subscription and the last sample."""
+    from rclpy.parameter import Parameter
+
+    io = wired(imu_timeout=60.0)
+    harness = io['node']
+    node = harness.node
+
+    def imu_subscribers() -> int:
+        return io['imu'].get_subscription_count()
+
+    assert node._imu_sub is None
+    feed(io, [states(0.05, 0.0, 1.0 + k * DT) for k in range(2)])
+    harness.wait_for(lambda: imu_subscribers() == 0, 10.0, 'no imu subscription while fusion is none')
+
+    assert node.set_parameters([Parameter('imu_fusion', value='yaw_rate')])[0].successful
+    assert node._imu_sub is not None
+    harness.wait_for(lambda: imu_subscribers() >= 1, 10.0, 'imu subscription after imu_fusion yaw_rate')
+    gyro = Imu()
+    gyro.angular_velocity.z = 0.05  # the IMU is mounted level on yutu2: base yaw rate
+
+    def gyro_seen() -> bool:
+        io['imu'].publish(gyro)
+        return node._imu is not None
+
+    harness.wait_for(gyro_seen, 10.0, 'IMU sample after switching fusion on')
+    feed(io, [states(0.05, 0.0, 1.2)])
+    fused_w = io['odom'][-1].msg.twist.twist.angular.z
+    assert 0.0 < fused_w <= 0.05  # the wheels say 0: the gyro pulled the yaw rate towards its 0.05
+
+    assert node.set_parameters([Parameter('imu_fusion', value='none')])[0].successful
+    assert node._imu_sub is None and node._imu is None
+    harness.wait_for(lambda: imu_subscribers() == 0, 10.0, 'imu subscription dropped after imu_fusion none')
+    feed(io, [states(0.05, 0.0, 1.3)])
+    assert io['odom'][-1].msg.twist.twist.angular.z == pytest.approx(0.0, abs=1e-12)
+
+    assert node.set_parameters([Parameter('imu_fusion', value='yaw')])[0].successful
+    harness.wait_for(lambda: imu_subscribers() >= 1, 10.0, 'imu subscription again after imu_fusion yaw')
