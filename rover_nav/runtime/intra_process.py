@@ -9,7 +9,9 @@ directly, as the very same Python object:
 - A publish goes to each local subscription of the same topic and type whose QoS DDS would
   match (a best-effort publisher does not reach a reliable subscriber, and so on). The
   subscription queues it (keep-last, its own depth; raw subscriptions get the CDR bytes, as a
-  `SerializedMessage` that also carries the object: `message_of` skips the decoding) and
+  `SerializedMessage` that also carries the object: `message_of` skips the decoding; a raw
+  subscription whose callback has `takes_messages = True` gets the object itself and serialises
+  it when and where it wants, e.g. the track logger in its writer thread) and
   the bus remembers the order; `deliver()` (the runner calls it between executor slices) runs
   the callbacks in publish order, never inside `publish()`. /clock takes the same path, so a
   node's clock has always seen tick k before the node sees a message stamped t_k.
@@ -72,6 +74,8 @@ class SerializedMessage(bytes):
 
 def message_of(data: bytes, msg_type: Any) -> Any:
     """The message in raw subscription data: the bus's object when it came over the bus, else decoded CDR."""
+    if isinstance(data, msg_type):
+        return data
     message = getattr(data, 'message', None)
     if message is not None and isinstance(message, msg_type):
         return message
@@ -86,7 +90,8 @@ class LocalSubscription:
         self.subscription = subscription
         self.msg_type = subscription.msg_type
         self.qos = subscription.qos_profile
-        self.raw = subscription.raw
+        # raw, and the CDR bytes are made here: unless the callback takes message objects too
+        self.raw = subscription.raw and not getattr(subscription.callback, 'takes_messages', False)
         self.callback: Callable[[Any], None] = subscription.callback
         self.queue: deque[Any] = deque(maxlen=max(1, self.qos.depth))
         self.delivered = 0

@@ -25,6 +25,8 @@ import threading
 import time
 from typing import Any
 
+from rclpy.serialization import serialize_message
+
 from rover_nav.tracklog.bag import BagWriter, TopicInfo
 from rover_nav.tracklog.files import CsvSink, write_json_atomic
 
@@ -83,8 +85,9 @@ class RunWriter:
     def add_topic(self, topic: TopicInfo) -> None:
         self._control.put(('topic', topic))
 
-    def message(self, topic: str, data: bytes, log_ns: int) -> bool:
-        """Queue one bag message; False (and counted as dropped) when the queue is full."""
+    def message(self, topic: str, data: Any, log_ns: int) -> bool:
+        """Queue one bag message (CDR bytes, or a message object this thread serialises); False (and
+        counted as dropped) when the queue is full."""
         if len(self._messages) >= self._queue_size:
             with self._lock:
                 self._status.messages_dropped += 1
@@ -221,7 +224,9 @@ class RunWriter:
     def _usable(self, sink: str) -> bool:
         return self._ready('folder') and self._ready(sink)
 
-    def _write_message(self, topic: str, data: bytes, log_ns: int) -> None:
+    def _write_message(self, topic: str, data: Any, log_ns: int) -> None:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            data = serialize_message(data)  # an in-process message: serialised here, off the control thread
         if not self._usable('bag') or self._bag is None:
             with self._lock:
                 self._status.messages_dropped += 1

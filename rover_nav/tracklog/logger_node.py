@@ -157,6 +157,19 @@ def _offers(infos: list[Any]) -> list[QosOffer]:
     return out
 
 
+def _time_ns(stamp: Any) -> int:
+    return stamp.sec * 1_000_000_000 + stamp.nanosec
+
+
+def _leading_stamp_ns(msg: Any) -> int | None:
+    """What `header_stamp_ns` reads from CDR bytes, from a message object: header.stamp or Clock.clock."""
+    header = getattr(msg, 'header', None)
+    if header is not None:
+        return _time_ns(header.stamp)
+    clock = getattr(msg, 'clock', None)
+    return _time_ns(clock) if clock is not None else None
+
+
 class TrackLoggerNode(RoverNode):
     """Records the drive; see the module docstring."""
 
@@ -203,12 +216,15 @@ class TrackLoggerNode(RoverNode):
         topic = self.resolve_topic_name(rec.name)
         decode = self._decoders.get(rec.name)
 
-        def callback(data: bytes) -> None:
+        def callback(data: Any) -> None:
             self._receive(rec, topic, data, decode)
 
+        # On an intra-process bus the message object itself comes (CDR bytes over DDS): the writer
+        # thread serialises it, and the decoders read its fields instead of parsing bytes.
+        callback.takes_messages = True  # type: ignore[attr-defined]
         return callback
 
-    def _receive(self, rec: Recorded, topic: str, data: bytes, decode: Any) -> None:
+    def _receive(self, rec: Recorded, topic: str, data: Any, decode: Any) -> None:
         wall = time.monotonic()
         if self._wall_first is None:
             self._wall_first = wall
@@ -238,7 +254,7 @@ class TrackLoggerNode(RoverNode):
         self.writer.message(topic, data, log_ns)
         self._changed = True
 
-    def _log_time_ns(self, rec: Recorded, data: bytes) -> int:
+    def _log_time_ns(self, rec: Recorded, data: Any) -> int:
         """Sim time of a message: its header stamp, else the latest /clock, else the node clock.
 
         A stamp more than MAX_STAMP_SKEW_S away from that reference (a node not on sim time
@@ -247,41 +263,49 @@ class TrackLoggerNode(RoverNode):
         """
         ref = self._last_clock_ns if self._last_clock_ns is not None else self.get_clock().now().nanoseconds
         if rec.stamped:
-            stamp = header_stamp_ns(data)
+            stamp = header_stamp_ns(data) if isinstance(data, bytes) else _leading_stamp_ns(data)
             if stamp and abs(stamp - ref) <= MAX_STAMP_SKEW_S * 1e9:
                 return stamp
         return ref
 
     # -- decoded inputs -------------------------------------------------------------------
-    def _on_clock(self, data: bytes, log_ns: int) -> None:
-        self._last_clock_ns = cdr.clock_ns(data)
+    def _on_clock(self, data: Any, log_ns: int) -> None:
+        self._last_clock_ns = cdr.clock_ns(data) if isinstance(data, bytes) else _time_ns(data.clock)
         self.recorder.note_time(self._last_clock_ns * 1e-9)
 
-    def _odometry(self, data: bytes) -> tuple[float, float, float, float, tuple[float, float, float, float]]:
-        stamp_ns, x, y, z, q = cdr.odometry_pose(data)
+    def _odometry(self, data: Any) -> tuple[float, float, float, float, tuple[float, float, float, float]]:
+        if isinstance(data, bytes):
+            stamp_ns, x, y, z, q = cdr.odometry_pose(data)
+        else:
+            p, o = data.pose.pose.position, data.pose.pose.orientation
+            stamp_ns, x, y, z, q = _time_ns(data.header.stamp), p.x, p.y, p.z, (o.x, o.y, o.z, o.w)
         t = stamp_ns * 1e-9
         if t == 0.0:
             t = (self._last_clock_ns or self.get_clock().now().nanoseconds) * 1e-9
         return t, x, y, z, q
 
-    def _on_ground_truth(self, data: bytes, log_ns: int) -> None:
+    def _on_ground_truth(self, data: Any, log_ns: int) -> None:
         self._add_point(self.recorder.on_ground_truth(*self._odometry(data)))
 
-    def _on_odom(self, data: bytes, log_ns: int) -> None:
+    def _on_odom(self, data: Any, log_ns: int) -> None:
         self._add_point(self.recorder.on_odom(*self._odometry(data)))
 
-    def _on_imu(self, data: bytes, log_ns: int) -> None:
-        q, cov0 = cdr.imu_orientation(data)
+    def _on_imu(self, data: Any, log_ns: int) -> None:
+        if isinstance(data, bytes):
+            q, cov0 = cdr.imu_orientation(data)
+        else:
+            o = data.orientation
+            q, cov0 = (o.x, o.y, o.z, o.w), float(data.orientation_covariance[0])
         if cov0 == -1.0:
             return  # orientation not provided
         self.recorder.on_imu_tilt(tilt_deg_from_quaternion(*q))
 
-    def _on_events(self, data: bytes, log_ns: int) -> None:
+    def _on_events(self, data: Any, log_ns: int) -> None:
         text = message_of(data, String).data
         self.recorder.on_event(*parse_event(text, log_ns * 1e-9))
         self._geo_dirty = True
 
-    def _on_diagnostics(self, data: bytes, log_ns: int) -> None:
+    def _on_diagnostics(self, data: Any, log_ns: int) -> None:
         msg = message_of(data, DiagnosticArray)
         for status in msg.status:
             level = status.level[0] if isinstance(status.level, (bytes, bytearray)) else int(status.level)

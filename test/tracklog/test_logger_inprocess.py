@@ -1,4 +1,8 @@
-"""track_logger composed in-process the way `rover run` does (one executor, sim time, lockstep ticks)."""
+"""track_logger composed in-process the way `rover run` does (one executor, sim time, lockstep ticks).
+
+Each drive runs twice: over DDS (the logger gets CDR bytes) and on the intra-process bus (it gets
+the message objects, and its writer thread serialises them); the run folder must be the same.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,13 @@ from nav_msgs.msg import Path as PathMsg
 import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 
 from rover_nav.runtime import qos
+from rover_nav.runtime.intra_process import IntraProcessMixin, attach_bus
+from rover_nav.runtime.spinning import spin_composed
 from rover_nav.tracklog import bag as bagmod
 from rover_nav.tracklog.files import read_csv
 from rover_nav.tracklog.logger_node import TrackLoggerNode
@@ -24,17 +31,22 @@ from rover_nav.tracklog.logger_node import TrackLoggerNode
 pytestmark = pytest.mark.ros
 
 
+class _BusNode(IntraProcessMixin, Node):
+    pass
+
+
 class Lockstep:
     """A simulator stand-in in the logger's context: publishes /clock and ground truth per tick."""
 
-    def __init__(self, out_dir, **extra) -> None:
+    def __init__(self, out_dir, bus: bool = False, **extra) -> None:
         self.ctx = rclpy.Context()
         rclpy.init(context=self.ctx)
+        self.bus = attach_bus(self.ctx) if bus else None
         params = [Parameter('use_sim_time', value=True), Parameter('output_dir', value=str(out_dir))]
         params += [Parameter(k, value=v) for k, v in extra.items()]
         self.logger = TrackLoggerNode(context=self.ctx, cli_args=['--ros-args', '-r', '__node:=track_logger'],
                                       use_global_arguments=False, parameter_overrides=params)
-        self.sim = rclpy.create_node('fake_sim', context=self.ctx)
+        self.sim = _BusNode('fake_sim', context=self.ctx) if bus else rclpy.create_node('fake_sim', context=self.ctx)
         self.clock = self.sim.create_publisher(Clock, '/clock', qos.CLOCK)
         self.gt = self.sim.create_publisher(Odometry, 'ground_truth', qos.STATE)
         self.paths: list[PathMsg] = []
@@ -46,10 +58,16 @@ class Lockstep:
         self.executor.add_node(self.sim)
         self.k = 0
 
+    def spin_once(self, timeout_s: float) -> None:
+        if self.bus is not None:
+            spin_composed(self.executor, self.bus, timeout_s)
+        else:
+            self.executor.spin_once(timeout_sec=timeout_s)
+
     def spin(self, seconds: float) -> None:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            self.executor.spin_once(timeout_sec=0.01)
+            self.spin_once(0.01)
 
     def tick(self, rate: float = 50.0, speed: float = 0.0559) -> None:
         t = 10.0 + self.k / rate
@@ -64,7 +82,7 @@ class Lockstep:
         self.gt.publish(m)
         self.k += 1
         for _ in range(5):
-            self.executor.spin_once(timeout_sec=0.0)
+            self.spin_once(0.0)
 
     def close(self) -> None:
         self.logger.on_shutdown()
@@ -76,15 +94,18 @@ class Lockstep:
         rclpy.try_shutdown(context=self.ctx)
 
 
-def test_in_process_lockstep_drive_writes_a_complete_run(tmp_path):
+@pytest.mark.parametrize('bus', [False, True], ids=['dds', 'bus'])
+def test_in_process_lockstep_drive_writes_a_complete_run(tmp_path, bus):
     out = tmp_path / 'run'
-    ls = Lockstep(out)
+    ls = Lockstep(out, bus)
     try:
         wait_until(lambda: ls.gt.get_subscription_count() >= 1, 10.0, spin=ls.spin, what='logger subscription')
         for _ in range(50 * 20):  # 20 s of sim time, as fast as the executor goes
             ls.tick()
         wait_until(lambda: ls.paths and len(ls.paths[-1].poses) >= 20, 10.0, spin=ls.spin, what='track')
         assert ls.paths[-1].header.frame_id == 'world'
+        if bus:  # the objects, not CDR bytes, reached the logger
+            assert ls.bus.local_messages['/ground_truth'] == 1000 and not ls.bus.dds_messages['/ground_truth']
     finally:
         ls.close()
     s = json.loads((out / 'summary.json').read_text())
@@ -125,11 +146,12 @@ def test_unwritable_output_dir_is_an_error_on_diagnostics_and_tracking_goes_on(t
     assert math.isfinite(ls.logger.recorder.distance_m) and ls.logger.recorder.distance_m > 0.1
 
 
-def test_hazcam_clouds_are_decimated(tmp_path):
+@pytest.mark.parametrize('bus', [False, True], ids=['dds', 'bus'])
+def test_hazcam_clouds_are_decimated(tmp_path, bus):
     from sensor_msgs.msg import PointCloud2
 
     out = tmp_path / 'run'
-    ls = Lockstep(out, points_decimation=3)
+    ls = Lockstep(out, bus, points_decimation=3)
     cloud_pub = ls.sim.create_publisher(PointCloud2, 'hazcam/points', qos.SENSOR_PUB)
     try:
         wait_until(lambda: cloud_pub.get_subscription_count() >= 1, 10.0, spin=ls.spin, what='cloud subscription')
@@ -147,8 +169,9 @@ def test_hazcam_clouds_are_decimated(tmp_path):
     assert stamps == [0, 3000, 6000]  # clouds 0, 3 and 6
 
 
-def test_malformed_poses_are_rejected_without_stopping_the_logger(tmp_path):
-    ls = Lockstep(tmp_path / 'run', frame_prefix='rover1/')
+@pytest.mark.parametrize('bus', [False, True], ids=['dds', 'bus'])
+def test_malformed_poses_are_rejected_without_stopping_the_logger(tmp_path, bus):
+    ls = Lockstep(tmp_path / 'run', bus, frame_prefix='rover1/')
     try:
         wait_until(lambda: ls.gt.get_subscription_count() >= 1, 10.0, spin=ls.spin, what='logger subscription')
         bad = Odometry()
@@ -169,10 +192,11 @@ def test_malformed_poses_are_rejected_without_stopping_the_logger(tmp_path):
     assert all(math.isfinite(r['x']) for r in read_csv(tmp_path / 'run' / 'track.csv'))
 
 
-def test_wall_clock_stamps_do_not_stretch_the_bag(tmp_path):
+@pytest.mark.parametrize('bus', [False, True], ids=['dds', 'bus'])
+def test_wall_clock_stamps_do_not_stretch_the_bag(tmp_path, bus):
     """A node not on sim time stamps /diagnostics with the wall clock: logged at the sim clock instead."""
     out = tmp_path / 'run'
-    ls = Lockstep(out)
+    ls = Lockstep(out, bus)
     diag_pub = ls.sim.create_publisher(DiagnosticArray, '/diagnostics', qos.DIAGNOSTICS)
     try:
         wait_until(lambda: ls.gt.get_subscription_count() >= 1, 10.0, spin=ls.spin, what='logger subscription')
