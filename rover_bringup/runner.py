@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 import importlib
+import math
 import os
 from pathlib import Path
 import shutil
@@ -105,7 +106,7 @@ class _Progress:
     def __init__(self, quiet: bool, every_s: float = 10.0) -> None:
         self.quiet = quiet
         self.every_s = every_s
-        self.next_t = 0.0
+        self.next_t = math.inf if quiet else 0.0
 
     def maybe_print(self, progress: Any) -> None:
         if not self.quiet and progress.sim_time >= self.next_t:
@@ -113,13 +114,21 @@ class _Progress:
             self.next_t = progress.sim_time + self.every_s
 
 
-def _drive_until_done(spin: Callable[[], None], monitor: Any, cfg: RunConfig,
+def _drive_until_done(spin: Callable[[Callable[[], bool]], None], monitor: Any, cfg: RunConfig,
                       exited: Callable[[], list[str]] = list) -> str | None:
-    """Spin until the drive's simulated duration has passed; return why it ended early, or None."""
+    """Spin until the drive's simulated duration has passed; return why it ended early, or None.
+
+    `spin(pause)` runs one slice; a spin that can stop anywhere (the bus) stops as soon as
+    `pause()` is true: at the end of the drive, and at each progress line's time.
+    """
     printer = _Progress(cfg.quiet)
+
+    def pause() -> bool:
+        return monitor.progress.sim_time >= min(cfg.duration_s, printer.next_t)
+
     last_time, last_change = -1.0, time.monotonic()
     while monitor.progress.sim_time < cfg.duration_s:
-        spin()
+        spin(pause)
         printer.maybe_print(monitor.progress)
         dead = exited()
         if dead:
@@ -190,13 +199,9 @@ def run_in_process(cfg: RunConfig) -> int:
             if hasattr(node, 'announce'):
                 node.announce()
         if bus is not None:
-            def done() -> bool:
-                return monitor.progress.sim_time >= cfg.duration_s
-
-            problem = _drive_until_done(lambda: spin_composed(executor, bus, 0.05, stop=done),
-                                        monitor, cfg)
+            problem = _drive_until_done(lambda pause: spin_composed(executor, bus, 0.05, stop=pause), monitor, cfg)
         else:
-            problem = _drive_until_done(lambda: spin_slice(executor, 0.05), monitor, cfg)
+            problem = _drive_until_done(lambda _pause: spin_slice(executor, 0.05), monitor, cfg)
         if problem:
             print(f'rover run: {problem}', file=sys.stderr)
             return 1
@@ -297,7 +302,7 @@ def run_processes(cfg: RunConfig) -> int:
     try:
         for spec in graph.simulated_drive(cfg.operator):
             children.start_node(spec, cfg.params_files, cfg.overrides(spec), 'info' if cfg.verbose else 'warn')
-        problem = _drive_until_done(lambda: spin_slice(executor, 0.05), monitor, cfg, children.exited)
+        problem = _drive_until_done(lambda _pause: spin_slice(executor, 0.05), monitor, cfg, children.exited)
         if problem:
             print(f'rover run: {problem} (logs in {children.logs})', file=sys.stderr)
             failed = True
