@@ -23,10 +23,9 @@ directly, as the very same Python object:
 - Timers on a node's simulated clock (use_sim_time) are fired by the bus, not by the executor:
   right after the node's /clock callback (over the bus or, with an outside /clock subscriber,
   over DDS), every timer of the node whose deadline has passed fires once (rcl's rule: missed
-  periods are skipped), in creation order. The
-  executor gets only a few turns per batch of messages (~80 us each even when idle), so it
-  could not keep sim-time watchdogs on their ticks; this way they see the same clock, at the
-  same point of every tick, on every run.
+  periods are skipped), in creation order. The executor gets only a few turns per batch of
+  messages (~80 us each even when idle), so it could not keep sim-time watchdogs on their
+  ticks; this way they see the same clock, at the same point of every tick, on every run.
 - Subscribers must treat received messages as read-only, as with rclcpp's shared const
   messages: several subscribers may hold the same object.
 Without a bus attached (one node per process, launch files, the real board) nothing changes.
@@ -72,7 +71,7 @@ class SerializedMessage(bytes):
     message: Any = None
 
 
-def message_of(data: bytes, msg_type: Any) -> Any:
+def message_of(data: Any, msg_type: Any) -> Any:
     """The message in raw subscription data: the bus's object when it came over the bus, else decoded CDR."""
     if isinstance(data, msg_type):
         return data
@@ -149,10 +148,10 @@ class SimTimeTimer:
         if self._canceled or now_ns < self._next_ns:
             return
         self._last_ns = now_ns
-        missed = (now_ns - self._next_ns) // self._period_ns if self._period_ns > 0 else 0
-        self._next_ns += (missed + 1) * self._period_ns if self._period_ns > 0 else 0
-        if self._period_ns <= 0:
-            self._next_ns = now_ns + 1
+        if self._period_ns > 0:
+            self._next_ns += ((now_ns - self._next_ns) // self._period_ns + 1) * self._period_ns
+        else:
+            self._next_ns = now_ns + 1  # a zero period: once per clock step
         self.callback()
 
     def destroy(self) -> None:
@@ -211,11 +210,10 @@ class IntraProcessBus:
             timers.remove(timer)
         timer.destroy()
 
-    def fire_timers(self, node: Any) -> None:
-        """Fire the node's sim-time timers that are due (called after its clock moved)."""
+    def fire_timers(self, node: Any, now_ns: int) -> None:
+        """Fire the node's sim-time timers that are due (called after its clock moved to `now_ns`)."""
         timers = self._timers.get(node)
         if timers:
-            now_ns = node.get_clock().now().nanoseconds
             for timer in list(timers):
                 timer.fire_if_due(now_ns)
 
@@ -310,7 +308,8 @@ def _intra_process_class(base: type) -> type:
 def _then_fire_timers(callback: Callable[[Any], Any], bus: IntraProcessBus, node: Any) -> Callable[[Any], None]:
     def clock_then_timers(msg: Any) -> None:
         callback(msg)
-        bus.fire_timers(node)
+        stamp = msg.clock  # the node's clock now reads this (its TimeSource has just set it)
+        bus.fire_timers(node, stamp.sec * 1_000_000_000 + stamp.nanosec)
 
     return clock_then_timers
 
