@@ -28,7 +28,7 @@ from sensor_msgs.msg import BatteryState, Imu, JointState, Joy, PointCloud2
 from std_msgs.msg import Bool, String
 
 from rover_nav.runtime import qos
-from rover_nav.runtime.intra_process import message_of
+from rover_nav.runtime.intra_process import bus_of, message_of
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNode
@@ -40,6 +40,7 @@ from rover_nav.tracklog.io_thread import RunWriter, describe_errors
 from rover_nav.tracklog.msgdefs import type_name_of
 from rover_nav.tracklog.recorder import SOURCES, TrackPoint, TrackRecorder, parse_event
 from rover_nav.tracklog.sampling import decimate
+from rover_nav.tracklog.writer_process import ProcessRunWriter
 
 #: Recording QoS: reliable subscribers deeper than the publishers, so a busy executor loses nothing.
 _RELIABLE_REC = QoSProfile(depth=50, reliability=qos.COMMAND.reliability, durability=qos.COMMAND.durability,
@@ -180,8 +181,11 @@ class TrackLoggerNode(RoverNode):
         self.out_dir = fresh_output_dir(self.out_dir.expanduser().absolute())
         self.recorder = TrackRecorder(snap.sample_distance, math.radians(snap.sample_heading_deg),
                                       source=snap.track_source)
-        self.writer = RunWriter(self.out_dir, int(snap.bag_split_size_mb * 1024 * 1024), snap.bag_compression,
-                                snap.flush_period, snap.queue_size)
+        # composed with the whole chain on an intra-process bus (rover run): write the files from a
+        # child process, so the bag does not compete with the control chain for the GIL
+        writer_cls = ProcessRunWriter if bus_of(self.context) is not None else RunWriter
+        self.writer = writer_cls(self.out_dir, int(snap.bag_split_size_mb * 1024 * 1024), snap.bag_compression,
+                                 snap.flush_period, snap.queue_size)
         self._points: list[TrackPoint] = []
         self._path = PathMsg()  # the last published track (never changed once published)
         self._path.header.frame_id = f'{snap.frame_prefix}world'

@@ -1,0 +1,170 @@
+"""The track logger's files written by a child process: for nodes composed in one process.
+
+In `rover run` every node shares one Python interpreter, and the logger's writer thread
+(`RunWriter`: MCAP records, chunk compression, CSV, JSON) competes for the GIL with the
+control chain: measured, dropping the bag writing alone took the lockstep drive from ~19x to
+~25x real time. `ProcessRunWriter` has `RunWriter`'s interface but runs the very same
+`RunWriter` in a child process (the second core): the logger's thread here only hands over
+batches of CDR bytes through a pipe.
+
+Guarantees kept: messages are bounded here as well (full -> dropped and counted); rows, topics
+and JSON are never dropped; the child reports its `WriterStatus` (errors, counts) back; a
+SIGKILL of this process closes the pipe and the child finishes the bag (footer, metadata) with
+what it got, which is at most `send_period_s` less than the thread would have had.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+import contextlib
+import dataclasses
+import multiprocessing
+from pathlib import Path
+import threading
+import time
+from typing import Any
+
+from rclpy.serialization import serialize_message
+
+from rover_nav.tracklog.io_thread import RunWriter, WriterStatus
+
+STATUS_PERIOD_S = 0.2
+
+
+def _child(conn: Any, status_conn: Any, args: tuple, kwargs: dict) -> None:
+    """The child: a RunWriter fed from the pipe until 'close' or EOF (the parent died), then closed.
+
+    Ctrl-C reaches the whole process group: the parent decides when the files are finished. A
+    SIGTERM (the parent's multiprocessing at exit) finishes them at once.
+    """
+    import signal
+
+    def finish(_signum: int, _frame: Any) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, finish)
+    writer = RunWriter(*args, **kwargs)
+    writer.start()
+    next_status = 0.0
+    try:
+        while True:
+            if conn.poll(0.05):
+                try:
+                    batch = conn.recv()
+                except (EOFError, OSError):
+                    break
+                if batch is None:
+                    break
+                for item in batch:
+                    kind = item[0]
+                    if kind == 'msg':
+                        writer.message(item[1], item[2], item[3])
+                    elif kind == 'topic':
+                        writer.add_topic(item[1])
+                    elif kind == 'row':
+                        writer.row(item[1])
+                    elif kind == 'json':
+                        writer.json(item[1], item[2], item[3])
+            if time.monotonic() >= next_status:
+                next_status = time.monotonic() + STATUS_PERIOD_S
+                status_conn.send(dataclasses.asdict(writer.status()))
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, ValueError):
+            status_conn.send(dataclasses.asdict(writer.status()))
+
+
+class ProcessRunWriter:
+    """`RunWriter`'s interface; the writing happens in a child process (see the module docstring)."""
+
+    def __init__(self, out_dir: Path, bag_split_bytes: int, compression: str = 'zstd', flush_period_s: float = 0.5,
+                 queue_size: int = 2000, send_period_s: float = 0.02) -> None:
+        self._queue_size = queue_size
+        self._send_period_s = send_period_s
+        self._items: deque[tuple[Any, ...]] = deque()  # appended by the ROS thread, sent by the sender
+        self._dropped = 0
+        ctx = multiprocessing.get_context('spawn')  # no fork of a process with DDS threads
+        self._conn_recv, self._conn = ctx.Pipe(duplex=False)
+        self._status_recv, self._status_send = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_child, name='track_logger_writer',
+                                 args=(self._conn_recv, self._status_send,
+                                       (Path(out_dir), bag_split_bytes, compression, flush_period_s, queue_size),
+                                       {}), daemon=True)
+        self._status = WriterStatus()
+        self._stop = threading.Event()
+        self._sender = threading.Thread(target=self._send_loop, name='track_logger_sender', daemon=True)
+        self._lock = threading.Lock()
+
+    # -- producer side (ROS callbacks), as RunWriter ------------------------------------------
+    def start(self) -> None:
+        self._proc.start()
+        self._conn_recv.close()  # the child's ends: with them closed here, a dead child is EOF/EPIPE, not a hang
+        self._status_send.close()
+        self._sender.start()
+
+    def add_topic(self, topic: Any) -> None:
+        self._items.append(('topic', topic))
+
+    def message(self, topic: str, data: Any, log_ns: int) -> bool:
+        if len(self._items) >= self._queue_size:  # the child is not keeping up: drop, count, never block
+            self._dropped += 1
+            return False
+        if not isinstance(data, (bytes, bytearray)):
+            data = serialize_message(data)  # an in-process message object: the child gets CDR bytes
+        self._items.append(('msg', topic, bytes(data), log_ns))
+        return True
+
+    def row(self, line: str) -> None:
+        self._items.append(('row', line))
+
+    def json(self, sink: str, name: str, obj: Any) -> None:
+        self._items.append(('json', sink, name, obj))
+
+    def status(self) -> WriterStatus:
+        self._read_status()
+        with self._lock:
+            s = self._status
+            return WriterStatus(dict(s.errors), s.messages_written, s.messages_dropped + self._dropped,
+                                s.rows_written, s.queue_depth + len(self._items), s.bag_files, s.bag_bytes,
+                                s.alive and self._proc.is_alive())
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Send what is queued, let the child finish the files, and wait for it."""
+        self._stop.set()
+        if self._sender.is_alive():
+            self._sender.join(timeout=timeout_s)
+        self._send_batch()
+        with contextlib.suppress(OSError, ValueError):
+            self._conn.send(None)
+        self._proc.join(timeout=timeout_s)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join(timeout=2.0)
+        self._read_status(final=True)
+
+    # -- the sender thread ------------------------------------------------------------------
+    def _send_loop(self) -> None:
+        while not self._stop.wait(self._send_period_s):
+            self._send_batch()
+
+    def _send_batch(self) -> None:
+        items = self._items
+        batch = []
+        while items:
+            batch.append(items.popleft())
+        if batch:
+            try:
+                self._conn.send(batch)
+            except (OSError, ValueError):  # the child is gone: its status says why
+                self._dropped += sum(1 for item in batch if item[0] == 'msg')
+
+    def _read_status(self, final: bool = False) -> None:
+        try:
+            while self._status_recv.poll(0.5 if final else 0.0):
+                values = self._status_recv.recv()
+                with self._lock:
+                    self._status = WriterStatus(**values)
+                final = False
+        except (EOFError, OSError):
+            pass

@@ -1,0 +1,66 @@
+"""The child-process writer of a composed `rover run`: the same files as the thread, no hang when the child dies."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+from helpers.processes import wait_until
+from rclpy.serialization import deserialize_message
+from std_msgs.msg import String
+
+from rover_nav.tracklog import bag as bagmod
+from rover_nav.tracklog.bag import QosOffer, TopicInfo
+from rover_nav.tracklog.files import csv_line, read_csv
+from rover_nav.tracklog.recorder import TrackPoint
+from rover_nav.tracklog.writer_process import ProcessRunWriter
+
+
+def _point(i: int) -> TrackPoint:
+    return TrackPoint(t=float(i), stamp=100.0 + i, x=0.05 * i, y=0.0, z=0.0, yaw=0.0, speed=None, tilt_deg=1.0,
+                      odom_x=None, odom_y=None, odom_yaw=None, slip=None, distance_m=0.05 * i,
+                      source='ground_truth')
+
+
+def _events_topic() -> TopicInfo:
+    return TopicInfo.for_type('/events', 'std_msgs/msg/String', [QosOffer(depth=50)])
+
+
+def test_the_child_writes_the_bag_rows_and_json_in_order(tmp_path):
+    out = tmp_path / 'run'
+    writer = ProcessRunWriter(out, 10 * 1024 * 1024)
+    writer.start()
+    writer.add_topic(_events_topic())
+    for i in range(300):  # message objects (the bus) and CDR bytes (DDS) alike
+        msg = String(data=f'event {i}')
+        writer.message('/events', msg, 1_000_000_000 + i)
+    for i in range(5):
+        writer.row(csv_line(_point(i)))
+    writer.json('summary', 'summary.json', {'distance_m': 0.2})
+    writer.close()
+    status = writer.status()
+    assert status.messages_written == 300 and status.messages_dropped == 0 and status.rows_written == 5
+    assert not status.errors
+    got = [deserialize_message(m.data, String).data for m in bagmod.read_bag(out / 'bag')]
+    assert got == [f'event {i}' for i in range(300)]
+    reports: list[bagmod.FileReport] = []
+    list(bagmod.read_bag(out / 'bag', reports))
+    assert all(r.complete for r in reports)  # the child finished the file: footer and summary
+    assert len(read_csv(out / 'track.csv')) == 5
+    assert json.loads((out / 'summary.json').read_text()) == {'distance_m': 0.2}
+
+
+def test_a_dead_child_costs_messages_not_a_hung_logger(tmp_path):
+    writer = ProcessRunWriter(tmp_path / 'run', 10 * 1024 * 1024, queue_size=50)
+    writer.start()
+    writer.add_topic(_events_topic())
+    os.kill(writer._proc.pid, signal.SIGKILL)
+    wait_until(lambda: not writer._proc.is_alive(), 10.0, what='the child to die')
+    big = String(data='x' * 100_000)
+    for i in range(500):  # far more than a pipe holds: must neither block nor raise
+        writer.message('/events', big, i)
+    writer.close(timeout_s=2.0)
+    status = writer.status()
+    assert not status.alive
+    assert status.messages_dropped > 0
