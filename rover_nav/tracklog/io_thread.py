@@ -108,6 +108,12 @@ class RunWriter:
             return WriterStatus(dict(s.errors), s.messages_written, s.messages_dropped, s.rows_written,
                                 len(self._messages), s.bag_files, s.bag_bytes, self._thread.is_alive())
 
+    def sync(self, timeout_s: float = 2.0) -> None:
+        """Wait (bounded) until every bag message queued so far is written: status() then counts them."""
+        deadline = time.monotonic() + timeout_s
+        while self._messages and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.005)
+
     def close(self, timeout_s: float = 10.0) -> None:
         """Drain the queues, finish the bag (footer, metadata.yaml), close the CSV; join the thread."""
         self._stop.set()

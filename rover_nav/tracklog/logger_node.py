@@ -403,6 +403,7 @@ class TrackLoggerNode(RoverNode):
         except Exception as exc:  # the context may be gone after SIGINT: the files matter more
             print(f'track_logger: final track point not published: {exc}', file=sys.stderr)
         self._geo_dirty = True
+        self.writer.sync()  # the summary's message count is then the bag's
         self._write_outputs()
         self.writer.close()
         status = self.writer.status()

@@ -66,6 +66,9 @@ def _child(conn: Any, status_conn: Any, args: tuple, kwargs: dict) -> None:
                         writer.row(item[1])
                     elif kind == 'json':
                         writer.json(item[1], item[2], item[3])
+                    elif kind == 'sync':  # the parent waits for this status: everything before it written
+                        writer.sync()
+                        status_conn.send({**dataclasses.asdict(writer.status()), 'sync': item[1]})
             if time.monotonic() >= next_status:
                 next_status = time.monotonic() + STATUS_PERIOD_S
                 status_conn.send(dataclasses.asdict(writer.status()))
@@ -92,6 +95,8 @@ class ProcessRunWriter:
                                        (Path(out_dir), bag_split_bytes, compression, flush_period_s, queue_size),
                                        {}), daemon=True)
         self._status = WriterStatus()
+        self._sync_id = 0
+        self._synced = 0
         self._stop = threading.Event()
         self._sender = threading.Thread(target=self._send_loop, name='track_logger_sender', daemon=True)
         self._lock = threading.Lock()
@@ -120,6 +125,15 @@ class ProcessRunWriter:
 
     def json(self, sink: str, name: str, obj: Any) -> None:
         self._items.append(('json', sink, name, obj))
+
+    def sync(self, timeout_s: float = 2.0) -> None:
+        """Wait (bounded) until the child has written everything queued so far: status() then counts it."""
+        self._sync_id += 1
+        self._items.append(('sync', self._sync_id))
+        self._send_batch()
+        deadline = time.monotonic() + timeout_s
+        while self._synced < self._sync_id and self._proc.is_alive() and time.monotonic() < deadline:
+            self._read_status(wait_s=0.05)
 
     def status(self) -> WriterStatus:
         self._read_status()
@@ -159,12 +173,13 @@ class ProcessRunWriter:
             except (OSError, ValueError):  # the child is gone: its status says why
                 self._dropped += sum(1 for item in batch if item[0] == 'msg')
 
-    def _read_status(self, final: bool = False) -> None:
+    def _read_status(self, final: bool = False, wait_s: float = 0.0) -> None:
         try:
-            while self._status_recv.poll(0.5 if final else 0.0):
+            while self._status_recv.poll(0.5 if final else wait_s):
                 values = self._status_recv.recv()
+                self._synced = max(self._synced, values.pop('sync', 0))
                 with self._lock:
                     self._status = WriterStatus(**values)
-                final = False
+                final, wait_s = False, 0.0
         except (EOFError, OSError):
             pass

@@ -37,6 +37,8 @@ def test_the_child_writes_the_bag_rows_and_json_in_order(tmp_path):
         writer.message('/events', msg, 1_000_000_000 + i)
     for i in range(5):
         writer.row(csv_line(_point(i)))
+    writer.sync()
+    assert writer.status().messages_written == 300  # counted before the files are closed
     writer.json('summary', 'summary.json', {'distance_m': 0.2})
     writer.close()
     status = writer.status()
