@@ -100,6 +100,7 @@ class ProcessRunWriter:
         self._stop = threading.Event()
         self._sender = threading.Thread(target=self._send_loop, name='track_logger_sender', daemon=True)
         self._lock = threading.Lock()
+        self._recv_lock = threading.Lock()
 
     # -- producer side (ROS callbacks), as RunWriter ------------------------------------------
     def start(self) -> None:
@@ -161,6 +162,7 @@ class ProcessRunWriter:
     def _send_loop(self) -> None:
         while not self._stop.wait(self._send_period_s):
             self._send_batch()
+            self._read_status()  # keep the status pipe drained: a full pipe would block the child
 
     def _send_batch(self) -> None:
         items = self._items
@@ -174,6 +176,10 @@ class ProcessRunWriter:
                 self._dropped += sum(1 for item in batch if item[0] == 'msg')
 
     def _read_status(self, final: bool = False, wait_s: float = 0.0) -> None:
+        with self._recv_lock:  # the sender thread and the ROS thread both read
+            self._read_status_locked(final, wait_s)
+
+    def _read_status_locked(self, final: bool, wait_s: float) -> None:
         try:
             while self._status_recv.poll(0.5 if final else wait_s):
                 values = self._status_recv.recv()
