@@ -53,6 +53,9 @@ def test_autostart_drive_and_sigint_stops_the_motors(tmp_path, probe):
         assert moving(), proc.output()
         assert all(emu.controller(a).serial_timeout_steps == 5 for a in (128, 129, 130))
         code = proc.stop()
+        # the driver's last bytes may still be in the pty when it exits: let the emulator read them
+        # (if no zero was sent, its serial timeout stops the motors instead: timeout_stops below)
+        wait_until(lambda: all(emu.speeds(a) == (0, 0) for a in (128, 129, 130)), 10.0, what='motors stopped')
     finally:
         proc.stop()
         emu.close()
