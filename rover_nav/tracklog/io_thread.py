@@ -64,6 +64,8 @@ class RunWriter:
         # bag messages: appended by the ROS thread, popped by the writer (deque ends are thread-safe)
         self._messages: deque[tuple[str, bytes, int]] = deque()
         self._queue_size = queue_size
+        self._accepted = 0  # bag messages queued (ROS thread only); sync() waits for them to be handled
+        self._rejected = 0  # of messages_dropped: refused here, never queued
         self._poll_s = poll_s
         self._control: queue.Queue[tuple[Any, ...]] = queue.Queue()  # rows, JSON, topics: never dropped
         self._lock = threading.Lock()
@@ -91,7 +93,9 @@ class RunWriter:
         if len(self._messages) >= self._queue_size:
             with self._lock:
                 self._status.messages_dropped += 1
+                self._rejected += 1
             return False
+        self._accepted += 1
         self._messages.append((topic, data, log_ns))
         return True
 
@@ -109,9 +113,14 @@ class RunWriter:
                                 len(self._messages), s.bag_files, s.bag_bytes, self._thread.is_alive())
 
     def sync(self, timeout_s: float = 2.0) -> None:
-        """Wait (bounded) until every bag message queued so far is written: status() then counts them."""
+        """Wait (bounded) until every bag message queued so far is written (or dropped by the writer):
+        status() then counts them. An empty queue is not enough: the writer works in batches."""
         deadline = time.monotonic() + timeout_s
-        while self._messages and self._thread.is_alive() and time.monotonic() < deadline:
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            with self._lock:
+                handled = self._status.messages_written + self._status.messages_dropped - self._rejected
+            if handled >= self._accepted:
+                return
             time.sleep(0.005)
 
     def close(self, timeout_s: float = 10.0) -> None:

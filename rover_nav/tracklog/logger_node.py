@@ -224,7 +224,7 @@ class TrackLoggerNode(RoverNode):
             self._receive(rec, topic, data, decode)
 
         # On an intra-process bus the message object itself comes (CDR bytes over DDS): the writer
-        # thread serialises it, and the decoders read its fields instead of parsing bytes.
+        # serialises it for the bag, and the decoders read its fields instead of parsing bytes.
         callback.takes_messages = True  # type: ignore[attr-defined]
         return callback
 

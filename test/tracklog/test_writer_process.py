@@ -66,3 +66,17 @@ def test_a_dead_child_costs_messages_not_a_hung_logger(tmp_path):
     status = writer.status()
     assert not status.alive
     assert status.messages_dropped > 0
+
+
+def test_the_thread_writer_sync_counts_every_queued_message(tmp_path):
+    """sync() returns once the writer has handled what was queued, not when its queue looks empty."""
+    from rover_nav.tracklog.io_thread import RunWriter
+
+    writer = RunWriter(tmp_path / 'run', 10 * 1024 * 1024, queue_size=5000)
+    writer.start()
+    writer.add_topic(_events_topic())
+    for i in range(1000):  # several of the writer's 200-message batches
+        writer.message('/events', String(data=str(i)), 1_000_000_000 + i)
+    writer.sync()
+    assert writer.status().messages_written == 1000
+    writer.close()
