@@ -37,6 +37,9 @@ import math
 
 import numpy as np
 
+# NumPy 2 renamed trapz to trapezoid; Ubuntu 24.04 (tier 1) ships NumPy 1.26, which has only trapz.
+_trapezoid = getattr(np, 'trapezoid', None) or np.trapz
+
 LUNAR_GRAVITY = 1.62
 
 
@@ -132,9 +135,9 @@ def _integrals(theta1: np.ndarray, s: np.ndarray, soil: Soil, wheel: WheelSoilPa
     tan_phi = math.tan(math.radians(soil.friction_deg))
     tau = (soil.cohesion + sigma * tan_phi) * mobilised
     rb = wheel.radius * wheel.width
-    load = rb * np.trapezoid(sigma * np.cos(th) + tau * np.sin(th), th, axis=-1)
-    shear_thrust = r_s * wheel.width * np.trapezoid(tau * np.cos(th), th, axis=-1)
-    resistance = rb * np.trapezoid(sigma * np.sin(th), th, axis=-1)
+    load = rb * _trapezoid(sigma * np.cos(th) + tau * np.sin(th), th, axis=-1)
+    shear_thrust = r_s * wheel.width * _trapezoid(tau * np.cos(th), th, axis=-1)
+    resistance = rb * _trapezoid(sigma * np.sin(th), th, axis=-1)
     sinkage = wheel.radius * (1.0 - np.cos(theta1))
     h = wheel.grouser_height
     grouser = np.zeros_like(theta1)
