@@ -14,8 +14,8 @@ hazcam/points, it blocks all motion (fail safe). `ros2 launch -s` lists the argu
 
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
-from launch.conditions import IfCondition, LaunchConfigurationEquals, UnlessCondition
-from launch.substitutions import Command, LaunchConfiguration, PathJoinSubstitution
+from launch.conditions import IfCondition, UnlessCondition
+from launch.substitutions import Command, EqualsSubstitution, LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node, PushRosNamespace
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
@@ -77,12 +77,14 @@ def generate_launch_description():
     logger = node(graph.LOGGER, extra={'output_dir': LaunchConfiguration('log_dir'), 'track_source': 'odom',
                                        'world': 'flat'})
 
-    gamepad_yaml = PathJoinSubstitution([share, 'config', 'gamepads', [LaunchConfiguration('gamepad'), '.yaml']])
+    # config/gamepads/<gamepad>.yaml; the suffix is concatenated outside the PathJoinSubstitution
+    # (launch before 3.4.5 rejects a nested list inside it).
+    gamepad_yaml = [PathJoinSubstitution([share, 'config', 'gamepads', LaunchConfiguration('gamepad')]), '.yaml']
+    joystick = IfCondition(EqualsSubstitution(LaunchConfiguration('teleop'), 'joystick'))
     teleop = [
-        Node(package=PACKAGE, executable='joystick', name='joystick', output='screen',
-             condition=LaunchConfigurationEquals('teleop', 'joystick')),
+        Node(package=PACKAGE, executable='joystick', name='joystick', output='screen', condition=joystick),
         Node(package=PACKAGE, executable='joy_teleop', name='joy_teleop', output='screen',
-             parameters=[rover_yaml, gamepad_yaml], condition=LaunchConfigurationEquals('teleop', 'joystick')),
+             parameters=[rover_yaml, gamepad_yaml], condition=joystick),
     ]
     aggregator = Node(package='diagnostic_aggregator', executable='aggregator_node', output='screen',
                       parameters=[PathJoinSubstitution([share, 'config', 'diagnostics_aggregator.yaml'])])

@@ -7,6 +7,11 @@ Starts gz sim with a lunar world from `worlds/`, robot_state_publisher with the 
 `config/gz_bridge.yaml`, the joint-command adapter, and the same nodes as `rover run` (the
 graph in `rover_bringup.graph`: safety chain, drive, odometry, track logger) with
 `config/rover.yaml`, all on simulated time. `ros2 launch -s` lists the arguments.
+
+One rover per Gazebo world: the model name (`rover`) and the Gazebo topics of the description and
+of `config/gz_bridge.yaml` are fixed, so this file offers no `namespace` (a second rover could not
+spawn under the same name). Paths are built without nested lists inside PathJoinSubstitution,
+which launch accepts only from 3.4.5 on: this file runs on every Jazzy release.
 """
 
 import json
@@ -22,7 +27,7 @@ from launch.actions import (
 )
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import Command, LaunchConfiguration, PathJoinSubstitution, PythonExpression
-from launch_ros.actions import Node, PushRosNamespace
+from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
@@ -55,7 +60,6 @@ def generate_launch_description():
     share = FindPackageShare(PACKAGE)
     world = LaunchConfiguration('world')
     profile = LaunchConfiguration('profile')
-    namespace = LaunchConfiguration('namespace')
     log_dir = LaunchConfiguration('log_dir')
     rover_yaml = PathJoinSubstitution([share, 'config', 'rover.yaml'])
     sim_time = {'use_sim_time': True}
@@ -66,8 +70,6 @@ def generate_launch_description():
                                           'slope_test); the rover spawns at the spawn pose of the world.'),
         DeclareLaunchArgument('profile', default_value='yutu2', choices=['yutu2', 'hobby'],
                               description='Rover description profile: yutu2 (135 kg lunar rover) or hobby.'),
-        DeclareLaunchArgument('namespace', default_value='',
-                              description='Namespace for the rover nodes and topics (multi-rover runs).'),
         DeclareLaunchArgument('log_dir', default_value='runs/gazebo',
                               description='Folder where the track logger writes bag/, track.csv, summary.json.'),
         DeclareLaunchArgument('headless', default_value='false', choices=['true', 'false'],
@@ -75,10 +77,13 @@ def generate_launch_description():
     ]
 
     gz_args = PythonExpression(["'-s -r ' if '", LaunchConfiguration('headless'), "' == 'true' else '-r '"])
+    # share/worlds/<world>.sdf: the suffix is concatenated outside the PathJoinSubstitution (a nested
+    # list inside it is rejected by launch before 3.4.5).
+    world_sdf = [PathJoinSubstitution([share, 'worlds', world]), '.sdf']
     gazebo = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(PathJoinSubstitution([FindPackageShare('ros_gz_sim'), 'launch',
                                                             'gz_sim.launch.py'])),
-        launch_arguments={'gz_args': [gz_args, PathJoinSubstitution([share, 'worlds', [world, '.sdf']])]}.items(),
+        launch_arguments={'gz_args': [gz_args, *world_sdf]}.items(),
     )
 
     robot_description = ParameterValue(
@@ -114,7 +119,6 @@ def generate_launch_description():
         *arguments,
         resource_path,
         gazebo,
-        PushRosNamespace(namespace),
         state_publisher,
         OpaqueFunction(function=_spawn),
         bridge,

@@ -185,3 +185,103 @@ def test_node_classes_live_in_their_console_script_modules(setup_kwargs):
     for exe, target in graph.node_classes().items():
         assert exe in targets, f'{exe} is in rover_bringup.graph but not a console script'
         assert target.split(':')[0] == targets[exe].split(':')[0], f'{exe}: class and main in different modules'
+
+
+def _load(share_tree: Path, name: str, **arguments: str) -> LaunchSummary:
+    return load_launch_file(data_dir('launch') / name, {PACKAGE: str(share_tree)}, arguments)
+
+
+@pytest.mark.parametrize('path', LAUNCH_FILES, ids=lambda p: p.name)
+def test_every_choice_launches(path, summaries, share_tree):
+    """Each value of each argument with choices: the conditions evaluate (true/false only) and the
+    substitutions resolve, as launch does when it visits the description."""
+    cases = [(name, c) for name, choices in summaries[path.name].choices.items() for c in choices or []]
+    assert cases
+    for argument, value in cases:
+        summary = _load(share_tree, path.name, **{argument: value})
+        assert summary.arguments[argument] == value
+        assert summary.launched, f'{path.name} {argument}:={value} starts nothing'
+
+
+def test_a_value_outside_the_choices_is_rejected(share_tree):
+    with pytest.raises(RuntimeError, match='is not valid'):
+        _load(share_tree, 'teleop.launch.py', driver='joy')
+
+
+# Parameters joy_linux_node declares (ros-drivers/joystick_drivers, branch ros2, joy_linux_node.cpp).
+JOY_LINUX_PARAMETERS = {'dev', 'dev_name', 'dev_ff', 'deadzone', 'autorepeat_rate', 'coalesce_interval',
+                        'default_trig_val', 'sticky_buttons', 'use_sim_time'}
+
+
+def _readers(summary: LaunchSummary) -> list[dict[str, Any]]:
+    return [n for n in summary.launched if n['executable'] in ('joystick', 'joy_linux_node', 'game_controller_node')]
+
+
+def _values(node: dict[str, Any]) -> dict[str, Any]:
+    return _node_params(node)[1]
+
+
+@pytest.mark.parametrize('driver', ['joystick', 'joy_linux', 'sdl'])
+def test_teleop_starts_exactly_one_reader(driver, share_tree):
+    readers = _readers(_load(share_tree, 'teleop.launch.py', driver=driver))
+    assert len(readers) == 1
+    expected = {'joystick': 'joystick', 'joy_linux': 'joy_linux_node', 'sdl': 'game_controller_node'}[driver]
+    assert readers[0]['executable'] == expected
+
+
+def test_joy_linux_without_a_device_opens_its_default(share_tree):
+    """An empty `dev` makes joy_linux retry opening '' forever: with `device` empty it gets no `dev`
+    (its default is /dev/input/js0) and no empty `dev_name`."""
+    (reader,) = _readers(_load(share_tree, 'teleop.launch.py', driver='joy_linux'))
+    values = _values(reader)
+    assert 'dev' not in values and 'dev_name' not in values
+    assert set(values) <= JOY_LINUX_PARAMETERS
+
+
+def test_joy_linux_device_and_device_name(share_tree):
+    (reader,) = _readers(_load(share_tree, 'teleop.launch.py', driver='joy_linux', device='/dev/input/js1'))
+    assert _values(reader)['dev'] == '/dev/input/js1' and 'dev_name' not in _values(reader)
+    (reader,) = _readers(_load(share_tree, 'teleop.launch.py', driver='joy_linux', device_name='Xbox Wireless'))
+    assert _values(reader)['dev_name'] == 'Xbox Wireless' and 'dev' not in _values(reader)
+    assert set(_values(reader)) <= JOY_LINUX_PARAMETERS
+
+
+def test_our_joystick_gets_the_device_as_given(share_tree):
+    (reader,) = _readers(_load(share_tree, 'teleop.launch.py'))
+    assert _values(reader)['device_path'] == ''  # our reader auto-detects on ''
+    (reader,) = _readers(_load(share_tree, 'teleop.launch.py', device='/dev/input/event3'))
+    assert _values(reader)['device_path'] == '/dev/input/event3'
+
+
+@pytest.mark.parametrize('launch_name', ['teleop.launch.py', 'rover.launch.py'])
+@pytest.mark.parametrize('gamepad', ['xbox', 'playstation', 'f710'])
+def test_gamepad_profile_file_is_installed(launch_name, gamepad, share_tree):
+    extra = {'teleop': 'joystick'} if launch_name == 'rover.launch.py' else {}
+    summary = _load(share_tree, launch_name, gamepad=gamepad, **extra)
+    (teleop,) = [n for n in summary.launched if n['executable'] == 'joy_teleop']
+    files = _node_params(teleop)[0]
+    assert str(share_tree / 'config' / 'gamepads' / f'{gamepad}.yaml') in files
+    assert all(Path(f).is_file() for f in files)
+
+
+def test_rover_launch_teleop_none_starts_no_pad_reader(share_tree):
+    names = {n['executable'] for n in _load(share_tree, 'rover.launch.py').launched}
+    assert not names & {'joystick', 'joy_teleop'}
+
+
+@pytest.mark.parametrize('world', ['flat', 'change4', 'rock_test', 'slope_test'])
+def test_sim_opens_the_world_sdf(world, share_tree):
+    summary = _load(share_tree, 'sim.launch.py', world=world, headless='true')
+    (gazebo,) = summary.include_arguments
+    assert gazebo['gz_args'] == f'-s -r {share_tree}/worlds/{world}.sdf'
+    assert (share_tree / 'worlds' / f'{world}.sdf').is_file()
+
+
+def test_sim_runs_one_rover_and_says_so(share_tree):
+    """The model name and the gz topics are fixed (gz_bridge.yaml, gazebo.xacro), so sim.launch.py
+    must not offer a namespace it cannot honour."""
+    summary = _load(share_tree, 'sim.launch.py')
+    assert 'namespace' not in summary.arguments
+    (spawn,) = [n for n in summary.launched if n['executable'] == 'create']
+    assert spawn['arguments'][:2] == ['-name', 'rover']
+    assert all(n['namespace'] is None for n in summary.launched)
