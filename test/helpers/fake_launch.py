@@ -844,7 +844,8 @@ def _modules() -> dict[str, types.ModuleType]:
     module('launch_ros.parameter_descriptions', ParameterValue, ParameterFile)
     module('launch_ros.descriptions', ParameterValue, ParameterFile)
     module('ament_index_python')
-    module('ament_index_python.packages', get_package_share_directory=share_directory)
+    module('ament_index_python.packages', get_package_share_directory=share_directory,
+           PackageNotFoundError=type('PackageNotFoundError', (KeyError,), {}))
     for name, mod in mods.items():  # make `import launch.actions` bind attributes on the parent
         parent, _, child = name.rpartition('.')
         if parent:

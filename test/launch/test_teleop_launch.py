@@ -1,8 +1,9 @@
 """launch_testing: teleop.launch.py on the full ROS 2 tier.
 
 With no gamepad plugged in, joy_teleop must still publish zero on teleop/cmd_vel at its output
-rate (never silence), and both nodes exit 0 on shutdown. Skipped without launch_testing; the
-embedded tier runs the same probe in test/e2e/test_chain_probes.py.
+rate (never silence), and both nodes exit 0 on shutdown. Nothing skips at import time (see
+`helpers.launch_testing_support`): without launch_testing the module imports and `pytestmark`
+skips it; the embedded tier runs the same probe in test/e2e/test_chain_probes.py.
 """
 
 from pathlib import Path
@@ -11,21 +12,25 @@ import unittest
 
 import pytest
 
-pytest.importorskip(
-    'launch_testing', reason='launch_testing is not installed (full ROS 2 tier only); the same probe runs '
-    'against the joy_teleop executable in test/e2e')
-
-import launch
-from launch.actions import IncludeLaunchDescription
-from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch_ros.substitutions import FindPackageShare
-import launch_testing
-import launch_testing.actions
-import launch_testing.asserts
+try:
+    import launch
+    from launch.actions import IncludeLaunchDescription
+    from launch.launch_description_sources import PythonLaunchDescriptionSource
+    from launch_ros.substitutions import FindPackageShare
+    import launch_testing
+    import launch_testing.actions
+    import launch_testing.asserts
+except ImportError:  # the embedded tier: no launch / launch_testing
+    launch_testing = None
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from helpers.chain_probes import check_teleop_publishes_zero_without_joy
+from helpers.launch_testing_support import post_shutdown_test
 from helpers.probe import RosProbe
+
+pytestmark = pytest.mark.skipif(
+    launch_testing is None, reason='launch_testing is not installed (full ROS 2 tier only); the same probe runs '
+    'against the joy_teleop executable in test/e2e')
 
 
 @pytest.mark.launch_test
@@ -46,7 +51,7 @@ class TestTeleopWithoutPad(unittest.TestCase):
             probe.close()
 
 
-@launch_testing.post_shutdown_test()
+@post_shutdown_test
 class TestShutdown(unittest.TestCase):
 
     def test_exit_codes(self, proc_info):
