@@ -53,9 +53,9 @@ def generate_launch_description():
                                           'joy_linux; empty: joystick takes the first pad, joy_linux its '
                                           'default /dev/input/js0 (or the pad named by device_name).'),
         DeclareLaunchArgument('device_name', default_value='',
-                              description='joy_linux only, with device empty: open the joystick whose reported '
-                                          "name is exactly this (joy_linux's dev_name, e.g. 'Microsoft X-Box 360 "
-                                          "pad'); empty: /dev/input/js0."),
+                              description='With device empty, the pad by name: joystick takes an exact name or '
+                                          "a part of one (e.g. 'X-Box 360'); joy_linux needs the exact name its "
+                                          "pad reports (its dev_name), else it opens /dev/input/js0."),
         DeclareLaunchArgument('namespace', default_value='',
                               description='Namespace of the rover to drive (multi-rover runs).'),
         DeclareLaunchArgument('use_sim_time', default_value='false', choices=['true', 'false'],
@@ -69,7 +69,7 @@ def generate_launch_description():
 
     readers = [
         Node(package=PACKAGE, executable='joystick', name='joystick', output='screen',
-             parameters=[{'device_path': device, 'use_sim_time': use_sim_time}],
+             parameters=[{'device_path': device, 'device_name': device_name, 'use_sim_time': use_sim_time}],
              condition=when(EqualsSubstitution(driver, 'joystick'))),
         # joy_linux: `dev` only when a device is given ...
         Node(package='joy_linux', executable='joy_linux_node', name='joy_linux', output='screen',

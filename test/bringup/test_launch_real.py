@@ -123,9 +123,19 @@ def _fake_visit(path: Path, arguments: dict[str, str], shares: dict[str, str]) -
     return nodes, list(zip(summary.includes, summary.include_arguments, strict=True))
 
 
+# Combinations beyond one choice at a time (free-text arguments, conditions with several terms).
+EXTRA_ARGUMENTS = {
+    'teleop.launch.py': [{'driver': 'joy_linux', 'device': '/dev/input/js1'},
+                         {'driver': 'joy_linux', 'device_name': 'Xbox Wireless Controller'},
+                         {'device': '/dev/input/event3', 'device_name': 'X-Box 360', 'use_sim_time': 'true'}],
+    'rover.launch.py': [{'teleop': 'joystick', 'gamepad': 'f710', 'obstacle_guard': 'true', 'namespace': 'r2'}],
+    'sim.launch.py': [{'world': 'flat', 'headless': 'true', 'profile': 'hobby', 'log_dir': '/tmp/x'}],
+}
+
+
 def _argument_sets(path: Path, shares: dict[str, str]) -> list[dict[str, str]]:
     summary = load_launch_file(path, shares)
-    sets = [{}]
+    sets = [{}, *EXTRA_ARGUMENTS.get(path.name, [])]
     for name, choices in summary.choices.items():
         sets += [{name: choice} for choice in choices or [] if choice != summary.arguments[name]]
     return sets

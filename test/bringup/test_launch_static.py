@@ -251,6 +251,8 @@ def test_our_joystick_gets_the_device_as_given(share_tree):
     assert _values(reader)['device_path'] == ''  # our reader auto-detects on ''
     (reader,) = _readers(_load(share_tree, 'teleop.launch.py', device='/dev/input/event3'))
     assert _values(reader)['device_path'] == '/dev/input/event3'
+    (reader,) = _readers(_load(share_tree, 'teleop.launch.py', device_name='X-Box 360'))
+    assert _values(reader)['device_name'] == 'X-Box 360'
 
 
 @pytest.mark.parametrize('launch_name', ['teleop.launch.py', 'rover.launch.py'])
