@@ -198,3 +198,13 @@ def test_unmodelled_classes_are_missing():
     """A class the stand-ins do not model fails the import instead of being accepted blindly."""
     with pytest.raises(ImportError):
         from launch.actions import ExecuteProcess  # noqa: F401
+
+
+def test_list_parameter_values_are_normalised_like_launch_ros(tmp_path):
+    path = _launch_file(tmp_path, """
+        return LaunchDescription([Node(package='p', executable='e', parameters=[
+            {'ints': [1, 2], 'mixed': [1, 2.5], 'flags': [True, False], 'names': ['a', 'b']}])])
+    """)
+    (params,) = load_launch_file(path).launched[0]['parameters']
+    assert params == {'ints': [1, 2], 'mixed': [1.0, 2.5], 'flags': [True, False], 'names': ['a', 'b']}
+    assert type(params['mixed'][0]) is float and type(params['ints'][0]) is int

@@ -587,8 +587,10 @@ def _normalize_parameter_value(value: Any) -> Any:
                 sub, (str, bool, int, float)) else tuple)
         if Substitution in kinds and kinds <= {str, Substitution}:
             return normalize_to_list_of_substitutions(value)  # one string made of substitutions
-        if kinds in ({int}, {float}, {int, float}, {bool}):
+        if kinds in ({int}, {bool}):
             return tuple(value)
+        if kinds in ({float}, {int, float}):  # mixed numbers become floats, as in launch_ros
+            return tuple(float(v) for v in value)
         return tuple(normalize_to_list_of_substitutions(yaml.dump(v) if isinstance(v, (float, int, bool, str)) else v)
                      for v in value)
     raise TypeError(f'Unexpected type for parameter value {value!r}')
