@@ -201,6 +201,17 @@ def _fmt(value: Any, unit: str = '', digits: int = 3) -> str:
     return f'{value}{" " + unit if unit else ""}'
 
 
+def _worst_diagnostic(summary: dict[str, Any]) -> str:
+    """'WARN (/slope_guard: slowing, held 12.0 s from t=30.0 s)': the most severe level held >= 1 s."""
+    level = str(summary.get('worst_diagnostic_level', '-'))
+    worst = summary.get('worst_diagnostic') or {}
+    if level in ('-', 'OK') or not worst.get('name'):
+        return f'{level} (nothing held 1 s or more)' if level == 'OK' else level
+    held = '' if worst.get('held_s') is None else f", held {worst['held_s']:.1f} s"
+    since = '' if worst.get('since_s') is None else f" from t={worst['since_s']:.1f} s"
+    return f"{level} ({worst['name']}: {worst.get('message', '')}{held}{since})"
+
+
 def summary_table(summary: dict[str, Any]) -> str:
     """The summary as an aligned two-column table, then the events (one per line)."""
     pose = summary.get('final_pose') or {}
@@ -218,11 +229,7 @@ def summary_table(summary: dict[str, Any]) -> str:
                            + (f" ({summary['odom_drift_percent']:.2f} % of distance)"
                               if summary.get('odom_drift_percent') is not None else '')),
         ('mean slip', _fmt(summary.get('mean_slip'), '', 3)),
-        ('worst diagnostic', str(summary.get('worst_diagnostic_level', '-'))
-         + (f" ({(summary.get('worst_diagnostic') or {}).get('name')}: "
-            f"{(summary.get('worst_diagnostic') or {}).get('message')})"
-            if (summary.get('worst_diagnostic') or {}).get('name')
-            and summary.get('worst_diagnostic_level') not in (None, 'OK') else '')),
+        ('worst diagnostic', _worst_diagnostic(summary)),
         ('track', f"{summary.get('track_points', '-')} points from {summary.get('track_source') or '-'}"),
         ('events', str(len(summary.get('events', [])))),
     ]
