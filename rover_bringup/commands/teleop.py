@@ -79,10 +79,14 @@ def watch_gamepad(children, device: str, period_s: float = 1.0) -> None:
 
 
 class ZeroHolder:
-    """Publishes zero on teleop/cmd_vel, once asked, until closed: bridges the keyboard UI's exit
-    and the simulator's stop, so the chain never sees its operator go silent (no command_timeout
-    events at the end of a drive). Created at start-up, so DDS has matched it long before `q`.
+    """Keeps zero on teleop/cmd_vel from the moment the keyboard operator stops publishing after
+    a zero command, until closed: the keyboard UI's exit (slow under load) and the simulator's
+    stop then never look to the chain like a silent operator (no command_timeout events at the
+    end of a drive). It never commands motion, and any moving command from the operator ends
+    its hold at once. Created at start-up, so DDS has matched it long before `q`.
     """
+
+    SILENCE_S = 0.25  # wall seconds without an operator command (it publishes at 10 Hz, zero included)
 
     def __init__(self) -> None:
         import threading
@@ -98,28 +102,46 @@ class ZeroHolder:
         from rover_nav.runtime import qos
 
         self._msg_type = TwistStamped
+        self._lock = threading.Lock()
+        self._last_rx: float | None = None
+        self._last_zero = False
+        self.holding = False
         self.context = rclpy.Context()
         rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO)
         self.node = Node('teleop_zero_holder', context=self.context,
                          parameter_overrides=[Parameter('use_sim_time', value=True)])
         self._pub = self.node.create_publisher(TwistStamped, 'teleop/cmd_vel', qos.COMMAND)
-        self._timer: Any = None
-        self._steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.node.create_subscription(TwistStamped, 'teleop/cmd_vel', self._on_command, qos.COMMAND)
+        # wall-clock timer: it keeps going while the simulator (and its clock) shuts down
+        self.node.create_timer(0.1, self._tick, clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self._thread = threading.Thread(target=self.executor.spin, name='teleop-zero-holder', daemon=True)
         self._thread.start()
 
-    def _publish_zero(self) -> None:
-        msg = self._msg_type()
-        msg.header.stamp = self.node.get_clock().now().to_msg()
-        msg.header.frame_id = 'base_link'
-        self._pub.publish(msg)
+    def _on_command(self, msg: Any) -> None:
+        zero = msg.twist.linear.x == 0.0 and msg.twist.angular.z == 0.0
+        with self._lock:
+            self._last_rx, self._last_zero = time.monotonic(), zero
+            if not zero:
+                self.holding = False  # the operator drives: never hold against it
 
-    def hold(self, rate_hz: float = 10.0) -> None:
-        """Start publishing zero (wall-clock timer: it keeps going while the simulator shuts down)."""
-        self._publish_zero()
-        self._timer = self.node.create_timer(1.0 / rate_hz, self._publish_zero, clock=self._steady)
+    def _tick(self) -> None:
+        with self._lock:
+            if (not self.holding and self._last_zero and self._last_rx is not None
+                    and time.monotonic() - self._last_rx > self.SILENCE_S):
+                self.holding = True
+            holding = self.holding
+        if holding:
+            msg = self._msg_type()
+            msg.header.stamp = self.node.get_clock().now().to_msg()
+            msg.header.frame_id = 'base_link'
+            self._pub.publish(msg)
+
+    def hold(self) -> None:
+        """Hold zero from now on (the operator has gone)."""
+        with self._lock:
+            self.holding = True
 
     def close(self) -> None:
         import rclpy

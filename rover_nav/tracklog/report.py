@@ -248,10 +248,13 @@ def draw_track_map(run_dir: Path | str, out: Path | str | None = None, dpi: int 
 
     listed = events[:MAX_EVENT_ROWS]
     table_rows = len(listed) + (1 if len(events) > len(listed) else 0)
-    fig = plt.figure(figsize=(8.6, 8.4 + 0.17 * table_rows))
-    map_bottom = (0.55 + 0.17 * table_rows) / fig.get_figheight()
-    ax = fig.add_axes((0.09, map_bottom, 0.74, 0.9 - map_bottom))
-    cax = fig.add_axes((0.86, map_bottom + 0.05, 0.025, 0.9 - map_bottom - 0.1))
+    map_in = 6.4  # the square map, inches; under it the axis label, the event list and the footer
+    below_in = 0.8 + 0.17 * table_rows + (0.15 if table_rows else 0.0)
+    fig_h = map_in + below_in + 0.45
+    fig = plt.figure(figsize=(8.6, fig_h))
+    map_bottom = below_in / fig_h
+    ax = fig.add_axes((0.09, map_bottom, map_in / 8.6, map_in / fig_h))
+    cax = fig.add_axes((0.09 + map_in / 8.6 + 0.03, map_bottom + 0.1 * map_in / fig_h, 0.025, 0.8 * map_in / fig_h))
     handles: list[Any] = []
     world = world_features(summary.get('world'))
     terrain = find_terrain(run_dir, summary.get('world'))
@@ -297,7 +300,7 @@ def draw_track_map(run_dir: Path | str, out: Path | str | None = None, dpi: int 
     arrows = direction_arrows(xs, ys, every_m=max(0.25, 2.0 * half / 12.0))
     if arrows:
         ax_, ay_, adx, ady = (np.array(v) for v in zip(*arrows, strict=True))
-        ax.quiver(ax_, ay_, adx, ady, color='#ff9f1c', ec='k', lw=0.4, angles='xy', scale_units='inches', scale=4.5,
+        ax.quiver(ax_, ay_, adx, ady, color='#ff9f1c', ec='k', lw=0.4, angles='xy', scale_units='inches', scale=6.0,
                   width=0.008, headwidth=3.5, headlength=3.5, headaxislength=3.0, pivot='mid', zorder=4)
     if odom:
         ox, oy = zip(*odom, strict=True)
@@ -330,13 +333,13 @@ def draw_track_map(run_dir: Path | str, out: Path | str | None = None, dpi: int 
     title = f"{world_name}: {summary.get('distance_m', float('nan')):.2f} m in " \
             f"{summary.get('sim_time_s', float('nan')):.0f} s (sim)"
     ax.set_title(title)
-    y_text = map_bottom - 0.45 / fig.get_figheight()
+    y_text = map_bottom - 0.68 / fig_h
     for n, e in enumerate(listed, start=1):
         detail = str(e.get('detail', ''))
-        detail = detail if len(detail) <= 70 else detail[:67] + '...'
+        detail = detail if len(detail) <= 100 else detail[:97] + '...'
         fig.text(0.09, y_text, f"{n:>2}  {float(e.get('t', 0.0)):7.1f} s  {e.get('kind', '')}: {detail}",
                  fontsize=7.5, family='monospace')
-        y_text -= 0.17 / fig.get_figheight()
+        y_text -= 0.17 / fig_h
     if len(events) > len(listed):
         fig.text(0.09, y_text, f'    ... {len(events) - len(listed)} more events in summary.json', fontsize=7.5,
                  family='monospace')
