@@ -335,10 +335,9 @@ def draw_track_map(run_dir: Path | str, out: Path | str | None = None, dpi: int 
     ax.set_title(title)
     y_text = map_bottom - 0.68 / fig_h
     for n, e in enumerate(listed, start=1):
-        detail = str(e.get('detail', ''))
-        detail = detail if len(detail) <= 100 else detail[:97] + '...'
-        fig.text(0.09, y_text, f"{n:>2}  {float(e.get('t', 0.0)):7.1f} s  {e.get('kind', '')}: {detail}",
-                 fontsize=7.5, family='monospace')
+        line = f"{n:>2}  {float(e.get('t', 0.0)):7.1f} s  {e.get('kind', '')}: {e.get('detail', '')}"
+        line = line if len(line) <= 115 else line[:112] + '...'  # fits the figure's width
+        fig.text(0.09, y_text, line, fontsize=7.5, family='monospace')
         y_text -= 0.17 / fig_h
     if len(events) > len(listed):
         fig.text(0.09, y_text, f'    ... {len(events) - len(listed)} more events in summary.json', fontsize=7.5,
