@@ -261,9 +261,11 @@ def draw_track_map(run_dir: Path | str, out: Path | str | None = None, dpi: int 
     if terrain is not None:
         view = terrain.crop(x_lo, x_hi, y_lo, y_hi)
         light = LightSource(azdeg=300.0, altdeg=25.0)  # low sun from the north-west, as on the Moon's surface photos
-        lo, hi = float(view.heights.min()), float(view.heights.max())
+        # the scale spans the ground as the world made it (ruts, a few cm, must not set it), robustly
+        before = world.original.crop(x_lo, x_hi, y_lo, y_hi) if world and world.original else view
+        lo, hi = (float(v) for v in np.percentile(before.heights, [0.5, 99.5]))
         if hi - lo < 0.01:
-            lo, hi = lo - 0.005, hi + 0.005
+            lo, hi = (lo + hi) / 2 - 0.005, (lo + hi) / 2 + 0.005
         cmap = plt.get_cmap('cividis')
         norm = Normalize(lo, hi)
         rgb = light.shade(view.heights, cmap=cmap, norm=norm, blend_mode='soft', vert_exag=3.0,
@@ -274,8 +276,8 @@ def draw_track_map(run_dir: Path | str, out: Path | str | None = None, dpi: int 
         ruts = rut_mask(view, world.original.crop(x_lo, x_hi, y_lo, y_hi) if world and world.original else None)
         if ruts is not None:
             ax.imshow(np.where(ruts, 1.0, np.nan), origin='lower', extent=view.extent, interpolation='nearest',
-                      cmap=ListedColormap(['#7b3f00']), alpha=0.75, vmin=0.0, vmax=1.0)
-            handles.append(Patch(color='#7b3f00', alpha=0.75, label='wheel ruts (> 3 mm deep)'))
+                      cmap=ListedColormap(['#7b3f00']), alpha=0.6, vmin=0.0, vmax=1.0)
+            handles.append(Patch(color='#7b3f00', alpha=0.6, label='wheel ruts (> 3 mm deep)'))
         terrain_note = f'terrain: {view.source}'
     else:
         ax.set_facecolor('#8a8a8a')
