@@ -104,9 +104,11 @@ def drive_hint() -> str:
     import os
 
     env = f'ROS_DOMAIN_ID={os.environ.get("ROS_DOMAIN_ID", "0")} ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST'
+    beside = Path(sys.executable).with_name('keyboard_teleop')
+    keyboard = str(beside) if beside.is_file() else 'keyboard_teleop'
     return ('no operator: the rover waits for commands on /teleop/cmd_vel (geometry_msgs/TwistStamped).\n'
             'Drive it from another terminal in the same ROS domain:\n'
-            f'  {env} .venv/bin/keyboard_teleop --ros-args -p use_sim_time:=true\n'
+            f'  {env} {keyboard} --ros-args -p use_sim_time:=true\n'
             f'  {env} ros2 topic pub -r 10 /teleop/cmd_vel geometry_msgs/msg/TwistStamped '
             '"{twist: {linear: {x: 0.05}}}"   (full ROS 2 tier)\n'
             'The drive runs its --duration in simulated seconds whether or not anyone drives; Ctrl-C ends it early.')
