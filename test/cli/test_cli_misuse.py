@@ -196,3 +196,15 @@ def test_progress_shows_an_estop_reset_as_its_own_event():
     p.on_event('estop_reset')
     assert p.line().endswith('last event=estop_reset')
 
+
+
+def test_duration_inf_is_allowed_and_explained():
+    import argparse
+    import math
+
+    from rover_bringup.commands.run import duration_arg
+
+    assert duration_arg('inf') == math.inf and duration_arg('12.5') == 12.5
+    for bad in ('nan', '-inf', '-1', '0', 'ten'):
+        with pytest.raises(argparse.ArgumentTypeError):
+            duration_arg(bad)
