@@ -93,10 +93,7 @@ def load_scenario(name_or_path: str) -> Scenario:
 
     path = Path(name_or_path)
     if not (path.suffix in ('.yaml', '.yml') or path.exists() or '/' in name_or_path):
-        try:
-            path = named_file('scenarios', name_or_path, 'scenario')
-        except FileNotFoundError as exc:
-            raise ConfigError(str(exc)) from None
+        path = named_file('scenarios', name_or_path, 'scenario')  # FileNotFoundError lists the names
     if not path.is_file():
         raise ConfigError(f'scenario file {path} does not exist')
     try:

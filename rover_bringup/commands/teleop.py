@@ -78,6 +78,29 @@ def watch_gamepad(children, device: str, period_s: float = 1.0) -> None:
         time.sleep(period_s)  # polling /dev/input; also the check for exited children
 
 
+class ZeroHold:
+    """The holder's decision, pure: hold zero once the operator has fallen silent after a zero
+    command (or once told to); stop holding as soon as the operator commands motion."""
+
+    def __init__(self, silence_s: float) -> None:
+        self.silence_s = silence_s
+        self.holding = False
+        self._last_rx: float | None = None
+        self._last_zero = False
+
+    def on_command(self, zero: bool, now: float) -> None:
+        self._last_rx, self._last_zero = now, zero
+        if not zero:
+            self.holding = False  # the operator drives: never hold against it
+
+    def due(self, now: float) -> bool:
+        """Whether to publish zero now (called on every tick)."""
+        if (not self.holding and self._last_zero and self._last_rx is not None
+                and now - self._last_rx > self.silence_s):
+            self.holding = True
+        return self.holding
+
+
 class ZeroHolder:
     """Keeps zero on teleop/cmd_vel from the moment the keyboard operator stops publishing after
     a zero command, until closed: the keyboard UI's exit (slow under load) and the simulator's
@@ -103,9 +126,7 @@ class ZeroHolder:
 
         self._msg_type = TwistStamped
         self._lock = threading.Lock()
-        self._last_rx: float | None = None
-        self._last_zero = False
-        self.holding = False
+        self.decision = ZeroHold(self.SILENCE_S)
         self.context = rclpy.Context()
         rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO)
         self.node = Node('teleop_zero_holder', context=self.context,
@@ -122,16 +143,11 @@ class ZeroHolder:
     def _on_command(self, msg: Any) -> None:
         zero = msg.twist.linear.x == 0.0 and msg.twist.angular.z == 0.0
         with self._lock:
-            self._last_rx, self._last_zero = time.monotonic(), zero
-            if not zero:
-                self.holding = False  # the operator drives: never hold against it
+            self.decision.on_command(zero, time.monotonic())
 
     def _tick(self) -> None:
         with self._lock:
-            if (not self.holding and self._last_zero and self._last_rx is not None
-                    and time.monotonic() - self._last_rx > self.SILENCE_S):
-                self.holding = True
-            holding = self.holding
+            holding = self.decision.due(time.monotonic())
         if holding:
             msg = self._msg_type()
             msg.header.stamp = self.node.get_clock().now().to_msg()
@@ -141,7 +157,7 @@ class ZeroHolder:
     def hold(self) -> None:
         """Hold zero from now on (the operator has gone)."""
         with self._lock:
-            self.holding = True
+            self.decision.holding = True
 
     def close(self) -> None:
         import rclpy
