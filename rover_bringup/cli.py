@@ -45,7 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments and run one subcommand; returns the process exit code."""
+    """Parse arguments and run one subcommand; returns the process exit code.
+
+    A closed pipe (`rover describe --json | head`) ends quietly, including at the final flush.
+    """
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = quiet_broken_pipe()
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
     try:
         from rclpy.utilities import remove_ros_args
@@ -57,12 +69,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, 'command', None):
         parser.print_help()
         return EXIT_USAGE
+    from rover_description.render import guard_gl_environment
+
+    guard_gl_environment()  # before any command imports mujoco: a missing libOSMesa must not kill the import
     module = importlib.import_module(args._module)
     try:
         return int(module.run(args))
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         return 130
+
+
+def quiet_broken_pipe() -> int:
+    """The reader of our output went away (`rover track info | head`): end quietly, as cat would.
+
+    Python would print a BrokenPipeError traceback while flushing stdout at exit; pointing
+    stdout at /dev/null first avoids it. Exit 141 is the shell's code for SIGPIPE.
+    """
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 if __name__ == '__main__':

@@ -1,4 +1,8 @@
-"""Progress of a drive as the runner shows it: sim time, distance, speed, tilt, active guard.
+"""Progress of a drive as the runner shows it: sim time, distance, speed, tilt, last event.
+
+Distance is the one the summary and track.csv use (`rover_nav.tracklog.sampling.Odometer`):
+the 3-D path length of the ground-truth base_link position, taken at every simulator tick
+(10 Hz), counted in straight steps of at least 1 cm (so a parked rover's jitter adds nothing).
 
 `DriveProgress` is the pure part (fed numbers); `MonitorNode` feeds it from `/clock`,
 `ground_truth` (pose and tilt: the simulator's truth, one message per tick, not the 50 Hz IMU)
@@ -19,6 +23,7 @@ from std_msgs.msg import String
 
 from rover_nav.runtime import qos
 from rover_nav.runtime.intra_process import IntraProcessMixin
+from rover_nav.tracklog.sampling import Odometer
 
 
 @dataclass
@@ -32,10 +37,11 @@ class DriveProgress:
     guard: str = '-'
     last_xy: tuple[float, float] | None = None
     _recent: deque = field(default_factory=lambda: deque(maxlen=200))
+    _odometer: Odometer = field(default_factory=Odometer)
 
-    def on_pose(self, t: float, x: float, y: float) -> None:
-        if self.last_xy is not None:
-            self.distance += math.hypot(x - self.last_xy[0], y - self.last_xy[1])
+    def on_pose(self, t: float, x: float, y: float, z: float = 0.0) -> None:
+        self._odometer.update(x, y, z)
+        self.distance = self._odometer.total_with_tail()
         self.last_xy = (x, y)
         self._recent.append((t, x, y))
         while len(self._recent) > 2 and t - self._recent[0][0] > 1.0:
@@ -72,7 +78,7 @@ class MonitorNode(IntraProcessMixin, Node):
     def _on_truth(self, msg: Odometry) -> None:
         p = msg.pose.pose.position
         t = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        self.progress.on_pose(t, p.x, p.y)
+        self.progress.on_pose(t, p.x, p.y, p.z)
         q = msg.pose.pose.orientation
         self.progress.on_orientation(q.x, q.y, q.z, q.w)
 

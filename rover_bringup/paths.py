@@ -56,3 +56,26 @@ def data_file(kind: str, name: str) -> Path:
         available = sorted(p.name for p in data_dir(kind).iterdir() if p.is_file())
         raise FileNotFoundError(f'{kind} file {name!r} not found; available: {available}')
     return path
+
+
+def named(kind: str) -> list[str]:
+    """The names a user can type for a kind of YAML data (`worlds` -> ['change4', 'flat', ...])."""
+    return sorted(p.stem for p in data_dir(kind).glob('*.yaml'))
+
+
+def named_file(kind: str, name: str, what: str) -> Path:
+    """The YAML file behind a name a user typed (`--world flat`); FileNotFoundError lists the names.
+
+    `what` is the option's noun ('world', 'scenario'). A generated file's name (`change4.sdf`)
+    gets a hint to type the name instead.
+    """
+    path = data_dir(kind) / f'{name}.yaml'
+    if path.is_file():
+        return path
+    names = named(kind)
+    stem = Path(name).stem
+    hint = ''
+    if stem != name and stem in names:
+        hint = f' ({name!r} is generated from the {what} {stem!r}: type --{what} {stem})'
+    raise FileNotFoundError(f'no {what} named {name!r}{hint}; named {what}s: {", ".join(names)}; '
+                            f'or give a YAML file (see docs/formats.md)')

@@ -81,7 +81,7 @@ def prepare(world: str, scenario: str, duration: float | None, out: str | None, 
     world_cfg = load_world(world)
     scen = load_scenario(scenario)
     duration_s = duration if duration is not None else scen.duration_s + 10.0
-    if duration_s <= 0:
+    if not duration_s > 0:  # nan too
         raise ConfigError(f'--duration must be positive, got {duration_s}')
     stamp = time.strftime('%Y%m%d-%H%M%S')
     out_dir = Path(out) if out else Path('runs') / f'{world_cfg.name}-{scen.name}-{stamp}'

@@ -89,11 +89,11 @@ def parse_scenario(data: Any, source: str = 'scenario') -> Scenario:
 
 def load_scenario(name_or_path: str) -> Scenario:
     """Load a named scenario (`rover_bringup/scenarios/NAME.yaml`) or a YAML file path."""
-    from rover_bringup.paths import data_file
+    from rover_bringup.paths import named_file
 
     path = Path(name_or_path)
-    if not (path.suffix in ('.yaml', '.yml') or path.exists()):
-        path = data_file('scenarios', f'{name_or_path}.yaml')
+    if not (path.suffix in ('.yaml', '.yml') or path.exists() or '/' in name_or_path):
+        path = named_file('scenarios', name_or_path, 'scenario')  # FileNotFoundError lists the names
     if not path.is_file():
         raise ConfigError(f'scenario file {path} does not exist')
     try:

@@ -32,7 +32,7 @@ def _size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split('x'))
     except ValueError:
-        raise ValueError(f'--size must look like 800x600, got {text!r}') from None
+        raise ValueError(f'must look like 800x600, got {text!r}') from None
     return w, h
 
 
@@ -111,15 +111,19 @@ def _print_text(s: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
+    from rover_description.render import check_picture_size, offscreen_problem
+
+    try:  # every argument is checked before anything is printed or written
         width, height = _size(args.size)
+        check_picture_size(width, height)
     except ValueError as exc:
-        print(f'rover describe: {exc}', file=sys.stderr)
+        print(f'rover describe: --size: {exc}', file=sys.stderr)
         return 2
     if args.png:
-        from rover_description.render import choose_gl_backend
-
-        choose_gl_backend()  # before anything imports mujoco
+        problem = offscreen_problem()  # before anything imports mujoco (a missing libOSMesa kills the import)
+        if problem:
+            print(f'rover describe: {problem}', file=sys.stderr)
+            return 1
     from rover_description.description import urdf_xml
 
     summary = geometry_summary(args.profile)

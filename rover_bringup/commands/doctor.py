@@ -76,6 +76,16 @@ def _dds_loopback(timeout_s: float) -> Check:
             rclpy.try_shutdown(context=ctx)
 
 
+def _offscreen_gl() -> Check:
+    """Optional: offscreen pictures (rover describe --png, rover sim --snapshot) need libOSMesa or libEGL."""
+    from rover_description.render import offscreen_problem
+
+    problem = offscreen_problem()
+    backend = os.environ.get('MUJOCO_GL', 'glfw (display)')
+    return Check('offscreen GL', problem is None,
+                 f'MUJOCO_GL={backend}: pictures work' if problem is None else problem.split(': ', 1)[-1], False)
+
+
 def collect(timeout_s: float) -> list[Check]:
     checks = [_module_version(m) for m in ('rclpy', 'numpy', 'yaml', 'mujoco', 'mcap', 'xacro')]
     if checks[0].ok:
@@ -85,6 +95,7 @@ def collect(timeout_s: float) -> list[Check]:
     checks.append(Check('ROS_DOMAIN_ID', True, os.environ.get('ROS_DOMAIN_ID', '0 (default)'), False))
     checks.append(Check('discovery range', True,
                         os.environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE', 'SUBNET (default)'), False))
+    checks.append(_offscreen_gl())
     for tool, package in (('check_urdf', 'liburdfdom-tools'), ('ign', 'ignition-tools + libsdformat-dev')):
         path = shutil.which(tool)
         checks.append(Check(tool, path is not None, path or f'not found (apt-get install {package})', False))

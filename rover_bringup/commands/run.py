@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 import sys
 import time
@@ -16,23 +17,37 @@ import time
 EXIT_CONFIG = 2
 
 
+def duration_arg(text: str) -> float:
+    """--duration: positive simulated seconds, or inf (until Ctrl-C / SIGTERM); nan and <= 0 are refused (exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'must be a number of simulated seconds, got {text!r}') from None
+    if math.isnan(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f'must be positive simulated seconds (or inf), got {text!r}')
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--world', default='change4', help='world name (worlds/NAME.yaml) or YAML file')
     parser.add_argument('--scenario', default='egress',
                         help='scenario name (egress, straight, square, climb_and_back) or YAML file')
-    parser.add_argument('--duration', type=float, default=None,
-                        help='simulated seconds to run (default: the scenario length + 10 s)')
+    parser.add_argument('--duration', type=duration_arg, default=None,
+                        help='simulated seconds to run (default: the scenario length + 10 s); '
+                             'inf runs until Ctrl-C or SIGTERM')
     parser.add_argument('--out', default=None, help='output folder (default: runs/WORLD-SCENARIO-TIME)')
     parser.add_argument('--seed', type=int, default=None,
                         help="seed of the simulator's sensor noise (default 0); the terrain is the world file's")
     parser.add_argument('--realtime', action='store_true',
-                        help='free-running simulator at real time instead of lockstep, faster than real time')
+                        help='free-running simulator at real time (1 simulated second per wall second) '
+                             'instead of lockstep (as fast as the chain answers, faster than real time)')
     parser.add_argument('--processes', action='store_true',
                         help='run every node in its own process, as a launch file would')
     parser.add_argument('--dds-only', action='store_true',
                         help='one process, but nodes talk over DDS only (no intra-process bus): for comparisons')
     parser.add_argument('--no-operator', action='store_true',
-                        help='no scripted operator: drive it yourself on teleop/cmd_vel (give --duration)')
+                        help='no scripted operator: drive it yourself on teleop/cmd_vel (implies --realtime; '
+                             'prints how to drive it; give --duration)')
     parser.add_argument('--quiet', action='store_true', help='no progress lines')
     parser.add_argument('--verbose', action='store_true', help="show the nodes' INFO logs (default: warnings)")
 
@@ -41,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
     from rover_bringup import runner
     from rover_nav.runtime.params import ConfigError
 
+    realtime = args.realtime or args.no_operator  # a person drives at real time, not 20x faster
     try:
-        cfg = runner.prepare(args.world, args.scenario, args.duration, args.out, args.seed, args.realtime,
+        cfg = runner.prepare(args.world, args.scenario, args.duration, args.out, args.seed, realtime,
                              args.processes, args.quiet, operator=not args.no_operator, verbose=args.verbose,
                              intra_process=not args.dds_only)
     except (ConfigError, FileNotFoundError) as exc:
@@ -52,8 +68,12 @@ def run(args: argparse.Namespace) -> int:
     domain = private_domain()
     mode = 'separate processes' if cfg.processes else (
         'one process, intra-process bus' if cfg.intra_process else 'one process, DDS only')
-    print(f'rover run: world {args.world}, scenario {cfg.scenario.name}, {cfg.duration_s:.0f} s simulated, '
+    operator = f'scenario {cfg.scenario.name}' if cfg.operator else 'no operator (you drive)'
+    length = f'{cfg.duration_s:.0f} s simulated' if math.isfinite(cfg.duration_s) else 'until Ctrl-C or SIGTERM'
+    print(f'rover run: world {args.world}, {operator}, {length}, '
           f'{"real time" if cfg.realtime else "lockstep"}, {mode}, {domain}\noutput: {cfg.out}', flush=True)
+    if not cfg.operator:
+        print(drive_hint(), flush=True)
     start = time.monotonic()
     code = runner.run_processes(cfg) if cfg.processes else runner.run_in_process(cfg)
     wall = time.monotonic() - start
@@ -77,6 +97,21 @@ def private_domain() -> str:
         os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
         return f'ROS domain {os.environ["ROS_DOMAIN_ID"]} (from ROS_DOMAIN_ID)'
     return f'private ROS domain {claim_domain()} (localhost only; set ROS_DOMAIN_ID to choose)'
+
+
+def drive_hint() -> str:
+    """How to drive a `rover run --no-operator` from another terminal (its domain is in the environment)."""
+    import os
+
+    env = f'ROS_DOMAIN_ID={os.environ.get("ROS_DOMAIN_ID", "0")} ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST'
+    beside = Path(sys.executable).with_name('keyboard_teleop')
+    keyboard = str(beside) if beside.is_file() else 'keyboard_teleop'
+    return ('no operator: the rover waits for commands on /teleop/cmd_vel (geometry_msgs/TwistStamped).\n'
+            'Drive it from another terminal in the same ROS domain:\n'
+            f'  {env} {keyboard} --ros-args -p use_sim_time:=true\n'
+            f'  {env} ros2 topic pub -r 10 /teleop/cmd_vel geometry_msgs/msg/TwistStamped '
+            '"{twist: {linear: {x: 0.05}}}"   (full ROS 2 tier)\n'
+            'The drive runs its --duration in simulated seconds whether or not anyone drives; Ctrl-C ends it early.')
 
 
 def finish(out: Path, wall_s: float) -> None:

@@ -3,7 +3,8 @@
 It publishes /clock, imu, joint_states, ground_truth and hazcam/points and obeys joint_commands
 and estop (the `lunar_sim` node). `--viewer` opens MuJoCo's live viewer where a display exists;
 `--snapshot PNG` renders one offscreen picture of the rover on the world and exits (works
-headless with MUJOCO_GL=osmesa, which is set when no display is found).
+headless with MUJOCO_GL=osmesa or egl, chosen when no display is found; a missing library is
+named in one line, exit 1).
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--camera', default='chase', help='camera for --snapshot: chase, hazcam, mastcam or free')
 
 
-def _headless_gl() -> None:
-    if not os.environ.get('DISPLAY') and not os.environ.get('WAYLAND_DISPLAY'):
-        os.environ.setdefault('MUJOCO_GL', 'osmesa')
-        os.environ.setdefault('PYOPENGL_PLATFORM', 'osmesa')
+EXIT_FAILED = 1
+
+
+class BadCameraError(ValueError):
+    """--camera names no camera of the model (the message lists them)."""
 
 
 def build_simulation(world: str, profile: str = 'yutu2', seed: int = 0):
@@ -45,14 +47,39 @@ def build_simulation(world: str, profile: str = 'yutu2', seed: int = 0):
     return Simulation.for_world(load_world(world), SimConfig(profile=profile, seed=seed))
 
 
+def camera_names(model) -> list[str]:
+    """Every camera --snapshot can use: the model's own, plus 'free' (a view from above and behind)."""
+    import mujoco
+
+    return [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_CAMERA, i) for i in range(model.ncam)] + ['free']
+
+
 def snapshot(world: str, path: str, profile: str = 'yutu2', camera: str = 'chase', seed: int = 0,
              width: int = 960, height: int = 720) -> Path:
-    """Render the rover standing at the world's spawn point into a PNG file; returns its path."""
-    _headless_gl()
+    """Render the rover standing at the world's spawn point into a PNG file; returns its path.
+
+    Checks in the order a user can fix them: the world (ConfigError/FileNotFoundError), the
+    camera (BadCameraError), then offscreen OpenGL (OffscreenUnavailableError, saying what to install).
+    """
+    from rover_description.render import OffscreenUnavailableError, choose_gl_backend, offscreen_problem
+    from rover_sim.terrain import load_world
+
+    load_world(world)  # a bad world is a bad argument (exit 2), whatever the renderer can do
+    choose_gl_backend()
+    problem = offscreen_problem()
+    if problem:  # importing mujoco with a broken backend would die inside PyOpenGL
+        os.environ['MUJOCO_GL'] = 'disable'  # still build the model: a bad --camera is reported first
+    import matplotlib
+    matplotlib.use('Agg')
     import matplotlib.image
     import mujoco
 
     sim = build_simulation(world, profile, seed)
+    names = camera_names(sim.model)
+    if camera not in names:
+        raise BadCameraError(f'--camera {camera!r} is not a camera of this rover; cameras: {", ".join(names)}')
+    if problem:
+        raise OffscreenUnavailableError(problem)
     renderer = mujoco.Renderer(sim.model, height=height, width=width)
     try:
         if camera == 'free':
@@ -72,26 +99,54 @@ def snapshot(world: str, path: str, profile: str = 'yutu2', camera: str = 'chase
 
 
 def run(args: argparse.Namespace) -> int:
+    from rover_description.render import OffscreenUnavailableError
     from rover_nav.runtime.params import ConfigError
+    from rover_sim.terrain import load_world
 
     if args.snapshot:
         try:
             path = snapshot(args.world, args.snapshot, args.profile, args.camera, args.seed)
-        except (ConfigError, FileNotFoundError, ValueError) as exc:
+        except (ConfigError, FileNotFoundError, BadCameraError) as exc:
             print(f'rover sim: {exc}', file=sys.stderr)
             return EXIT_CONFIG
+        except (OffscreenUnavailableError, RuntimeError) as exc:
+            print(f'rover sim: {exc}', file=sys.stderr)
+            return EXIT_FAILED
         print(f'rover sim: snapshot written to {path}')
         return EXIT_OK
+    try:
+        load_world(args.world)  # a bad world is named before any node starts
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f'rover sim: {exc}', file=sys.stderr)
+        return EXIT_CONFIG
+    if args.viewer:
+        problem = viewer_problem()
+        if problem:
+            print(f'rover sim: {problem}', file=sys.stderr)
+            return EXIT_FAILED
     from rover_nav.runtime.node_main import run_node
     from rover_sim.sim_node import LunarSim
 
     argv = ['rover-sim', '--ros-args', '-p', f'world:={args.world}', '-p', f'mode:={args.mode}',
-            '-p', f'seed:={args.seed}', '-p', f'profile:={args.profile}', '-p', f'output_dir:={args.out}']
-    spin = None
-    if args.viewer:
-        spin = _viewer_spin
+            '-p', f'seed:={args.seed}', '-p', f'profile:={args.profile}']
+    if args.out:  # an empty `-p output_dir:=` is not a parameter rule rclpy can parse
+        argv += ['-p', f'output_dir:={Path(args.out).resolve()}']
     print(f'rover sim: world {args.world}, {args.mode} mode; Ctrl-C to stop', flush=True)
-    return run_node(LunarSim, argv, spin=spin)
+    return run_node(LunarSim, argv, spin=_viewer_spin if args.viewer else None)
+
+
+def viewer_problem() -> str | None:
+    """Why MuJoCo's live viewer cannot open here, in one line, or None.
+
+    Checked before GLFW runs: it fails without a display, and writes MUJOCO_LOG.TXT into the
+    working directory when it does.
+    """
+    if not (os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY')):
+        return ('--viewer needs a display (DISPLAY or WAYLAND_DISPLAY is not set); '
+                'use --snapshot PNG for a picture without one')
+    if os.environ.get('MUJOCO_GL', 'glfw').lower() not in ('glfw', ''):
+        return f'--viewer needs MUJOCO_GL=glfw (or unset), not {os.environ["MUJOCO_GL"]}'
+    return None
 
 
 def _viewer_spin(node) -> None:

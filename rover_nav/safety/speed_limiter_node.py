@@ -97,7 +97,7 @@ class SpeedLimiterNode(ChainNode):
         self.clear_estop()
         self._estop_pub.publish(Bool(data=False))
         if was:
-            self.publish_event('estop', 'e-stop reset')
+            self.publish_event('estop_reset', 'e-stop reset')
         response.success = True
         response.message = ('e-stop cleared' if was else 'e-stop was not latched') + '; published estop=false'
         return response

@@ -112,7 +112,30 @@ class KeyboardTeleop(RoverNode):
             cmd = self._core.command(now)
             fraction = self._core.fraction
             limits = (self._core.config.max_linear_speed, self._core.config.max_angular_speed)
-        return render_lines(cmd, fraction, limits, self.status, now)
+        return render_lines(cmd, fraction, limits, self.status, now, domain=os.environ.get('ROS_DOMAIN_ID', '0'))
+
+    def stop_until_standing(self, timeout_s: float = 5.0, wait: Any = time.sleep) -> bool:
+        """After `q`: publish zero at once and on every tick until the rover stands (or timeout_s).
+
+        The speed limiter ramps an operator's zero down (max_linear_decel), so the rover needs
+        about half a second to stand; leaving at once would let the chain's command timeouts
+        stop it instead (and log command_timeout events). Returns whether it was seen standing;
+        with no speed data at all (no simulator, no odometry) it returns False at once.
+        """
+        with self._lock:
+            self._core.stop()
+        zero = KeyboardCommand(0.0, 0.0, '')
+        period = 1.0 / self.params.snapshot.publish_rate
+        deadline = time.monotonic() + timeout_s
+        while self.context.ok():
+            self._publish(zero, flush=True)
+            standing = self.status.standing(time.monotonic())
+            if standing is None and self.status.speed is None:
+                return False
+            if standing or time.monotonic() >= deadline:
+                return bool(standing)
+            wait(period)
+        return False
 
     # -- executor thread --------------------------------------------------------------------
     def _tick(self) -> None:
@@ -177,6 +200,9 @@ def run_terminal(node: KeyboardTeleop, fd_in: int = 0, fd_out: int = 1) -> None:
                 if keys or now >= next_draw:
                     term.draw(node.screen())
                     next_draw = now + period
+            if node.quit_requested:
+                term.draw(['rover keyboard teleop: stopping the rover (publishing zero until it stands)...'])
+                node.stop_until_standing()
     except TerminalGoneError as exc:
         node.get_logger().warning(f'{exc}: stopping the rover')
     finally:

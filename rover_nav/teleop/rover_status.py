@@ -13,7 +13,8 @@ import math
 from rover_nav.teleop.keyboard import KeyboardCommand
 
 #: Event kinds that mean a guard or the chain overrode the operator.
-GUARD_KINDS = frozenset({'obstacle_stop', 'slope_slow', 'slope_stop', 'command_timeout', 'estop', 'missed_step'})
+GUARD_KINDS = frozenset({'obstacle_stop', 'slope_slow', 'slope_stop', 'command_timeout', 'estop', 'estop_reset',
+                         'missed_step'})
 
 HELP = ('keys  w/Up forward  s/Down back  a/Left turn left  d/Right turn right',
         '      +/- speed step  space stop  q quit')
@@ -95,13 +96,19 @@ class RoverStatus:
     def on_estop(self, latched: bool, now: float) -> None:
         self.estop = (bool(latched), now)
 
+    def standing(self, now: float, stale_s: float = 1.0, tol: float = 1e-3) -> bool | None:
+        """Whether the rover stands (|v| < tol m/s and |w| < tol rad/s); None without fresh speed data."""
+        if self.speed is None or now - self.speed[3] > stale_s:
+            return None
+        return abs(self.speed[0]) < tol and abs(self.speed[1]) < tol
+
 
 def _age(rx: float, now: float) -> str:
     return f'{max(0.0, now - rx):.1f} s ago'
 
 
 def render_lines(cmd: KeyboardCommand, fraction: float, config_max: tuple[float, float],
-                 status: RoverStatus, now: float, stale_s: float = 2.0) -> list[str]:
+                 status: RoverStatus, now: float, stale_s: float = 2.0, domain: str | None = None) -> list[str]:
     """The screen, one string per line (no colours, fits 80 columns).
 
     Args:
@@ -110,11 +117,14 @@ def render_lines(cmd: KeyboardCommand, fraction: float, config_max: tuple[float,
         config_max: (max_linear_speed m/s, max_angular_speed rad/s).
         status: latest rover state.
         now: steady-clock time (s) to judge ages; values older than `stale_s` are marked stale.
+        domain: the ROS_DOMAIN_ID this teleop talks in, shown so `rover estop` can be aimed at it
+            from another terminal (the full-screen display hides what was printed before it).
     """
     max_v, max_w = config_max
     held = f'holding {cmd.held!r}' if cmd.held else 'idle (no key held)'
     lines = [
-        'rover keyboard teleop  -> teleop/cmd_vel',
+        'rover keyboard teleop  -> teleop/cmd_vel'
+        + (f'   ROS domain {domain} (e-stop: ROS_DOMAIN_ID={domain} rover estop)' if domain else ''),
         f'command   v {cmd.linear:+.4f} m/s   w {cmd.angular:+.4f} rad/s   {held}',
         f'speed     {fraction * 100:.0f} %  (max {fraction * max_v:.4f} m/s, {fraction * max_w:.4f} rad/s)',
     ]
@@ -135,8 +145,8 @@ def render_lines(cmd: KeyboardCommand, fraction: float, config_max: tuple[float,
     else:
         event, rx = status.guard
         lines.append(f'guard     {event.kind}: {event.detail[:40]} ({event.source}, {_age(rx, now)})')
-    if status.estop is None:
-        lines.append('e-stop    unknown (nothing on estop)')
+    if status.estop is None:  # nodes latch only on estop=true (kept for late joiners): none seen = clear
+        lines.append('e-stop    clear (never latched)')
     else:
         lines.append('e-stop    LATCHED - clear with `rover estop --reset`' if status.estop[0] else 'e-stop    clear')
     lines.extend(HELP)

@@ -313,7 +313,7 @@ class TrackLoggerNode(RoverNode):
         msg = message_of(data, DiagnosticArray)
         for status in msg.status:
             level = status.level[0] if isinstance(status.level, (bytes, bytearray)) else int(status.level)
-            self.recorder.on_diagnostic(level, status.name, status.message)
+            self.recorder.on_diagnostic(level, status.name, status.message, log_ns * 1e-9)
 
     # -- track ----------------------------------------------------------------------------
     def _add_point(self, point: TrackPoint | None) -> None:

@@ -18,7 +18,7 @@ when the wheels turn more than the rover moves (wheel slip), negative when it sk
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import json
 import math
 from typing import Any
@@ -28,6 +28,10 @@ from rover_nav.tracklog.sampling import DistanceHistory, MovingAverageSpeed, Odo
 
 SOURCES = ('auto', 'ground_truth', 'odom')
 DIAG_NAMES = {0: 'OK', 1: 'WARN', 2: 'ERROR', 3: 'STALE'}
+#: A diagnostic level must be held this long (sim s) to be the summary's worst diagnostic.
+MIN_DIAGNOSTIC_HELD_S = 1.0
+#: A diagnostic's log time further than this (s) from the run's latest time is on another clock.
+MAX_DIAGNOSTIC_SKEW_S = 5.0
 #: Below this odometry distance (m) a slip ratio is not meaningful.
 MIN_SLIP_DISTANCE_M = 0.005
 
@@ -80,10 +84,17 @@ class _Pose:
 
 @dataclass
 class _Diag:
+    """One diagnostic condition: a status name at one level, from its first report (sim s)."""
+
     level: int = -1
     name: str = ''
     message: str = ''
-    counts: dict[str, int] = field(default_factory=dict)
+    since: float = 0.0
+    last: float = 0.0
+
+    def held_s(self, end: float | None = None) -> float:
+        """How long the level is proven held: to its last report, or to `end` while it still holds."""
+        return (self.last if end is None else max(self.last, end)) - self.since
 
 
 def parse_event(text: str, log_s: float, max_skew_s: float = 5.0) -> tuple[float, str, str, str]:
@@ -142,7 +153,9 @@ class TrackRecorder:
         self._imu_seen = False
         self.events: list[EventRecord] = []
         self.points = 0
-        self._diag = _Diag()
+        self._diag_counts: dict[str, int] = {}
+        self._diag_open: dict[str, _Diag] = {}  # status name -> its current level since its first report
+        self._diag_worst: _Diag | None = None  # the worst closed condition held >= MIN_DIAGNOSTIC_HELD_S
 
     # -- time -----------------------------------------------------------------------------
     def note_time(self, t: float) -> None:
@@ -217,13 +230,43 @@ class TrackRecorder:
         self.events.append(record)
         return record
 
-    def on_diagnostic(self, level: int, name: str, message: str) -> None:
-        """One DiagnosticStatus: remember the worst level and who raised it."""
+    def on_diagnostic(self, level: int, name: str, message: str, t: float | None = None) -> None:
+        """One DiagnosticStatus at sim time t (default: the latest time seen).
+
+        A level holds for a status name from its first report until that name reports another
+        level; it counts as held for as long as reports prove it: to its last report at that
+        level, or to the end of the run while it still holds. A single start-up warning followed
+        by OK is therefore held 0 s, not the drive's "worst diagnostic".
+        """
         level = int(level)
         key = DIAG_NAMES.get(level, str(level))
-        self._diag.counts[key] = self._diag.counts.get(key, 0) + 1
-        if level > self._diag.level:
-            self._diag = _Diag(level, name, message, self._diag.counts)
+        self._diag_counts[key] = self._diag_counts.get(key, 0) + 1
+        if t is not None and not math.isfinite(t):
+            raise ValueError(f'diagnostic time must be finite, got {t}')
+        if t is None or (self.t_last is not None and abs(t - self.t_last) > MAX_DIAGNOSTIC_SKEW_S):
+            # no time, or a log time on another clock (a node not on sim time): the run's latest time
+            t = self.t_last if self.t_last is not None else 0.0
+        current = self._diag_open.get(name)
+        if current is not None and current.level == level:
+            current.last, current.message = t, message
+            return
+        if current is not None:
+            self._consider(current, current.held_s())
+        self._diag_open[name] = _Diag(level, name, message, t, t)
+
+    def _consider(self, diag: _Diag, held: float) -> None:
+        best = self._diag_worst
+        if diag.level > 0 and held >= MIN_DIAGNOSTIC_HELD_S and (
+                best is None or (diag.level, held) > (best.level, best.held_s())):
+            self._diag_worst = _Diag(diag.level, diag.name, diag.message, diag.since, diag.since + held)
+
+    def worst_diagnostic(self) -> _Diag | None:
+        """The most severe level any node held for at least MIN_DIAGNOSTIC_HELD_S (the longest among equals)."""
+        saved = self._diag_worst
+        for diag in self._diag_open.values():  # still holding at the end of the run
+            self._consider(diag, diag.held_s(self.t_last))
+        worst, self._diag_worst = self._diag_worst, saved
+        return worst
 
     def finish(self) -> TrackPoint | None:
         """The last pose as a final point when it is not already the last point."""
@@ -336,6 +379,7 @@ class TrackRecorder:
         drift = self.odom_drift_m()
         slip = self.mean_slip()
         distance = self.distance_m
+        worst = self.worst_diagnostic()
         out: dict[str, Any] = {
             'distance_m': round(distance, 4),
             'sim_time_s': round(sim, 3),
@@ -345,9 +389,13 @@ class TrackRecorder:
             'max_tilt_deg': round(tilt, 3),
             'final_pose': final,
             'events': [e.as_dict() for e in self.events],
-            'worst_diagnostic_level': DIAG_NAMES.get(self._diag.level, 'OK') if self._diag.level >= 0 else 'OK',
-            'worst_diagnostic': {'level': max(self._diag.level, 0), 'name': self._diag.name,
-                                 'message': self._diag.message, 'counts': dict(self._diag.counts)},
+            'worst_diagnostic_level': 'OK' if worst is None else DIAG_NAMES.get(worst.level, str(worst.level)),
+            'worst_diagnostic': {'level': 0 if worst is None else worst.level,
+                                 'name': '' if worst is None else worst.name,
+                                 'message': '' if worst is None else worst.message,
+                                 'held_s': None if worst is None else round(worst.held_s(), 3),
+                                 'since_s': None if worst is None else round(self._rel(worst.since), 3),
+                                 'counts': dict(self._diag_counts)},
             'odom_drift_m': None if drift is None else round(drift, 4),
             'odom_drift_percent': None if drift is None or distance < 0.1 else round(100.0 * drift / distance, 3),
             'mean_slip': None if slip is None else round(slip, 4),

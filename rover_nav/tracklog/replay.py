@@ -85,7 +85,7 @@ def replay_bag(bag_dir: Path, sample_distance_m: float = 0.05, sample_heading_de
             elif kind == 'diagnostics':
                 for status in m.status:
                     level = status.level[0] if isinstance(status.level, (bytes, bytearray)) else int(status.level)
-                    rec.on_diagnostic(level, status.name, status.message)
+                    rec.on_diagnostic(level, status.name, status.message, log_ns * 1e-9)
         except (ValueError, TypeError, AttributeError, IndexError):
             continue  # the live logger rejected the same message
     final = rec.finish()

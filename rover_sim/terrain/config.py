@@ -410,8 +410,8 @@ def resolve_world_path(name_or_path: str | Path) -> Path:
         if not path.is_file():
             raise FileNotFoundError(f'world file {text!r} not found')
         return path
-    from rover_bringup.paths import data_file
-    return data_file('worlds', text + '.yaml')
+    from rover_bringup.paths import named_file
+    return named_file('worlds', text, 'world')
 
 
 def load_world(name_or_path: str | Path) -> WorldConfig:

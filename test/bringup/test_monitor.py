@@ -32,3 +32,22 @@ def test_yaw_alone_is_no_tilt():
     p = DriveProgress()
     p.on_orientation(0.0, 0.0, math.sin(0.7), math.cos(0.7))
     assert p.tilt_deg == pytest.approx(0.0, abs=1e-9)
+
+
+def test_progress_distance_is_the_summary_distance():
+    """One definition (README, Outputs): the 3-D ground-truth path length in steps of at least 1 cm.
+
+    A climb counts its height, and a parked rover's millimetre jitter adds nothing, in the
+    progress lines exactly as in summary.json and track.csv.
+    """
+    from rover_nav.tracklog.recorder import TrackRecorder
+
+    p = DriveProgress()
+    rec = TrackRecorder()
+    poses = [(0.1 * k, 0.005 * k, 0.0, 0.005 * k * math.tan(math.radians(20))) for k in range(200)]  # 20 deg climb
+    poses += [(20.0 + 0.1 * k, 0.995 + 0.002 * (k % 2), 0.0, poses[-1][3]) for k in range(100)]  # parked, jitter
+    for t, x, y, z in poses:
+        p.on_pose(t, x, y, z)
+        rec.on_ground_truth(t, x, y, z, (0.0, 0.0, 0.0, 1.0))
+    assert p.distance == pytest.approx(0.995 / math.cos(math.radians(20)), abs=0.003)  # 0.94 m flat
+    assert p.distance == pytest.approx(rec.summary(1.0)['distance_m'], abs=1e-4)

@@ -30,6 +30,10 @@ def test_keyboard_drives_the_simulated_rover_and_q_ends_the_drive(tmp_path):
     try:
         wait_until(lambda: 'rover keyboard teleop' in _pane(session), 90.0, poll_s=0.2, what='the teleop UI')
         wait_until(lambda: '(ground_truth)' in _pane(session), 90.0, poll_s=0.2, what='the rover state')
+        screen = _pane(session)
+        domain = re.search(r'ROS domain (\d+) \(e-stop: ROS_DOMAIN_ID=\1 rover estop\)', screen)
+        assert domain is not None, screen  # the full-screen display keeps the domain to aim `rover estop` at
+        assert 'e-stop    clear' in screen, screen
         deadline = time.monotonic() + 60.0
         moving = False
         while time.monotonic() < deadline and not moving:  # hold w: the terminal's autorepeat
@@ -50,3 +54,48 @@ def test_keyboard_drives_the_simulated_rover_and_q_ends_the_drive(tmp_path):
     assert summary['distance_m'] > 0.05
     assert summary['max_speed_mps'] <= 0.0559 * 1.05
     assert (out / 'track.png').is_file()
+    # q published zero until the rover stood, and the simulator stopped before the chain: no timeouts
+    timeouts = [e for e in summary['events'] if e['kind'] == 'command_timeout']
+    assert not timeouts, (summary['sim_time_s'], summary['events'])
+
+
+def test_keyboard_teleop_without_a_terminal_refuses_up_front(tmp_path):
+    out = tmp_path / 'run'
+    result = subprocess.run([sys.executable, '-m', 'rover_bringup.cli', 'teleop', '--keyboard', '--world', 'flat',
+                             '--out', str(out)], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count('\n') == 1 and 'interactive terminal' in result.stderr, result.stderr
+    assert 'Traceback' not in result.stderr
+    assert not out.exists()
+
+
+def test_joystick_teleop_says_no_game_pad_found(tmp_path, probe):
+    """No pad on this machine (or none readable): the screen says so while it is true; Ctrl-C ends it cleanly."""
+    import signal
+
+    from diagnostic_msgs.msg import DiagnosticArray
+    from helpers.processes import NodeProcess
+
+    from rover_bringup.commands.teleop import gamepad_line
+    from rover_nav.runtime import qos
+
+    if not gamepad_line().startswith('no game pad found'):
+        pytest.skip('a game pad is plugged in here')
+    out = tmp_path / 'run'
+    proc = NodeProcess([sys.executable, '-m', 'rover_bringup.cli', 'teleop', '--joystick', '--world', 'flat',
+                        '--out', str(out)], tmp_path / 'teleop.log')
+    try:
+        diags = probe.subscribe('/diagnostics', DiagnosticArray, qos.DIAGNOSTICS)  # the teleop runs in our domain
+        names = ('joystick', 'track_logger', 'lunar_sim')
+
+        def reporting() -> set[str]:
+            return {n for d in list(diags) for st in d.msg.status for n in names if n in st.name}
+
+        probe.wait_for(lambda: len(reporting()) == len(names), 120.0, what=f'diagnostics from {names}')
+        wait_until(lambda: 'no game pad found' in proc.output(), 30.0, poll_s=0.2, what='the no-pad line')
+        proc.proc.send_signal(signal.SIGINT)
+        code = proc.proc.wait(timeout=90)
+    finally:
+        proc.stop()
+    assert code == 0, proc.output()
+    assert 'Traceback' not in proc.output()

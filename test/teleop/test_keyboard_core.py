@@ -145,7 +145,7 @@ def test_event_parsing_and_status_screen():
     status = RoverStatus()
     lines = render_lines(KeyboardCommand(0.0, 0.0, ''), 0.5, (0.05, 0.1), status, now=0.0)
     text = '\n'.join(lines)
-    assert 'no odom' in text and 'no imu' in text and 'e-stop    unknown' in text
+    assert 'no odom' in text and 'no imu' in text and 'e-stop    clear (never latched)' in text
     status.on_odometry('odom', 0.02, 0.0, now=1.0)
     status.on_odometry('ground_truth', 0.021, 0.001, now=1.1)
     status.on_odometry('odom', 0.02, 0.0, now=1.2)            # ground truth is fresher: kept

@@ -94,8 +94,9 @@ def test_tilt_events_and_diagnostics():
         rec.on_ground_truth(t, i * 0.01, 0.0, 0.0, yaw_q(0.0, pitch=math.radians(12.0 if i < 50 else 21.0)))
         if i == 60:
             ev = rec.on_event(t, 'slope_stop', 'tilt 21 deg', 'slope_guard')
-    rec.on_diagnostic(1, 'guard', 'slow')
-    rec.on_diagnostic(0, 'guard', 'ok')
+    rec.on_diagnostic(1, 'guard', 'slow', 13.0)
+    rec.on_diagnostic(1, 'guard', 'slow', 14.0)
+    rec.on_diagnostic(0, 'guard', 'ok', 14.9)
     s = rec.summary(1.0)
     assert s['max_tilt_deg'] == pytest.approx(21.0, abs=1e-6)
     assert ev.t == pytest.approx(6.0) and ev.x == pytest.approx(0.6)
@@ -103,6 +104,39 @@ def test_tilt_events_and_diagnostics():
                             'x': 0.6, 'y': 0.0}]
     assert s['worst_diagnostic_level'] == 'WARN'
     assert s['worst_diagnostic']['name'] == 'guard'
+    assert s['worst_diagnostic']['held_s'] == pytest.approx(1.0) and s['worst_diagnostic']['since_s'] == 8.0
+
+
+def test_worst_diagnostic_is_the_most_severe_level_held_for_a_second():
+    """A one-report start-up warning, or a brief error, is not the drive's worst diagnostic."""
+    rec = TrackRecorder()
+
+    def report(t: float, level: int, name: str, message: str) -> None:
+        rec.on_ground_truth(t, 0.0, 0.0, 0.0, yaw_q(0.0))  # diagnostics arrive along the drive
+        rec.on_diagnostic(level, name, message, t)
+
+    report(0.0, 1, '/obstacle_guard', 'waiting for the first cloud')  # once, then OK
+    report(1.0, 0, '/obstacle_guard', 'ok')
+    report(2.0, 2, '/drive', 'brief fault')
+    report(2.5, 0, '/drive', 'ok')
+    assert rec.summary(1.0)['worst_diagnostic_level'] == 'OK'
+    for t in (3.0, 4.0, 5.0, 6.0):  # held 3 s
+        report(t, 1, '/slope_guard', 'slowing')
+    report(7.0, 0, '/slope_guard', 'ok')
+    for t in (8.0, 9.0):  # a warning still holding at the end of the run: held to the end
+        report(t, 1, '/wheel_odometry', 'slipping')
+    rec.on_ground_truth(12.0, 0.0, 0.0, 0.0, yaw_q(0.0))
+    s = rec.summary(1.0)
+    assert s['worst_diagnostic_level'] == 'WARN'
+    assert s['worst_diagnostic']['name'] == '/wheel_odometry' and s['worst_diagnostic']['held_s'] == 4.0
+    report(12.0, 2, '/drive', 'stalled')
+    report(13.5, 2, '/drive', 'stalled')
+    rec.on_diagnostic(1, '/clockless', 'stamped with the wall clock', 1.8e9)  # taken at the run's latest time
+    s = rec.summary(1.0)
+    assert (s['worst_diagnostic_level'], s['worst_diagnostic']['name']) == ('ERROR', '/drive')
+    assert s['worst_diagnostic']['held_s'] == 1.5 and s['worst_diagnostic']['since_s'] == 12.0
+    assert s['sim_time_s'] == 13.5
+    assert s['worst_diagnostic']['counts'] == {'WARN': 8, 'OK': 3, 'ERROR': 3}
 
 
 def test_odometry_only_becomes_the_source_after_the_grace_period():

@@ -57,7 +57,7 @@ def test_build_needs_a_world_or_all(capsys):
 
 def test_unknown_world_exits_2(capsys):
     assert cli.main(['world', 'show', 'atlantis']) == 2
-    assert 'change4.yaml' in capsys.readouterr().err
+    assert 'named worlds: change4, flat' in capsys.readouterr().err
 
 
 def test_show_prints_figures_and_writes_a_png(tmp_path, capsys):

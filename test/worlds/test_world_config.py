@@ -130,8 +130,10 @@ def test_not_yaml_and_not_a_mapping(tmp_path):
 
 
 def test_missing_world_lists_the_available_ones():
-    with pytest.raises(FileNotFoundError, match='change4.yaml'):
+    with pytest.raises(FileNotFoundError, match='named worlds: change4, flat, rock_test, slope_test'):
         load_world('no_such_world')
+    with pytest.raises(FileNotFoundError, match='type --world change4'):  # the generated Gazebo file
+        load_world('change4.sdf')
 
 
 def test_grid_too_large_is_rejected():
