@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import math
 from pathlib import Path
 import sys
-import threading
 import time
 from typing import Any
 
@@ -209,18 +208,19 @@ class TrackLoggerNode(RoverNode):
         self._geo_dirty = True
         self._logged_errors: dict[str, str] = {}
         self._closed = False
-        self._frames: RoverFrames | None = None  # set by the loader thread, then never changed
+        self._frames: RoverFrames | None = None
         self._urdf = ''
         self._description_written = False
         self._decoders = {'ground_truth': self._on_ground_truth, 'odom': self._on_odom, 'imu': self._on_imu,
                           'events': self._on_events, '/diagnostics': self._on_diagnostics, '/clock': self._on_clock,
                           'joint_states': self._on_joint_states}
         self.writer.start()
-        if snap.profile:  # expanding the xacro takes ~1 s: off the executor, before the drive needs it
-            threading.Thread(target=self._load_description, args=(snap.profile, snap.frame_prefix),
-                             name='track_logger_description', daemon=True).start()
-        else:
-            self._description_written = True
+        # before the subscriptions: expanding the xacro takes ~1-2 s of CPU in a process of its own
+        # (cached when composed with the simulator); in a thread it starved the executor at the start
+        # of a drive (reliable keep-last queues overflowed and /clock samples were lost)
+        if snap.profile:
+            self._load_description(snap.profile, snap.frame_prefix)
+        self._description_written = self._frames is None
         for rec in TOPICS:
             self.create_subscription(rec.msg_type, rec.name, self._make_callback(rec), rec.qos, raw=True)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
@@ -252,7 +252,7 @@ class TrackLoggerNode(RoverNode):
             self._wall_first = wall
         self._wall_last = wall
         log_ns = self._log_time_ns(rec, data)
-        if not self._description_written and self._frames is not None:
+        if not self._description_written:
             self._write_description(log_ns)
         if decode is not None:
             try:
@@ -303,7 +303,7 @@ class TrackLoggerNode(RoverNode):
             self.get_logger().error(f'no /tf or /robot_description in the bag: profile {profile!r}: {exc}')
 
     def _write_description(self, log_ns: int) -> None:
-        """Latched model and static frames, logged at the time of the first message after they loaded."""
+        """Latched model and static frames, logged at the first recorded message's time."""
         self._description_written = True
         for topic, type_name, offer in _DESCRIPTION_TOPICS:
             self.writer.add_topic(TopicInfo.for_type(topic, type_name, [offer]))
@@ -316,7 +316,7 @@ class TrackLoggerNode(RoverNode):
             self.writer.message('/tf', cdr_encode.serialize(tf_message(stamp_ns, transforms), TF_TYPE), stamp_ns)
 
     def _on_joint_states(self, data: Any, log_ns: int) -> None:
-        if not self._description_written:
+        if self._frames is None:
             return
         msg = message_of(data, JointState)
         positions = dict(zip(msg.name, msg.position, strict=False))
@@ -343,7 +343,7 @@ class TrackLoggerNode(RoverNode):
 
     def _on_odom(self, data: Any, log_ns: int) -> None:
         t, x, y, z, q = self._odometry(data)
-        if self._description_written and self._frames is not None and all(map(math.isfinite, (x, y, z, *q))):
+        if self._frames is not None and all(map(math.isfinite, (x, y, z, *q))):
             self._write_tf(log_ns, [self._frames.odom_transform(x, y, z, q)])
         self._add_point(self.recorder.on_odom(t, x, y, z, q))
 
