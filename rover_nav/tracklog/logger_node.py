@@ -343,7 +343,7 @@ class TrackLoggerNode(RoverNode):
 
     def _on_odom(self, data: Any, log_ns: int) -> None:
         t, x, y, z, q = self._odometry(data)
-        if self._frames is not None and all(map(math.isfinite, (x, y, z, *q))):
+        if self._frames is not None and all(map(math.isfinite, (x, y, z, *q))) and sum(v * v for v in q) > 0.5:
             self._write_tf(log_ns, [self._frames.odom_transform(x, y, z, q)])
         self._add_point(self.recorder.on_odom(t, x, y, z, q))
 
