@@ -51,7 +51,8 @@ DRIVE = (
              uses_geometry=True),
 )
 
-LOGGER = NodeSpec('track_logger', 'track_logger', 'rover_nav.tracklog.logger_node:TrackLoggerNode')
+LOGGER = NodeSpec('track_logger', 'track_logger', 'rover_nav.tracklog.logger_node:TrackLoggerNode',
+                  uses_geometry=True)
 
 
 # Executables that are not part of a simulated drive's graph, for in-process use and the launch checks.

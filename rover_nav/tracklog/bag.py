@@ -38,13 +38,16 @@ from rover_nav.tracklog import msgdefs
 METADATA_VERSION = 9
 ROS_DISTRO = 'jazzy'
 COMPRESSIONS = {'none': CompressionType.NONE, 'zstd': CompressionType.ZSTD, 'lz4': CompressionType.LZ4}
+#: When set (the test suite does), every bag folder a BagWriter starts is appended to this file, so
+#: the tests can check each bag written anywhere, in any process, for conformance.
+AUDIT_ENV = 'ROVER_BAG_AUDIT'
 #: rmw's "infinite" duration as rosbag2 writes it (sec, nsec).
 INFINITE = {'sec': 9223372036, 'nsec': 854775807}
 _HISTORY = {0: 'system_default', 1: 'keep_last', 2: 'keep_all', 3: 'unknown'}
 _RELIABILITY = {0: 'system_default', 1: 'reliable', 2: 'best_effort', 3: 'unknown', 4: 'best_available'}
 _DURABILITY = {0: 'system_default', 1: 'transient_local', 2: 'volatile', 3: 'unknown', 4: 'best_available'}
-_LIVELINESS = {0: 'system_default', 1: 'automatic', 2: 'manual_by_node', 3: 'manual_by_topic', 4: 'unknown',
-               5: 'best_available'}
+#: rmw has no name for the deprecated MANUAL_BY_NODE (2): rosbag2 could not read it back, so 'unknown'.
+_LIVELINESS = {0: 'system_default', 1: 'automatic', 3: 'manual_by_topic', 4: 'unknown', 5: 'best_available'}
 
 
 @dataclass(frozen=True)
@@ -63,14 +66,19 @@ class QosOffer:
 
 
 def _duration(ns: int | None) -> dict[str, int]:
-    if ns is None or ns <= 0 or ns >= 9223372036854775807:
+    """rmw_time_t as rosbag2 writes it; None or out of range = infinite, 0 = unspecified {0, 0}."""
+    if ns is None or ns < 0 or ns >= 9223372036854775807:
         return dict(INFINITE)
     return {'sec': ns // 1_000_000_000, 'nsec': ns % 1_000_000_000}
 
 
-def qos_yaml(offers: Sequence[QosOffer]) -> str:
-    """rosbag2's `offered_qos_profiles` string (metadata version 9: policy names, not numbers)."""
-    profiles = [{
+def qos_profiles(offers: Sequence[QosOffer]) -> list[dict[str, Any]]:
+    """rosbag2's `offered_qos_profiles` (metadata version 9: policy names, not numbers), as a list.
+
+    The keys and their order are rosbag2_storage's `convert<rclcpp::QoS>::encode` (Jazzy, qos.cpp);
+    durations are rmw_time_t {sec, nsec}.
+    """
+    return [{
         'history': _HISTORY.get(q.history, 'unknown'),
         'depth': int(q.depth),
         'reliability': _RELIABILITY.get(q.reliability, 'unknown'),
@@ -81,23 +89,36 @@ def qos_yaml(offers: Sequence[QosOffer]) -> str:
         'liveliness_lease_duration': _duration(q.liveliness_lease_ns),
         'avoid_ros_namespace_conventions': bool(q.avoid_ros_namespace_conventions),
     } for q in offers]
-    return yaml.safe_dump(profiles, sort_keys=False, default_flow_style=False).rstrip('\n') if profiles else ''
+
+
+def qos_yaml(profiles: list[dict[str, Any]]) -> str:
+    """The profile list as the YAML string rosbag2's MCAP plugin stores in channel metadata."""
+    return yaml.safe_dump(profiles, sort_keys=False, default_flow_style=False)
+
+
+def parse_qos_yaml(text: str) -> list[dict[str, Any]]:
+    """Channel metadata `offered_qos_profiles` back to a profile list ([] when absent or unreadable)."""
+    try:
+        profiles = yaml.safe_load(text) if text else []
+    except yaml.YAMLError:
+        return []
+    return [p for p in profiles if isinstance(p, dict)] if isinstance(profiles, list) else []
 
 
 @dataclass
 class TopicInfo:
-    """A recorded topic: name, type, the QoS its publishers offered, schema text and hash."""
+    """A recorded topic: name, type, the QoS profiles its publishers offered, schema text and hash."""
 
     name: str
     type: str
-    offered_qos_profiles: str = ''
+    offered_qos_profiles: list[dict[str, Any]] = field(default_factory=list)
     definition: str = ''
     type_hash: str = ''
     message_count: int = 0
 
     @classmethod
     def for_type(cls, name: str, type_name: str, offers: Sequence[QosOffer]) -> TopicInfo:
-        return cls(name, type_name, qos_yaml(offers), msgdefs.full_definition(type_name),
+        return cls(name, type_name, qos_profiles(offers), msgdefs.full_definition(type_name),
                    msgdefs.type_hash(type_name))
 
 
@@ -136,6 +157,13 @@ def header_stamp_ns(data: bytes) -> int | None:
     return sec * 1_000_000_000 + nanosec
 
 
+def _note_for_audit(bag_dir: Path) -> None:
+    audit = os.environ.get(AUDIT_ENV)
+    if audit:
+        with contextlib.suppress(OSError), open(audit, 'a', encoding='utf-8') as out:
+            out.write(f'{bag_dir.absolute()}\n')
+
+
 class BagWriter:
     """Writes a rosbag2 MCAP bag into `bag_dir`: bag_0.mcap, bag_1.mcap, ... and metadata.yaml."""
 
@@ -165,6 +193,7 @@ class BagWriter:
         self._last_flush_wall = time.monotonic()
         self._last_flush_log: int | None = None
         self._metadata_dirty = True
+        _note_for_audit(self.bag_dir)
 
     # -- set-up ---------------------------------------------------------------------------
     def add_topic(self, topic: TopicInfo) -> None:
@@ -202,7 +231,8 @@ class BagWriter:
             f.schemas[topic.type] = schema_id
         channel_id = f.writer.register_channel(
             topic.name, 'cdr', schema_id,
-            metadata={'offered_qos_profiles': topic.offered_qos_profiles, 'topic_type_hash': topic.type_hash})
+            metadata={'offered_qos_profiles': qos_yaml(topic.offered_qos_profiles),
+                      'topic_type_hash': topic.type_hash})
         f.channels[topic.name] = channel_id
         return channel_id
 
@@ -262,8 +292,10 @@ class BagWriter:
             return
         self._file = None
         try:
+            # what rosbag2_storage_mcap (Jazzy) writes: the BagMetadata node, without the
+            # `rosbag2_bagfile_information` wrapper of metadata.yaml
             f.writer.add_metadata('rosbag2', {'serialized_metadata': yaml.safe_dump(
-                self.metadata()['rosbag2_bagfile_information'], sort_keys=False), 'ROS_DISTRO': ROS_DISTRO})
+                self.metadata()['rosbag2_bagfile_information'], sort_keys=False)})
             f.writer.finish()
         finally:
             f.stream.close()
@@ -426,44 +458,24 @@ def repair_bag(bag_dir: Path, compression: str = 'zstd') -> list[FileReport]:
     """Make a killed recorder's bag whole again: rewrite torn files, rebuild metadata.yaml.
 
     A file without a footer (SIGKILL, power cut, disk full) is rewritten with every message that
-    was recoverable, its schemas, channels (with their QoS metadata), indexes and summary, via a
-    temporary file and a rename. metadata.yaml is then rebuilt from the files (counts, times,
-    topics), so `ros2 bag info/play` and Foxglove open it like a cleanly closed bag. Returns what
-    was found per file (`complete` as found, before the repair).
+    was recoverable, its schemas, channels (with their QoS metadata), indexes, summary and the
+    `rosbag2` metadata record, via a temporary file and a rename. metadata.yaml is rebuilt from
+    the files (counts, times, topics), so `ros2 bag info/play` and Foxglove open it like a cleanly
+    closed bag. Returns what was found per file (`complete` as found, before the repair).
     """
     bag_dir = Path(bag_dir)
     rebuilt = BagWriter(bag_dir, compression=compression)
     reports: list[FileReport] = []
-    for path in bag_files(bag_dir):
+    for path in bag_files(bag_dir):  # first pass: what every file holds (metadata for the record)
         report = FileReport(path)
-        messages = list(iter_file(path, report))
         reports.append(report)
-        if not report.complete:
-            tmp = path.with_name(f'.{path.name}.tmp')
-            with open(tmp, 'wb') as stream:
-                writer = McapWriter(stream, compression=COMPRESSIONS[compression])
-                writer.start(profile='ros2', library='rover_testbed track export --repair')
-                schema_ids: dict[int, int] = {}
-                channel_ids: dict[int, int] = {}
-                for m in messages:
-                    if m.schema.id not in schema_ids:
-                        schema_ids[m.schema.id] = writer.register_schema(m.schema.name, m.schema.encoding,
-                                                                         m.schema.data)
-                    if m.channel.id not in channel_ids:
-                        channel_ids[m.channel.id] = writer.register_channel(
-                            m.channel.topic, m.channel.message_encoding, schema_ids[m.schema.id],
-                            metadata=dict(m.channel.metadata))
-                    writer.add_message(channel_id=channel_ids[m.channel.id], log_time=m.log_ns, data=m.data,
-                                       publish_time=m.log_ns)
-                writer.finish()
-            os.replace(tmp, path)
         info = _FileInfo(path.name)
         rebuilt.files.append(info)
-        for m in messages:
+        for m in iter_file(path, report):
             topic = rebuilt.topics.get(m.topic)
             if topic is None:
                 topic = rebuilt.topics[m.topic] = TopicInfo(
-                    m.topic, m.type, m.channel.metadata.get('offered_qos_profiles', ''),
+                    m.topic, m.type, parse_qos_yaml(m.channel.metadata.get('offered_qos_profiles', '')),
                     m.schema.data.decode('utf-8', errors='replace'), m.channel.metadata.get('topic_type_hash', ''))
             topic.message_count += 1
             info.count += 1
@@ -472,5 +484,29 @@ def repair_bag(bag_dir: Path, compression: str = 'zstd') -> list[FileReport]:
             rebuilt.message_count += 1
             rebuilt.start_ns = m.log_ns if rebuilt.start_ns is None else min(rebuilt.start_ns, m.log_ns)
             rebuilt.end_ns = m.log_ns if rebuilt.end_ns is None else max(rebuilt.end_ns, m.log_ns)
+    record = {'serialized_metadata': yaml.safe_dump(rebuilt.metadata()['rosbag2_bagfile_information'],
+                                                    sort_keys=False)}
+    for report in reports:  # second pass: rewrite the torn ones
+        if report.complete:
+            continue
+        path = report.path
+        tmp = path.with_name(f'.{path.name}.tmp')
+        with open(tmp, 'wb') as stream:
+            writer = McapWriter(stream, compression=COMPRESSIONS[compression])
+            writer.start(profile='ros2', library='rover_testbed track export --repair')
+            schema_ids: dict[int, int] = {}
+            channel_ids: dict[int, int] = {}
+            for m in iter_file(path):
+                if m.schema.id not in schema_ids:
+                    schema_ids[m.schema.id] = writer.register_schema(m.schema.name, m.schema.encoding, m.schema.data)
+                if m.channel.id not in channel_ids:
+                    channel_ids[m.channel.id] = writer.register_channel(
+                        m.channel.topic, m.channel.message_encoding, schema_ids[m.schema.id],
+                        metadata=dict(m.channel.metadata))
+                writer.add_message(channel_id=channel_ids[m.channel.id], log_time=m.log_ns, data=m.data,
+                                   publish_time=m.log_ns)
+            writer.add_metadata('rosbag2', record)
+            writer.finish()
+        os.replace(tmp, path)
     rebuilt.write_metadata_yaml(force=True)
     return reports

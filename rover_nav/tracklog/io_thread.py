@@ -25,8 +25,7 @@ import threading
 import time
 from typing import Any
 
-from rclpy.serialization import serialize_message
-
+from rover_nav.tracklog import cdr_encode
 from rover_nav.tracklog.bag import BagWriter, TopicInfo
 from rover_nav.tracklog.files import CsvSink, write_json_atomic
 
@@ -241,7 +240,9 @@ class RunWriter:
 
     def _write_message(self, topic: str, data: Any, log_ns: int) -> None:
         if not isinstance(data, (bytes, bytearray, memoryview)):
-            data = serialize_message(data)  # an in-process message: serialised here, off the control thread
+            # an in-process message: serialised here, off the control thread, to the bytes DDS
+            # would carry (rclpy's serialize_message pads them with uninitialised memory)
+            data = cdr_encode.serialize(data)
         if not self._usable('bag') or self._bag is None:
             with self._lock:
                 self._status.messages_dropped += 1

@@ -32,7 +32,7 @@ from rover_nav.runtime.intra_process import bus_of, message_of
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNode
-from rover_nav.tracklog import cdr
+from rover_nav.tracklog import cdr, cdr_encode
 from rover_nav.tracklog.bag import QosOffer, TopicInfo, header_stamp_ns
 from rover_nav.tracklog.files import csv_line, track_geojson
 from rover_nav.tracklog.geo import CHANGE4_LAT_DEG, CHANGE4_LON_DEG, tilt_deg_from_quaternion
@@ -40,6 +40,7 @@ from rover_nav.tracklog.io_thread import RunWriter, describe_errors
 from rover_nav.tracklog.msgdefs import type_name_of
 from rover_nav.tracklog.recorder import SOURCES, TrackPoint, TrackRecorder, parse_event
 from rover_nav.tracklog.sampling import decimate
+from rover_nav.tracklog.tf_frames import TF_TYPE, RoverFrames, tf_message
 from rover_nav.tracklog.writer_process import ProcessRunWriter
 
 #: Recording QoS: reliable subscribers deeper than the publishers, so a busy executor loses nothing.
@@ -88,14 +89,21 @@ TOPICS = (
     Recorded('hazcam/points', PointCloud2, qos.SENSOR_SUB, True, _REL),
 )
 
+#: Derived channels the bag carries so ROS tools can draw the rover (see `tf_frames`).
+_DESCRIPTION_TOPICS = (('/robot_description', 'std_msgs/msg/String', _LATCH),
+                       ('/tf_static', TF_TYPE, _LATCH),
+                       ('/tf', TF_TYPE, QosOffer(depth=100)))
+
 SPECS = (
     ParamSpec('output_dir', str, '', 'Run folder for bag/, track.csv, track.geojson, summary.json; '
               'empty = ./runs/<YYYYmmdd-HHMMSS>. Created if missing; if it cannot be written the node '
               'reports ERROR on /diagnostics and keeps running.', read_only=True),
     ParamSpec('world', str, 'change4', 'World name or file the drive ran in; stored in the summary so '
               '`rover track show` can draw the terrain.', read_only=True),
-    ParamSpec('frame_prefix', str, '', "Prefix for frame ids of the published track ('' or 'rover1/').",
-              read_only=True),
+    ParamSpec('frame_prefix', str, '', "Prefix for frame ids of the published track and of the bag's /tf "
+              "('' or 'rover1/').", read_only=True),
+    ParamSpec('profile', str, 'yutu2', 'Rover description profile (yutu2 | hobby) whose URDF and frames the bag '
+              "carries on /robot_description, /tf_static and /tf; '' = none.", read_only=True),
     ParamSpec('track_source', str, 'auto', 'Pose source of the track: ground_truth (simulator), odom (hardware) '
               'or auto (ground truth when present, else odometry after 2 s without it).', choices=SOURCES,
               read_only=True),
@@ -200,9 +208,19 @@ class TrackLoggerNode(RoverNode):
         self._geo_dirty = True
         self._logged_errors: dict[str, str] = {}
         self._closed = False
+        self._frames: RoverFrames | None = None
+        self._urdf = ''
+        self._description_written = False
         self._decoders = {'ground_truth': self._on_ground_truth, 'odom': self._on_odom, 'imu': self._on_imu,
-                          'events': self._on_events, '/diagnostics': self._on_diagnostics, '/clock': self._on_clock}
+                          'events': self._on_events, '/diagnostics': self._on_diagnostics, '/clock': self._on_clock,
+                          'joint_states': self._on_joint_states}
         self.writer.start()
+        # before the subscriptions: expanding the xacro takes ~1-2 s of CPU in a process of its own
+        # (cached when composed with the simulator); in a thread it starved the executor at the start
+        # of a drive (reliable keep-last queues overflowed and /clock samples were lost)
+        if snap.profile:
+            self._load_description(snap.profile, snap.frame_prefix)
+        self._description_written = self._frames is None
         for rec in TOPICS:
             self.create_subscription(rec.msg_type, rec.name, self._make_callback(rec), rec.qos, raw=True)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
@@ -234,6 +252,8 @@ class TrackLoggerNode(RoverNode):
             self._wall_first = wall
         self._wall_last = wall
         log_ns = self._log_time_ns(rec, data)
+        if not self._description_written:
+            self._write_description(log_ns)
         if decode is not None:
             try:
                 decode(data, log_ns)
@@ -272,6 +292,36 @@ class TrackLoggerNode(RoverNode):
                 return stamp
         return ref
 
+    # -- the rover's frames and model (/robot_description, /tf_static, /tf) -----------------
+    def _load_description(self, profile: str, prefix: str) -> None:
+        from rover_description.description import urdf_model, urdf_xml
+
+        try:
+            self._urdf = urdf_xml(profile)
+            self._frames = RoverFrames(urdf_model(profile), prefix)
+        except Exception as exc:  # a broken description must not stop the recording
+            self.get_logger().error(f'no /tf or /robot_description in the bag: profile {profile!r}: {exc}')
+
+    def _write_description(self, log_ns: int) -> None:
+        """Latched model and static frames, logged at the first recorded message's time."""
+        self._description_written = True
+        for topic, type_name, offer in _DESCRIPTION_TOPICS:
+            self.writer.add_topic(TopicInfo.for_type(topic, type_name, [offer]))
+        self.writer.message('/robot_description', cdr_encode.serialize(String(data=self._urdf)), log_ns)
+        self.writer.message('/tf_static', cdr_encode.serialize(tf_message(log_ns, self._frames.static), TF_TYPE),
+                            log_ns)
+
+    def _write_tf(self, stamp_ns: int, transforms: list) -> None:
+        if transforms:
+            self.writer.message('/tf', cdr_encode.serialize(tf_message(stamp_ns, transforms), TF_TYPE), stamp_ns)
+
+    def _on_joint_states(self, data: Any, log_ns: int) -> None:
+        if self._frames is None:
+            return
+        msg = message_of(data, JointState)
+        positions = dict(zip(msg.name, msg.position, strict=False))
+        self._write_tf(log_ns, self._frames.joint_transforms(positions))
+
     # -- decoded inputs -------------------------------------------------------------------
     def _on_clock(self, data: Any, log_ns: int) -> None:
         self._last_clock_ns = cdr.clock_ns(data) if isinstance(data, bytes) else _time_ns(data.clock)
@@ -292,7 +342,10 @@ class TrackLoggerNode(RoverNode):
         self._add_point(self.recorder.on_ground_truth(*self._odometry(data)))
 
     def _on_odom(self, data: Any, log_ns: int) -> None:
-        self._add_point(self.recorder.on_odom(*self._odometry(data)))
+        t, x, y, z, q = self._odometry(data)
+        if self._frames is not None and all(map(math.isfinite, (x, y, z, *q))) and sum(v * v for v in q) > 0.5:
+            self._write_tf(log_ns, [self._frames.odom_transform(x, y, z, q)])
+        self._add_point(self.recorder.on_odom(t, x, y, z, q))
 
     def _on_imu(self, data: Any, log_ns: int) -> None:
         if isinstance(data, bytes):

@@ -67,9 +67,21 @@ def dependencies(text: str, package: str) -> list[str]:
     return sorted(deps)
 
 
+#: Standard definitions of types whose packages have no PyPI wheel (tf2_msgs), as in ROS 2 Jazzy.
+EMBEDDED = {
+    ('tf2_msgs', 'TFMessage'): 'geometry_msgs/TransformStamped[] transforms\n',
+}
+
+
 @lru_cache(maxsize=256)
-def _msg_text(package: str, name: str) -> str:
-    return _find(package, name, '.msg', _prefixes()).read_text(encoding='utf-8')
+def msg_text(package: str, name: str) -> str:
+    """The `.msg` text of package/name: installed, else one of the standard `EMBEDDED` definitions."""
+    try:
+        return _find(package, name, '.msg', _prefixes()).read_text(encoding='utf-8')
+    except DefinitionNotFoundError:
+        if (package, name) in EMBEDDED:
+            return EMBEDDED[(package, name)]
+        raise
 
 
 @lru_cache(maxsize=128)
@@ -81,7 +93,7 @@ def full_definition(type_name: str) -> str:
     def expand(pkg: str, typ: str, depth: int) -> str:
         if depth > 50:
             raise RecursionError(f'message definition of {type_name} nests too deeply')
-        text = _msg_text(pkg, typ)
+        text = msg_text(pkg, typ)
         out = text
         for dep in dependencies(text, pkg):
             if dep in seen:
@@ -94,16 +106,58 @@ def full_definition(type_name: str) -> str:
     return expand(package, name, 0)
 
 
+#: Type descriptions of the `EMBEDDED` types: (field, rosidl FieldType id, nested type); 145 =
+#: FIELD_TYPE_NESTED_TYPE_UNBOUNDED_SEQUENCE.
+EMBEDDED_FIELDS = {
+    'tf2_msgs/msg/TFMessage': (('transforms', 145, 'geometry_msgs/msg/TransformStamped'),),
+}
+
+
+def _description(type_name: str) -> dict:
+    package, name = split_type(type_name)
+    return json.loads(_find(package, name, '.json', _prefixes()).read_text(encoding='utf-8'))['type_description_msg']
+
+
+def rihs01(description: dict) -> str:
+    """RIHS01 hash of a TypeDescription ({type_description, referenced_type_descriptions}), computed as
+    rosidl_generator_type_description does: default values dropped, compact JSON, SHA-256."""
+    import copy
+    import hashlib
+
+    hashable = copy.deepcopy(description)
+    for td in (hashable['type_description'], *hashable['referenced_type_descriptions']):
+        for f in td['fields']:
+            f.pop('default_value', None)
+    text = json.dumps(hashable, skipkeys=False, ensure_ascii=True, check_circular=True, allow_nan=False,
+                      indent=None, separators=(', ', ': '), sort_keys=False)
+    return 'RIHS01_' + hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+
+def composed_description(type_name: str, fields: tuple[tuple[str, int, str], ...]) -> dict:
+    """The TypeDescription of a message whose fields are nested types with installed descriptions."""
+    referenced: dict[str, dict] = {}
+    for _name, _type_id, nested in fields:
+        sub = _description(nested)
+        for td in (sub['type_description'], *sub['referenced_type_descriptions']):
+            referenced[td['type_name']] = td
+    return {'type_description': {'type_name': type_name, 'fields': [
+        {'name': n, 'type': {'type_id': t, 'capacity': 0, 'string_capacity': 0, 'nested_type_name': nested},
+         'default_value': ''} for n, t, nested in fields]},
+        'referenced_type_descriptions': [referenced[k] for k in sorted(referenced)]}
+
+
 @lru_cache(maxsize=128)
 def type_hash(type_name: str) -> str:
     """The RIHS01 type description hash of a type, or '' when its .json is not installed."""
     package, name = split_type(type_name)
+    full = f'{package}/msg/{name}'
     try:
+        if full in EMBEDDED_FIELDS:
+            return rihs01(composed_description(full, EMBEDDED_FIELDS[full]))
         path = _find(package, name, '.json', _prefixes())
         data = json.loads(path.read_text(encoding='utf-8'))
-    except (DefinitionNotFoundError, OSError, ValueError):
+    except (DefinitionNotFoundError, OSError, ValueError, KeyError):
         return ''
-    full = f'{package}/msg/{name}'
     for entry in data.get('type_hashes', []):
         if entry.get('type_name') == full:
             return str(entry.get('hash_string', ''))

@@ -24,8 +24,7 @@ import threading
 import time
 from typing import Any
 
-from rclpy.serialization import serialize_message
-
+from rover_nav.tracklog import cdr_encode
 from rover_nav.tracklog.io_thread import RunWriter, WriterStatus
 
 STATUS_PERIOD_S = 0.2
@@ -117,7 +116,7 @@ class ProcessRunWriter:
             self._dropped += 1
             return False
         if not isinstance(data, (bytes, bytearray)):
-            data = serialize_message(data)  # an in-process message object: the child gets CDR bytes
+            data = cdr_encode.serialize(data)  # an in-process message object: the child gets the wire's CDR bytes
         self._items.append(('msg', topic, bytes(data), log_ns))
         return True
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from helpers.bag_check import assert_conformant, jazzy_store
 import pytest
 import yaml
 
 from rover_bringup.paths import data_file
 from rover_description.geometry import load_geometry
+from rover_nav.tracklog import bag as bagmod
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ros]
 
@@ -98,6 +100,21 @@ def test_egress_down_the_ramp_onto_the_regolith(run_drive):
     assert s['final_pose']['z'] < spawn['z'] - 0.5, 'the rover never came down from the deck'
     assert s['final_pose']['x'] > spawn['x'] + 7.0
     assert 8.0 <= s['distance_m'] <= CAP * 215
+    # the default bag: what ROS tools need to draw the rover, and the logger's own bytes exactly canonical
+    bag = drive.out / 'bag'
+    assert_conformant(bag, strict_padding=True)
+    topics = bagmod.load_metadata(bag)['topics_with_message_count']
+    counts = {t['topic_metadata']['name']: t['message_count'] for t in topics}
+    assert counts['/robot_description'] == 1 and counts['/tf_static'] == 1
+    assert counts['/tf'] >= counts['/odom'] > 100 and counts['/joint_commands'] > 100
+    store = jazzy_store()
+    first = {}
+    for m in bagmod.read_bag(bag):
+        if m.topic in ('/tf_static', '/robot_description') and m.topic not in first:
+            first[m.topic] = store.deserialize_cdr(m.data, m.type)
+    static = {t.child_frame_id for t in first['/tf_static'].transforms}
+    assert {'imu_link', 'hazcam_link', 'hazcam_optical_frame'} <= static
+    assert '<robot name=' in first['/robot_description'].data
     assert 5.0 <= s['max_tilt_deg'] <= 15.0, 'tilt should show the 11 degree ramp, and nothing steeper'
     csv = (drive.out / 'track.csv').read_text().splitlines()
     assert len(csv) > 50

@@ -12,13 +12,13 @@ from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 from nav_msgs.msg import Odometry
 import pytest
-from rclpy.serialization import serialize_message
 from rosgraph_msgs.msg import Clock
 from std_msgs.msg import Bool, String
 import yaml
 
 from rover_nav.tracklog import bag as bagmod
-from rover_nav.tracklog.bag import BagWriter, QosOffer, TopicInfo, header_stamp_ns, qos_yaml
+from rover_nav.tracklog.bag import BagWriter, QosOffer, TopicInfo, header_stamp_ns, qos_profiles, qos_yaml
+from rover_nav.tracklog.cdr_encode import serialize as serialize_message
 
 NS = 1_000_000_000
 
@@ -89,8 +89,9 @@ def test_metadata_yaml_is_rosbag2_version_9(tmp_path):
     assert topics['/ground_truth']['message_count'] == 200
     tm = topics['/ground_truth']['topic_metadata']
     assert tm['type'] == 'nav_msgs/msg/Odometry' and tm['serialization_format'] == 'cdr'
-    assert isinstance(tm['offered_qos_profiles'], str)  # rosbag2 stores the YAML as a string
-    assert yaml.safe_load(tm['offered_qos_profiles'])[0]['reliability'] == 'reliable'
+    # version 9: a YAML list of profiles (rosbag2_storage yaml.hpp), not the string of versions 4-8
+    assert isinstance(tm['offered_qos_profiles'], list)
+    assert tm['offered_qos_profiles'][0]['reliability'] == 'reliable'
     assert info['files'][0]['message_count'] == 404
 
 
@@ -111,6 +112,7 @@ def test_split_by_size_keeps_every_message(tmp_path):
     assert len(msgs) == 1212
 
 
+@pytest.mark.torn_bags
 def test_unfinished_bag_is_readable_up_to_the_last_flush(tmp_path):
     w = write_drive(tmp_path / 'bag', n=100)
     w.flush()
@@ -146,16 +148,20 @@ def test_torn_file_yields_a_prefix_that_decodes(tmp_path_factory, cut):
     shutil.rmtree(d)
 
 
-def test_qos_yaml_matches_rosbag2_layout():
-    text = qos_yaml([QosOffer(history=3, depth=0, reliability=1, durability=1, deadline_ns=9223372036854775807)])
-    profile = yaml.safe_load(text)[0]
+def test_qos_profiles_match_rosbag2_layout():
+    profiles = qos_profiles([QosOffer(history=3, depth=0, reliability=1, durability=1,
+                                      deadline_ns=9223372036854775807)])
+    assert yaml.safe_load(qos_yaml(profiles)) == profiles  # the channel metadata string
+    profile = profiles[0]
+    assert list(profile) == ['history', 'depth', 'reliability', 'durability', 'deadline', 'lifespan', 'liveliness',
+                             'liveliness_lease_duration', 'avoid_ros_namespace_conventions']
     assert profile == {'history': 'unknown', 'depth': 0, 'reliability': 'reliable', 'durability': 'transient_local',
                        'deadline': {'sec': 9223372036, 'nsec': 854775807},
                        'lifespan': {'sec': 9223372036, 'nsec': 854775807}, 'liveliness': 'automatic',
                        'liveliness_lease_duration': {'sec': 9223372036, 'nsec': 854775807},
                        'avoid_ros_namespace_conventions': False}
-    assert yaml.safe_load(qos_yaml([QosOffer(lifespan_ns=1_500_000_000)]))[0]['lifespan'] == {'sec': 1,
-                                                                                             'nsec': 500_000_000}
+    assert qos_profiles([QosOffer(lifespan_ns=1_500_000_000)])[0]['lifespan'] == {'sec': 1, 'nsec': 500_000_000}
+    assert qos_profiles([QosOffer(deadline_ns=0)])[0]['deadline'] == {'sec': 0, 'nsec': 0}  # unspecified
 
 
 def test_header_stamp_from_cdr():

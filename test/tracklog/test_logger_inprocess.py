@@ -11,6 +11,7 @@ import math
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from helpers.bag_check import assert_conformant, jazzy_store
 from helpers.processes import wait_until
 from nav_msgs.msg import Odometry
 from nav_msgs.msg import Path as PathMsg
@@ -20,6 +21,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import JointState
 
 from rover_nav.runtime import qos
 from rover_nav.runtime.intra_process import IntraProcessMixin, attach_bus
@@ -98,10 +100,24 @@ class Lockstep:
 def test_in_process_lockstep_drive_writes_a_complete_run(tmp_path, bus):
     out = tmp_path / 'run'
     ls = Lockstep(out, bus)
+    odom = ls.sim.create_publisher(Odometry, 'odom', qos.STATE)
+    joints = ls.sim.create_publisher(JointState, 'joint_states', qos.SENSOR_PUB)
+    commands = ls.sim.create_publisher(JointState, 'joint_commands', qos.COMMAND)
     try:
         wait_until(lambda: ls.gt.get_subscription_count() >= 1, 10.0, spin=ls.spin, what='logger subscription')
-        for _ in range(50 * 20):  # 20 s of sim time, as fast as the executor goes
+        for k in range(50 * 20):  # 20 s of sim time, as fast as the executor goes
             ls.tick()
+            if k % 5 == 0:  # odometry, joint states and commands at 10 Hz, as the drive publishes them
+                m = Odometry()
+                m.header.stamp.sec, m.header.stamp.nanosec = 10 + k // 50, (k % 50) * 20_000_000
+                m.header.frame_id, m.child_frame_id = 'odom', 'base_link'
+                m.pose.pose.position.x, m.pose.pose.orientation.w = 0.0559 * k / 50, 1.0
+                odom.publish(m)
+                js = JointState(header=m.header, name=['rocker_l_joint', 'steer_fl_joint', 'wheel_fl_joint'],
+                                position=[0.01, 0.2, 0.001 * k], velocity=[0.0, 0.0, 1.1])
+                joints.publish(js)
+                commands.publish(JointState(header=m.header, name=['steer_fl_joint', 'wheel_fl_joint'],
+                                            position=[0.2, math.nan], velocity=[math.nan, 1.1]))
         wait_until(lambda: ls.paths and len(ls.paths[-1].poses) >= 20, 10.0, spin=ls.spin, what='track')
         assert ls.paths[-1].header.frame_id == 'world'
         if bus:  # the objects, not CDR bytes, reached the logger
@@ -115,11 +131,29 @@ def test_in_process_lockstep_drive_writes_a_complete_run(tmp_path, bus):
     rows = read_csv(out / 'track.csv')
     assert len(rows) == pytest.approx(s['distance_m'] / 0.05, abs=2)
     info = bagmod.load_metadata(out / 'bag')
-    assert {t['topic_metadata']['name'] for t in info['topics_with_message_count']} >= {'/clock', '/ground_truth'}
+    topics = {t['topic_metadata']['name']: t for t in info['topics_with_message_count']}
+    assert set(topics) >= {'/clock', '/ground_truth', '/joint_commands', '/tf', '/tf_static', '/robot_description'}
+    assert topics['/joint_commands']['message_count'] == 200
     for path in bagmod.bag_files(out / 'bag'):
         report = bagmod.FileReport(path)
         list(bagmod.iter_file(path, report))
         assert report.complete, report.error
+    # on the bus the logger serialises the objects itself: exactly the canonical bytes (no dirty padding)
+    assert_conformant(out / 'bag', strict_padding=bus)
+    latched = topics['/robot_description']['topic_metadata']['offered_qos_profiles'][0]
+    assert latched['durability'] == 'transient_local' and topics['/robot_description']['message_count'] == 1
+    store = jazzy_store()
+    by_topic: dict[str, list] = {}
+    for m in bagmod.read_bag(out / 'bag'):
+        by_topic.setdefault(m.topic, []).append(store.deserialize_cdr(m.data, m.type))
+    assert '<robot name=' in by_topic['/robot_description'][0].data
+    static = {t.child_frame_id: t for t in by_topic['/tf_static'][0].transforms}
+    assert {'imu_link', 'hazcam_link', 'hazcam_optical_frame'} <= set(static)
+    odom_tf = [t for msg in by_topic['/tf'] for t in msg.transforms if t.child_frame_id == 'base_link']
+    assert len(odom_tf) == 200 and odom_tf[-1].header.frame_id == 'odom'
+    assert odom_tf[-1].transform.translation.x == pytest.approx(0.0559 * 995 / 50)
+    wheel = [t for msg in by_topic['/tf'] for t in msg.transforms if t.child_frame_id == 'wheel_fl_link']
+    assert len(wheel) == 200
 
 
 def test_unwritable_output_dir_is_an_error_on_diagnostics_and_tracking_goes_on(tmp_path):

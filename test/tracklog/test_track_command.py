@@ -85,6 +85,7 @@ def test_export_rebuilds_csv_geojson_and_summary(tmp_path, capsys):
     assert 'track points' in out and '0 events' not in out
 
 
+@pytest.mark.torn_bags  # SIGKILLed recorder: checked after repair
 def test_export_of_a_killed_bag_recovers_up_to_the_last_chunk(tmp_path, capsys):
     run = tmp_path / 'run'
     make_run(run, cut_tail=True)
