@@ -116,7 +116,11 @@ def test_stale_cmd_vel_stops_the_wheels_and_holds_steering(wired):
                          'command_timeout event')
 
 
-def test_estop_latches_until_false(wired):
+def test_estop_latches_until_the_reset_notice_and_a_plain_false_clears_nothing(wired, probe):
+    from std_msgs.msg import Empty
+
+    from rover_nav.safety.estop_link import CLEARED_QOS, CLEARED_TOPIC
+
     io = wired(command_timeout=5.0)
     out = io['out']
     moving = twist(0.05, 0.0)
@@ -130,7 +134,16 @@ def test_estop_latches_until_false(wired):
     io['drive'].wait_for(lambda: len(out) > n, 5.0, 'replies while e-stopped')
     assert all(np.all(np.array(r.msg.velocity[4:]) == 0.0) for r in out[n:])
     assert any(json.loads(e.msg.data)['kind'] == 'estop' for e in io['events'])
-    io['estop'].publish(Bool(data=False))  # what the speed limiter publishes on estop/reset
+    io['estop'].publish(Bool(data=False))  # from anyone: clears nothing
+    n = len(out)
+    for _ in range(5):
+        io['cmd'].publish(moving)
+        io['drive'].spin(0.05)
+    io['drive'].wait_for(lambda: len(out) > n, 5.0, 'replies after the plain false')
+    assert all(np.all(np.array(r.msg.velocity[4:]) == 0.0) for r in out[n:]) and io['drive'].node._estop
+    cleared = probe.publisher(CLEARED_TOPIC, Empty, CLEARED_QOS)
+    probe.wait_for_subscribers(cleared)
+    cleared.publish(Empty())  # what the speed limiter's estop/reset announces
     n = len(out)
     send_until(io, moving, lambda: any(r.msg.velocity[-1] > 0 for r in out[n:]), 'driving again after reset')
 

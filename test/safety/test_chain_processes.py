@@ -91,14 +91,15 @@ def test_chain_of_three_processes_caps_stops_and_exits_cleanly(tmp_path, probe):
         inputs.until(moving_at_cap, 60.0, '/cmd_vel at the 0.0559 m/s cap')
         assert max(r.msg.twist.linear.x for r in out) <= 0.0559
 
-        estop = rover_cli('estop', '--timeout', '20')
+        chain = 'speed_limiter,slope_guard,obstacle_guard'  # no drive_controller in this test
+        estop = rover_cli('estop', '--timeout', '20', '--expect', chain)
         inputs.until(lambda: estop.poll() is not None, 60.0, 'rover estop to finish')
         assert estop.returncode == 0, estop.stdout.read()
         count = len(out)
         inputs.until(lambda: len(out) > count + 5, 20.0, 'commands after the e-stop')
         assert all(r.msg.twist.linear.x == 0.0 for r in out[count + 1:])
 
-        reset = rover_cli('estop', '--reset', '--timeout', '20')
+        reset = rover_cli('estop', '--reset', '--timeout', '20', '--expect', chain)
         inputs.until(lambda: reset.poll() is not None, 60.0, 'rover estop --reset to finish')
         assert reset.returncode == 0, reset.stdout.read()
         inputs.until(moving_at_cap, 30.0, 'motion after the reset')
