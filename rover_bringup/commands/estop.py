@@ -84,14 +84,23 @@ class _Reports:
     def _on(self, msg) -> None:
         self.latest.update(estop_reports((s.name, {kv.key: kv.value for kv in s.values}) for s in msg.status))
 
-    def wait(self, expected: list[str], want: bool, timeout_s: float) -> list[str]:
+    def wait(self, expected: list[str], want: bool, timeout_s: float, poke=None) -> list[str]:
+        """Spin until every expected node reported `want` (or the timeout); the missing ones.
+
+        `poke()` runs every 0.5 s meanwhile: re-publishing `true` makes latched nodes confirm again
+        at once, in case their first confirmation went out before our subscription matched them.
+        """
         import rclpy
 
         deadline = time.monotonic() + timeout_s
+        next_poke = time.monotonic() + 0.5
         while True:
             missing = pending(expected, self.latest, want)
             if not missing or time.monotonic() >= deadline:
                 return missing
+            if poke is not None and time.monotonic() >= next_poke:
+                poke()
+                next_poke = time.monotonic() + 0.5
             rclpy.spin_once(self.node, timeout_sec=0.05)
 
 
@@ -108,7 +117,7 @@ def _latch(node, timeout_s: float, hold: bool, expect: str | None) -> int:
     while time.monotonic() < settle:
         rclpy.spin_once(node, timeout_sec=0.05)
     expected = _expected(node, expect)
-    missing = reports.wait(expected, True, timeout_s)
+    missing = reports.wait(expected, True, timeout_s, poke=lambda: pub.publish(Bool(data=True)))
     confirmed = [n for n in expected if n not in missing]
     if confirmed:
         print(f'rover estop: e-stop latched on {pub.topic_name}, confirmed by {", ".join(confirmed)}; '
