@@ -1,4 +1,9 @@
-"""Fuzz suite set-up: one shared count of hypothesis cases per node, reported at the end of the run."""
+"""Fuzz suite set-up: a count of hypothesis cases per node, attached to each test's report.
+
+The count travels in the report's `user_properties` (('fuzz_cases', {node: n})), so it reaches the
+controlling process under pytest-xdist too; test/conftest.py prints the totals per node in a
+`fuzz cases per node` section at the end of the run.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,18 @@ from collections import Counter
 import pytest
 
 CASES: Counter[str] = Counter()
+_REPORTED: Counter[str] = Counter()
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    if CASES:
-        terminalreporter.section('fuzz cases per node')
-        for node, n in sorted(CASES.items()):
-            terminalreporter.write_line(f'{node}: {n} cases')
-        terminalreporter.write_line(f'total: {sum(CASES.values())} cases')
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == 'call':
+        new = CASES - _REPORTED
+        if new:
+            report.user_properties.append(('fuzz_cases', dict(new)))
+            _REPORTED.update(new)
 
 
 @pytest.fixture(scope='module')
