@@ -77,6 +77,48 @@ class DepthSensor:
 
 
 @dataclass(frozen=True)
+class HardLimits:
+    """The rover's safety ratings from the description's `<rover_limits>` (inf = none given).
+
+    top_speed, wheel_speed: m/s (|v| of base_link, wheel surface speed); stop_tilt_deg: the
+    latest tilt at which climbing must be refused; max_tilt_deg: the roll-over limit (all
+    motion blocked); step_height: m; command_timeout: s. Nothing may command the rover beyond
+    them and no runtime parameter change may raise a limit above them.
+    """
+
+    top_speed: float = math.inf
+    wheel_speed: float = math.inf
+    stop_tilt_deg: float = math.inf
+    max_tilt_deg: float = math.inf
+    step_height: float = math.inf
+    command_timeout: float = math.inf
+
+    def ceilings(self) -> dict[str, float]:
+        """Parameter name -> hard ceiling, for the parameters these limits bound."""
+        return {'max_linear_speed': self.top_speed, 'max_wheel_speed': self.wheel_speed,
+                'stop_tilt_deg': self.stop_tilt_deg, 'max_tilt_deg': self.max_tilt_deg,
+                'max_step_height': self.step_height, 'command_timeout': self.command_timeout}
+
+
+def limits_from_xml(xml: str) -> HardLimits:
+    """`HardLimits` from the `<rover_limits>` element of URDF text (all inf if it has none)."""
+    import xml.etree.ElementTree as ET
+
+    elem = ET.fromstring(xml).find('rover_limits')
+    if elem is None:
+        return HardLimits()
+    values = {}
+    for name in HardLimits.__dataclass_fields__:
+        text = elem.get(name)
+        if text is not None:
+            value = float(text)
+            if not (math.isfinite(value) and value > 0.0):
+                raise ValueError(f'<rover_limits {name}="{text}">: must be a finite number > 0')
+            values[name] = value
+    return HardLimits(**values)
+
+
+@dataclass(frozen=True)
 class RoverGeometry:
     """Everything a consumer needs to know about the rover's shape.
 
@@ -97,6 +139,7 @@ class RoverGeometry:
     com: tuple[float, float, float] = (0.0, 0.0, 0.0)  # whole-rover centre of mass at stance, base_link, m
     max_wheel_rate: float = math.inf  # rad/s, the wheel joints' velocity limit
     mast_camera: Pose | None = None  # mastcam_optical_frame (z forward) in base_link
+    limits: HardLimits = HardLimits()  # the safety ratings (<rover_limits>)
 
     def wheel(self, name: str) -> Wheel:
         for w in self.wheels:
@@ -144,7 +187,7 @@ def load_geometry(profile: str = 'yutu2') -> RoverGeometry:
     """
     import numpy as np
 
-    from rover_description.description import urdf_model
+    from rover_description.description import urdf_model, urdf_xml
 
     model = urdf_model(profile)
     poses = model.link_transforms()
@@ -192,4 +235,5 @@ def load_geometry(profile: str = 'yutu2') -> RoverGeometry:
         imu=_pose('imu_link', poses['imu_link']), hazcam=hazcam,
         max_steer_rate=min(model.joints[j].velocity for j in STEER_JOINTS),
         com=com, max_wheel_rate=min(model.joints[j].velocity for j in WHEEL_JOINTS),
-        mast_camera=_pose('mastcam_optical_frame', poses['mastcam_optical_frame']))
+        mast_camera=_pose('mastcam_optical_frame', poses['mastcam_optical_frame']),
+        limits=limits_from_xml(urdf_xml(profile)))

@@ -3,7 +3,8 @@
 Publishes what Gazebo + ros_gz_bridge would: `/clock`, `imu`, `joint_states`, `ground_truth`
 (nav_msgs/Odometry in `world`), `hazcam/points` (PointCloud2 in `hazcam_link`, x forward, organised
 rows x cols, NaN = no return); obeys `joint_commands` (steering positions, wheel velocities, NaN =
-not commanded) and `estop` (Bool, latched: true stops and parks the wheels until false).
+not commanded) and `estop` (Bool, latched: true stops and parks the wheels until the speed limiter's
+`estop/reset` announces `estop/cleared`; a plain false clears nothing).
 
 Lockstep protocol (mode `lockstep`, the default):
 1. At control tick k (t_k = k / control_rate, t_0 = 0) the simulator publishes `/clock` = t_k, then
@@ -35,13 +36,13 @@ import numpy as np
 from rclpy.clock import Clock, ClockType
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import Imu, JointState, PointCloud2, PointField
-from std_msgs.msg import Bool
 
 from rover_description.geometry import PROFILES, STEER_JOINTS, WHEEL_JOINTS
 from rover_nav.runtime import qos
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
+from rover_nav.safety.estop_link import EstopLink
 from rover_sim.simulation import SimConfig, Simulation
 
 REPEAT_PERIOD_S = 0.5  # wall s between repeats of tick 0 while waiting for the first command
@@ -123,8 +124,9 @@ class LunarSim(RoverNode):
         self._gt_pub = self.create_publisher(Odometry, 'ground_truth', qos.STATE)
         self._cloud_pub = self.create_publisher(PointCloud2, 'hazcam/points', qos.SENSOR_PUB)
         self.create_subscription(JointState, 'joint_commands', self._on_commands, qos.COMMAND)
-        self.create_subscription(Bool, 'estop', self._on_estop, qos.LATCHED)
         self.estopped = False
+        # e-stop protocol (docs/safety_chain.md): true latches, only estop/cleared (estop/reset) clears
+        self.estop_link = EstopLink(self, self._on_estop_latched, self._on_estop_cleared, hold=False)
         self.commands_received = 0
         self.missed_steps = 0
         self._last_command_t = 0.0
@@ -195,16 +197,16 @@ class LunarSim(RoverNode):
             self._answered = True
             self.step()
 
-    def _on_estop(self, msg: Bool) -> None:
-        if msg.data and not self.estopped:
-            self.estopped = True
-            self.sim.hold = True
-            self.sim.stop_wheels()
-            self.publish_event('estop', 'simulator: wheels stopped and parked (e-stop latched)')
-        elif not msg.data and self.estopped:
-            self.estopped = False
-            self.sim.hold = False
-            self.get_logger().info('e-stop cleared (false on estop): wheels follow joint_commands again')
+    def _on_estop_latched(self, _source: str) -> None:
+        self.estopped = True
+        self.sim.hold = True
+        self.sim.stop_wheels()
+        self.publish_event('estop', 'simulator: wheels stopped and parked (e-stop latched)')
+
+    def _on_estop_cleared(self) -> None:
+        self.estopped = False
+        self.sim.hold = False
+        self.get_logger().info('e-stop cleared (estop/reset): wheels follow joint_commands again')
 
     def _watch_lockstep(self) -> None:
         p = self.params.snapshot
@@ -324,7 +326,7 @@ class LunarSim(RoverNode):
             f'{self.missed_steps} missed steps' if self.missed_steps else 'running')
         self.publish_diagnostic(level, text, {
             'sim_time_s': round(self.sim.time, 3), 'real_time_factor': round(self.sim.time / wall, 2) if wall else 0,
-            'missed_steps': self.missed_steps, 'parked': bool(self._timed_out or self.estopped),
+            'missed_steps': self.missed_steps, 'parked': bool(self._timed_out or self.estopped), 'estop': self.estopped,
             'slip': np.round(self.sim.slip, 3).tolist(), 'sinkage_mm': np.round(1000 * self.sim.sinkage, 1).tolist(),
             'on_metal': [bool(v) for v in self.sim.on_rigid]})
 

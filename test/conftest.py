@@ -88,3 +88,20 @@ def spare_domain(monkeypatch):
     monkeypatch.setenv('ROS_DOMAIN_ID', str(domain))
     return domain
 
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """The fuzz suite's case count per node (test/fuzz/conftest.py attaches it to the reports)."""
+    from collections import Counter
+
+    totals: Counter[str] = Counter()
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for name, value in getattr(report, 'user_properties', ()):
+                if name == 'fuzz_cases':
+                    totals.update(value)
+    if totals:
+        terminalreporter.section('fuzz cases per node')
+        for node, n in sorted(totals.items()):
+            terminalreporter.write_line(f'{node}: {n} cases')
+        terminalreporter.write_line(f'total: {sum(totals.values())} cases')

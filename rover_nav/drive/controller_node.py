@@ -7,9 +7,10 @@ stamp. A watchdog on the node clock (sim time aware)
 publishes zero wheel speed with the steering held while cmd_vel is stale (`command_timeout`) or
 the e-stop is latched, at `watchdog_period`.
 
-E-stop protocol: `estop` (std_msgs/Bool, latched QoS) `true` latches a stop; the latch clears
-when `false` is published on `estop`, which the speed limiter does when its `estop/reset`
-service (std_srvs/Trigger) is called. Measured steering angles come from `joint_states`.
+E-stop protocol (`rover_nav.safety.estop_link`): `estop` (std_msgs/Bool, latched QoS) `true`
+latches a stop, which this node then holds on `estop` itself; `false` never clears it, only the
+`estop/cleared` notice of the speed limiter's `estop/reset` service (std_srvs/Trigger).
+Measured steering angles come from `joint_states`.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ import sys
 from geometry_msgs.msg import TwistStamped
 import numpy as np
 from sensor_msgs.msg import Imu, JointState
-from std_msgs.msg import Bool
 
-from rover_description.geometry import PROFILES
+from rover_description.geometry import PROFILES, HardLimits
 from rover_nav.drive import joints, suspension
 from rover_nav.drive.gyro_assist import GyroAssist, GyroAssistConfig
 from rover_nav.drive.kinematics import DriveCommand, DriveKinematics, DriveLimits
@@ -34,6 +34,7 @@ from rover_nav.runtime.geometry_param import geometry_for
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
+from rover_nav.safety.estop_link import EstopLink
 
 PARAMS = (
     ParamSpec('profile', str, 'yutu2', 'Rover description profile the wheel geometry, steering limits and steer '
@@ -102,11 +103,16 @@ def _cross_check(snap: Snapshot) -> None:
                           f"'steer_tolerance' = {snap.steer_tolerance}")
 
 
-def limits_from(snap: Snapshot) -> DriveLimits:
-    """The kinematics limits out of a parameter snapshot."""
-    return DriveLimits(max_wheel_speed=snap.max_wheel_speed, min_turning_radius=snap.min_turning_radius,
+def limits_from(snap: Snapshot, hard: HardLimits | None = None) -> DriveLimits:
+    """The kinematics limits out of a parameter snapshot, capped by the rover's hard limits (if given):
+    the drive never commands more than the description's top speed and wheel speed, whatever its
+    parameters or cmd_vel say."""
+    hard = hard or HardLimits()
+    return DriveLimits(max_wheel_speed=min(snap.max_wheel_speed, hard.wheel_speed),
+                       min_turning_radius=snap.min_turning_radius,
                        v_eps=snap.v_eps, v_eps_exit=snap.v_eps_exit, w_eps=snap.w_eps,
-                       steer_tolerance=snap.steer_tolerance, steer_resume_tolerance=snap.steer_resume_tolerance)
+                       steer_tolerance=snap.steer_tolerance, steer_resume_tolerance=snap.steer_resume_tolerance,
+                       max_linear_speed=hard.top_speed)
 
 
 def assist_config_from(snap: Snapshot) -> GyroAssistConfig:
@@ -152,10 +158,13 @@ class DriveControllerNode(RoverNode):
         super().__init__('drive_controller', PARAMS, cross_check=_cross_check, **kwargs)
         snap = self.params.snapshot
         self.layout = load_layout(snap.profile)
+        self.hard_limits = geometry_for(snap.profile).limits
+        self.apply_hard_limits(self.hard_limits, snap.profile)
         self._steerable = tuple(self.layout.steerable.tolist())
         self._steer_idx = tuple(self.layout.steer_index.tolist())
         self._assist = GyroAssist(assist_config_from(snap))
-        self.drive = DriveKinematics(self.layout, limits_from(snap), self._assist if snap.gyro_assist else None)
+        self.drive = DriveKinematics(self.layout, limits_from(snap, self.hard_limits),
+                                     self._assist if snap.gyro_assist else None)
         from rover_description.geometry import load_geometry
 
         self._imu_mount = rpy_matrix(*load_geometry(snap.profile).imu.rpy)
@@ -176,7 +185,7 @@ class DriveControllerNode(RoverNode):
         self._pub = self.create_publisher(JointState, 'joint_commands', qos.COMMAND)
         self.create_subscription(TwistStamped, 'cmd_vel', self._on_cmd_vel, qos.COMMAND)
         self.create_subscription(JointState, 'joint_states', self._on_joint_states, qos.SENSOR_SUB)
-        self.create_subscription(Bool, 'estop', self._on_estop, qos.LATCHED)
+        self.estop_link = EstopLink(self, self._on_latch, self._on_clear, hold=True, on_repeat=self._diagnostics)
         self.create_subscription(Imu, 'imu', self._on_imu, qos.SENSOR_SUB)
         self._last_cmd_t: float | None = None
         self._stale = True
@@ -191,7 +200,7 @@ class DriveControllerNode(RoverNode):
             f'{self.drive.kappa_max_right:.3f} 1/m, point turns {"on" if self.drive.point_turn_feasible else "off"}')
 
     def _reconfigure(self, snap: Snapshot) -> None:
-        self.drive.set_limits(limits_from(snap))
+        self.drive.set_limits(limits_from(snap, self.hard_limits))
         self._assist.config = assist_config_from(snap)
         self._assist.reset()
         self.drive.assist = self._assist if snap.gyro_assist else None
@@ -316,14 +325,16 @@ class DriveControllerNode(RoverNode):
         if all(math.isfinite(v) for v in rates):
             self._susp_rates = (rates, now)
 
-    def _on_estop(self, msg: Bool) -> None:
-        if msg.data and not self._estop:
-            self._estop = True
-            self.publish_event('estop', 'drive stopped: e-stop latched')
-            self._publish(self.drive.hold(self.now_s()), self.get_clock().now().to_msg())
-        elif not msg.data and self._estop:
-            self._estop = False
-            self.get_logger().info('e-stop cleared (false on estop): drive accepts cmd_vel again')
+    def _on_latch(self, source: str) -> None:
+        self._estop = True
+        self.publish_event('estop', f'drive stopped: e-stop latched ({source})')
+        self._publish(self.drive.hold(self.now_s()), self.get_clock().now().to_msg())
+        self._diagnostics()  # confirms at once: `rover estop` waits for estop=True
+
+    def _on_clear(self) -> None:
+        self._estop = False
+        self.get_logger().info('e-stop cleared (estop/reset): drive accepts cmd_vel again')
+        self._diagnostics()
 
     # --- timers -------------------------------------------------------------------------------------------------
     def _watchdog(self) -> None:

@@ -105,6 +105,9 @@ def max_feasible_curvature(layout: WheelLayout, cap: float, sign: float) -> floa
     return cap
 
 
+_W_FINITE = 1.0e3  # rad/s: far beyond any wheel's reach, far below overflow
+
+
 @dataclass(frozen=True)
 class DriveLimits:
     """The drive's tunable limits (units in the names' docs); ValueError names a bad field.
@@ -117,6 +120,8 @@ class DriveLimits:
     steer_tolerance: rad; wheels wait while a corner is further than this from its target.
     steer_resume_tolerance: rad (<= steer_tolerance); waiting wheels start again when every
     corner is within it (hysteresis; it must exceed the servos' steady-state error under load).
+    max_linear_speed: m/s, the rover's hard top speed (inf: none); any request is first scaled
+    down to it, w with v, so whatever reaches the drive never commands more.
     """
 
     max_wheel_speed: float
@@ -126,8 +131,11 @@ class DriveLimits:
     w_eps: float = 0.002
     steer_tolerance: float = 0.1
     steer_resume_tolerance: float = 0.05
+    max_linear_speed: float = math.inf
 
     def __post_init__(self) -> None:
+        if not (self.max_linear_speed > 0.0):  # inf allowed (no hard top speed); NaN and <= 0 not
+            raise ValueError(f'max_linear_speed must be > 0, got {self.max_linear_speed!r}')
         for name in ('max_wheel_speed', 'min_turning_radius', 'v_eps', 'v_eps_exit', 'w_eps', 'steer_tolerance',
                      'steer_resume_tolerance'):
             value = _finite(name, getattr(self, name))
@@ -257,7 +265,7 @@ class DriveKinematics:
         yaw_rate: the gyro's body yaw rate (rad/s) if fresh; with a `GyroAssist` it corrects point
         turns for slip (the returned `w` is then the corrected rate).
         """
-        v, w = _finite('v', v), _finite('w', w)
+        v, w = self.capped(_finite('v', v), _finite('w', w))
         lim = self.limits
         if self.mode == MODE_POINT_TURN and abs(v) > lim.v_eps_exit:
             self.mode = MODE_DRIVE
@@ -315,6 +323,19 @@ class DriveKinematics:
         steer = self._pt_angles.copy()
         speed = surface_speeds(self.layout, steer, 0.0, w)
         return DriveCommand(steer, speed / self.layout.radius, speed, 0.0, w, MODE_POINT_TURN)
+
+    def capped(self, v: float, w: float) -> tuple[float, float]:
+        """(v, w) scaled by one factor <= 1 to the hard top speed and to a yaw rate no wheel could follow
+        (`_W_FINITE`): the numbers stay small from here on (1e308 would overflow the wheel speeds to
+        inf, and inf * 0 is NaN); the arc is kept and the saturation then scales exactly."""
+        s = 1.0
+        if abs(v) > self.limits.max_linear_speed:
+            s = self.limits.max_linear_speed / abs(v)
+        if abs(w) > _W_FINITE:
+            s = min(s, _W_FINITE / abs(w))
+        if s >= 1.0:
+            return v, w
+        return v * s + 0.0, w * s + 0.0
 
     @property
     def max_wheel_speed(self) -> float:

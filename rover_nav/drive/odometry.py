@@ -96,6 +96,40 @@ class TwistEstimate:
         return int(np.count_nonzero(~self.used & np.isfinite(self.residual)))
 
 
+#: a measured wheel rate above this multiple of the motors' limit is not a measurement (encoder
+#: glitch, corrupt message): the wheel is treated as missing
+PLAUSIBLE_RATE_FACTOR = 2.0
+#: rad/s, the plausibility bound of a layout without a motor limit
+FALLBACK_RATE_LIMIT = 100.0
+
+
+def plausible_rate_limit(layout: WheelLayout) -> float:
+    """rad/s: the largest wheel rate odometry believes (PLAUSIBLE_RATE_FACTOR x the motors' limit)."""
+    limit = layout.max_wheel_rate
+    return PLAUSIBLE_RATE_FACTOR * limit if math.isfinite(limit) and limit > 0.0 else FALLBACK_RATE_LIMIT
+
+
+def plausible_twist_limits(layout: WheelLayout) -> tuple[float, float]:
+    """(m/s, rad/s): the largest body speed and yaw rate odometry believes, from the plausible wheel rate.
+
+    Wheel rates within their bound can still fit an absurd twist when fuzzed steering angles make
+    the design matrix nearly singular; a twist beyond these is no measurement either.
+    """
+    speed = plausible_rate_limit(layout) * float(np.max(layout.radius))
+    reach = float(np.min(np.hypot(layout.x, layout.y)))
+    return speed, speed / max(reach, 1e-3)
+
+
+def drop_implausible(rates: list[float], limit: float) -> tuple[list[float], int]:
+    """Rates with every |rate| > limit replaced by NaN (a missing wheel), and how many were.
+
+    One 1e20 rad/s sample integrated for a 0.1 s step puts odom 1e18 m away, and every consumer
+    of odom (the obstacle memory first) with it; a wheel cannot turn that fast.
+    """
+    out = [r if not abs(r) > limit else math.nan for r in rates]
+    return out, sum(1 for r in rates if abs(r) > limit)
+
+
 def design_matrix(layout: WheelLayout, steer: np.ndarray) -> np.ndarray:
     """The (n, 2) matrix A with A @ (v, w) = wheel surface speeds (m/s)."""
     c, s = np.cos(steer), np.sin(steer)

@@ -30,8 +30,11 @@ from rover_nav.drive.odometry import (
     TwistEstimate,
     base_yaw_from_imu,
     base_yaw_rate_from_imu,
+    drop_implausible,
     estimate_twist,
     fuse_rates,
+    plausible_rate_limit,
+    plausible_twist_limits,
     rpy_matrix,
 )
 from rover_nav.runtime import qos
@@ -108,6 +111,9 @@ class WheelOdometryNode(RoverNode):
         snap = self.params.snapshot
         self.layout = load_layout(snap.profile)
         self._joint_index = joints.JointIndex(self.layout)
+        self._rate_limit = plausible_rate_limit(self.layout)
+        self._v_limit, self._w_limit = plausible_twist_limits(self.layout)
+        self._implausible = 0
         from rover_description.geometry import load_geometry
 
         imu_pose = load_geometry(snap.profile).imu
@@ -213,10 +219,20 @@ class WheelOdometryNode(RoverNode):
         if dt is None and not any(finite):  # positions only: rates need a second sample
             self._prev_t = t
             return
+        rate, dropped = drop_implausible(list(rate), self._rate_limit)
+        if dropped:
+            self._implausible += dropped
+            self.warn_throttled(f'joint_states: {dropped} wheel rate(s) above the plausible '
+                                f'{self._rate_limit:.3g} rad/s treated as missing')
         try:
             est = estimate_twist(self.layout, steer, rate, self._config, sigma2=self._pool.sigma2)
         except ValueError as exc:
             self._reject(f'joint_states: {exc}')
+            self._prev_t, self._prev_twist = t, None
+            return
+        if not (abs(est.v) <= self._v_limit and abs(est.w) <= self._w_limit):
+            self._reject(f'joint_states: implausible twist v={est.v:.3g} m/s, w={est.w:.3g} rad/s '
+                         f'(limits {self._v_limit:.3g}, {self._w_limit:.3g})')
             self._prev_t, self._prev_twist = t, None
             return
         self._pool.update(est.rss, est.dof)
@@ -312,6 +328,7 @@ class WheelOdometryNode(RoverNode):
             'x': f'{self.odom.x:.3f}', 'y': f'{self.odom.y:.3f}', 'yaw': f'{self.odom.yaw:.4f}',
             'distance_m': f'{self.odom.distance:.3f}', 'samples': self._samples,
             'rejected_messages': self._rejected_msgs, 'gaps': self._gaps, 'imu_fused': fused,
+            'implausible_wheel_rates': self._implausible,
             'wheel_sigma_mps': f'{est.sigma:.5f}' if est else 'n/a',
         }
         for i, name in enumerate(self.layout.names):

@@ -142,10 +142,15 @@ class HardwareConfig:
     wheel_map: WheelMap
     servos: dict[str, ServoCalibration]
     steer_rate: float
+    hard_wheel_speed: float = math.inf  # m/s, the description's rating: no parameter raises the cap above it
 
     @property
     def p(self) -> Snapshot:
         return self.params
+
+    def wheel_rad_s_cap(self, max_wheel_speed: float, wheel_radius: float) -> float:
+        """rad/s: the wheel-rate cap, the parameter bounded by the hard limit."""
+        return min(max_wheel_speed, self.hard_wheel_speed) / wheel_radius
 
 
 def resolve_config_file(name: str, key: str) -> Path:
@@ -172,7 +177,9 @@ def build_config(snap: Snapshot, geometry: Any) -> HardwareConfig:
     """Resolve the parameters against the rover geometry; raises ConfigError naming the key."""
     channels = build_channels(snap.wheel_channels, snap.wheel_directions, snap.roboclaw_addresses)
     radius = float(geometry.wheel_radius)
-    wheel_map = WheelMap(channels, snap.encoder_counts_per_rev, snap.max_wheel_speed / radius)
+    hard_limits = getattr(geometry, 'limits', None)  # hand-built test geometries may have none
+    hard = float(hard_limits.wheel_speed) if hard_limits is not None else math.inf
+    wheel_map = WheelMap(channels, snap.encoder_counts_per_rev, min(snap.max_wheel_speed, hard) / radius)
     limits = {}
     for name in STEER_ORDER:
         wheel = geometry.wheel(name)
@@ -183,7 +190,7 @@ def build_config(snap: Snapshot, geometry: Any) -> HardwareConfig:
     rate = float(geometry.max_steer_rate)
     if not (math.isfinite(rate) and rate > 0):
         raise ConfigError(f"parameter 'profile': geometry max_steer_rate {rate} must be > 0")
-    return HardwareConfig(snap, wheel_map, servos, rate)
+    return HardwareConfig(snap, wheel_map, servos, rate, hard)
 
 
 def params_from_files(paths: list[Path], node_name: str = 'hardware_driver') -> dict[str, Any]:

@@ -156,7 +156,8 @@ class DriverCore:
 
     def update_params(self, snap: Snapshot, wheel_radius: float) -> None:
         """Apply a runtime parameter change (speed limit, battery thresholds)."""
-        wheel_map = replace(self.cfg.wheel_map, max_wheel_rad_s=snap.max_wheel_speed / wheel_radius)
+        wheel_map = replace(self.cfg.wheel_map,
+                            max_wheel_rad_s=self.cfg.wheel_rad_s_cap(snap.max_wheel_speed, wheel_radius))
         self.cfg = replace(self.cfg, params=snap, wheel_map=wheel_map)
         self.battery.low_v = snap.battery_low_voltage
         self.battery.resume_v = snap.battery_resume_voltage

@@ -9,9 +9,10 @@ the motors run, deactivate stops and centres them, cleanup releases the devices.
 motor power is on) and activates itself.
 
 E-stop protocol (shared with the chain): `estop` true from anyone latches a stop here; the
-speed limiter owns the `estop/reset` service and publishes `estop` false after a reset, which
-releases this latch, unless the GPIO switch is still open: then the driver publishes `estop`
-true again, so the whole chain stays stopped while the mushroom is pressed.
+speed limiter owns the `estop/reset` service and announces `estop/cleared` after a reset, which
+releases this latch (a plain `false` on `estop` does not), unless the GPIO switch is still open:
+then the driver publishes `estop` true again, so the whole chain stays stopped while the
+mushroom is pressed.
 
 All the behaviour lives in `DriverCore`; this shell converts messages and owns the timers.
 """
@@ -37,6 +38,7 @@ from rover_nav.runtime.checks import stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, Snapshot
 from rover_nav.runtime.rover_node import RoverNode
+from rover_nav.safety.estop_link import EstopLink
 
 NODE_NAME = 'hardware_driver'
 AUTOSTART_RETRY_S = 5.0
@@ -57,9 +59,15 @@ class HardwareDriverNode(RoverNode, LifecycleNode):
         self._motion_timers: list[Any] = []
         self._configured_timers: list[Any] = []
         self._published_estop = False
+        hard = getattr(geometry if geometry is not None else load_profile_geometry(self.params.snapshot.profile),
+                       'limits', None)
+        if hard is not None:  # no runtime change may raise max_wheel_speed above the description's rating
+            self.apply_hard_limits(hard, self.params.snapshot.profile)
         self.params.on_change(self._on_params)
         self.create_subscription(JointState, 'joint_commands', self._on_commands, qos.COMMAND)
-        self.create_subscription(Bool, 'estop', self._on_estop, qos.LATCHED)
+        # e-stop protocol (docs/safety_chain.md): true latches; only estop/cleared (estop/reset) clears
+        self.estop_link = EstopLink(self, self._on_estop_latched, self._on_estop_cleared, hold=False,
+                                    clear_always=True)
         self._joint_pub = self.create_publisher(JointState, 'joint_states', qos.SENSOR_PUB)
         self._imu_pub = self.create_publisher(Imu, 'imu', qos.SENSOR_PUB)
         self._battery_pub = self.create_publisher(BatteryState, 'battery', qos.COMMAND)
@@ -100,6 +108,8 @@ class HardwareDriverNode(RoverNode, LifecycleNode):
             self.publish_diagnostic(2, f'configure failed: {exc}', name=f'{self.get_name()}: devices')
             return TransitionCallbackReturn.FAILURE
         self.core = core
+        if self.estop_link.latched:  # latched before the devices were open: they start stopped
+            core.trip_estop(self.now_s(), 'estop topic')
         for address, version in core.versions.items():
             timeout = core.serial_timeouts[address]
             self.get_logger().info(f'RoboClaw {address}: {version}; its own serial timeout is {timeout:.1f} s')
@@ -182,18 +192,19 @@ class HardwareDriverNode(RoverNode, LifecycleNode):
             return
         core.command(now, cmd)
 
-    def _on_estop(self, msg: Bool) -> None:
+    def _on_estop_latched(self, source: str) -> None:
+        core = self.core
+        if core is not None and core.trip_estop(self.now_s(), source):
+            self.publish_event('estop', 'e-stop received on estop: motors stopped until estop/reset')
+
+    def _on_estop_cleared(self) -> None:
         core = self.core
         if core is None:
-            return
-        if msg.data:
-            if core.trip_estop(self.now_s(), 'estop topic'):
-                self.publish_event('estop', 'e-stop received on estop: motors stopped until estop/reset')
             return
         was_latched = core.estop.latched
         released, message = core.reset_estop(self.now_s())
         if not released:  # the mushroom is still pressed: keep everyone stopped
-            self.get_logger().warning(f'estop false ignored: {message}; publishing estop true again')
+            self.get_logger().warning(f'estop/reset refused here: {message}; publishing estop true again')
             self._announce_gpio_estop()
             return
         if self._published_estop:

@@ -150,6 +150,8 @@ class ParameterTable:
         self._specs = {spec.name: spec for spec in specs}
         self._cross_check = cross_check
         self._listeners: list[Callable[[Snapshot], None]] = []
+        self._ceilings: dict[str, float] = {}
+        self._ceiling_source = ''
         values: dict[str, Any] = {}
         for spec in self._specs.values():
             descriptor = _descriptor(spec, ParameterDescriptor)
@@ -171,6 +173,34 @@ class ParameterTable:
     def snapshot(self) -> Snapshot:
         return self._snapshot
 
+    def set_ceilings(self, ceilings: Mapping[str, float], source: str) -> list[str]:
+        """Hard ceilings (e.g. the rover description's limits) no runtime change may exceed.
+
+        Only parameters of this table are kept. Lowering, and raising up to the ceiling, stay
+        allowed. Start-up values are the launching operator's: one above its ceiling is kept
+        (the drive and the driver cap the rover at the hard limits anyway) and returned as a
+        warning text naming it.
+        """
+        self._ceilings = {k: float(v) for k, v in ceilings.items() if k in self._specs and math.isfinite(v)}
+        self._ceiling_source = source
+        return [f"parameter '{k}' = {self._snapshot[k]} is above the hard limit {c} ({source}); "
+                'runtime changes can only lower it' for k, c in self._ceilings.items() if self._snapshot[k] > c]
+
+    @property
+    def ceilings(self) -> Mapping[str, float]:
+        return MappingProxyType(self._ceilings)
+
+    def check_ceilings(self, parameters: list[Any]) -> None:
+        """ConfigError when a runtime change would set a parameter above its hard ceiling."""
+        for param in parameters:
+            ceiling = self._ceilings.get(param.name)
+            value = param.value
+            if ceiling is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if value > ceiling and value > self._snapshot[param.name]:
+                raise ConfigError(f"parameter '{param.name}' = {value!r} exceeds the hard limit {ceiling} "
+                                  f'({self._ceiling_source}); it may only be lowered')
+
     def on_change(self, listener: Callable[[Snapshot], None]) -> None:
         """Call `listener(snapshot)` after every accepted runtime change."""
         self._listeners.append(listener)
@@ -186,6 +216,7 @@ class ParameterTable:
         from rcl_interfaces.msg import SetParametersResult
 
         try:
+            self.check_ceilings(parameters)
             self._candidate(parameters)
         except ConfigError as exc:
             self._node.get_logger().warning(f'rejected parameter change: {exc}')

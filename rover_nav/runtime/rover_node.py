@@ -36,6 +36,11 @@ class RoverNode(IntraProcessMixin, Node):
         self._events_pub = self.create_publisher(String, 'events', qos.EVENTS)
         self.get_logger().info(f'configuration: {self.params.snapshot.as_dict()}')
 
+    def apply_hard_limits(self, limits: Any, profile: str) -> None:
+        """Refuse runtime parameter changes above the rover description's hard limits (`HardLimits`)."""
+        for text in self.params.set_ceilings(limits.ceilings(), f'rover description, profile {profile!r}'):
+            self.get_logger().warning(text)
+
     def now_s(self) -> float:
         """The node clock (sim time when use_sim_time is true) in seconds."""
         return self.get_clock().now().nanoseconds * 1e-9

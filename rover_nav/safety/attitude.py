@@ -13,14 +13,29 @@ import numpy as np
 
 from rover_nav.safety.command import require_finite
 
+#: |norm - 1| a REP-145 orientation may be off by and still be read as a rotation (float32 and
+#: fixed-point drivers, e.g. the BNO055's 1/16384 steps, are far inside it)
+QUATERNION_NORM_TOLERANCE = 0.05
+
+
+def unit_quaternion(x: float, y: float, z: float, w: float,
+                    tolerance: float = QUATERNION_NORM_TOLERANCE) -> tuple[float, float, float, float]:
+    """The quaternion normalised; ValueError unless it is finite and |norm - 1| <= tolerance.
+
+    The norm comes from math.hypot, which neither overflows (a 1e160-scaled quaternion is not
+    read as level) nor underflows (a 2e-6 one is not a rotation, whatever its direction).
+    """
+    require_finite(qx=x, qy=y, qz=z, qw=w)
+    n = math.hypot(x, y, z, w)
+    if not (math.isfinite(n) and abs(n - 1.0) <= tolerance):
+        raise ValueError(f'orientation quaternion has norm {n:.6g}: not a unit quaternion '
+                         f'(tolerance {tolerance})')
+    return x / n, y / n, z / n, w / n
+
 
 def quaternion_matrix(x: float, y: float, z: float, w: float) -> np.ndarray:
-    """Rotation matrix (3, 3) of a quaternion (normalised here); ValueError if degenerate."""
-    require_finite(qx=x, qy=y, qz=z, qw=w)
-    n = math.sqrt(x * x + y * y + z * z + w * w)
-    if n < 1e-6:
-        raise ValueError(f'orientation quaternion has norm {n:.3g}: not a rotation')
-    x, y, z, w = x / n, y / n, z / n, w / n
+    """Rotation matrix (3, 3) of a unit quaternion (normalised here); ValueError if it is not one."""
+    x, y, z, w = unit_quaternion(x, y, z, w)
     return np.array([
         [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
         [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
@@ -46,12 +61,7 @@ def up_in_base(q_world_imu: tuple[float, float, float, float], r_base_imu: np.nd
     R_world_base = R_world_imu R_base_imu^T, so up_base = R_world_base^T e_z
     = R_base_imu (R_world_imu^T e_z) = R_base_imu @ (third row of R_world_imu).
     """
-    x, y, z, w = q_world_imu
-    require_finite(qx=x, qy=y, qz=z, qw=w)
-    n = math.sqrt(x * x + y * y + z * z + w * w)
-    if n < 1e-6:
-        raise ValueError(f'orientation quaternion has norm {n:.3g}: not a rotation')
-    x, y, z, w = x / n, y / n, z / n, w / n
+    x, y, z, w = unit_quaternion(*q_world_imu)
     # the third row of quaternion_matrix: only it is needed (this runs for every IMU message)
     return r_base_imu @ np.array([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)])
 

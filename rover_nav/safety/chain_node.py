@@ -5,8 +5,9 @@
 - Input with NaN/inf in any twist component, or stamped more than `max_clock_skew` ahead of the
   node clock, is dropped with a throttled warning (no output, no refresh of any watchdog).
 - `estop` (std_msgs/Bool, latched): `true` latches zero on every output and publishes one zero
-  at once. How a latch clears is the subclass's choice (`clears_on_false`): the limiter only
-  through its `estop/reset` service, the guards when `false` arrives (the limiter publishes it).
+  at once; the node then holds `true` on `estop` itself (`EstopLink`), so nodes that restart
+  during the stop latch too. `false` never clears: only the limiter's `estop/reset` service,
+  which announces `estop/cleared` to every node.
 - `stop_now()` publishes one zero out of band (sensor went stale, e-stop, new obstacle) when
   the last output was moving; its stamp is the node clock, never older than the last input.
 - `/diagnostics` once a second and on every state change (`report_state`).
@@ -19,13 +20,14 @@ from typing import Any
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import TwistStamped
-from std_msgs.msg import Bool, Header
+from std_msgs.msg import Header
 
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.params import ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNode
 from rover_nav.safety.command import ZERO, Twist2D
+from rover_nav.safety.estop_link import EstopLink
 
 SKEW_SPEC = ParamSpec('max_clock_skew', float, 0.5,
                       "Seconds a message stamp may lie ahead of this node's clock before the message is "
@@ -42,7 +44,8 @@ def _seconds_to_time(seconds: float) -> Time:
 class ChainNode(RoverNode):
     """Base of speed_limiter, slope_guard and obstacle_guard (see module docstring)."""
 
-    clears_on_false = True
+    #: the limiter resets the other nodes (publishes estop/cleared from its reset service)
+    estop_announcer = False
 
     def __init__(self, name: str, specs: Iterable[ParamSpec],
                  cross_check: Callable[[Snapshot], None] | None = None, **kwargs: Any) -> None:
@@ -53,7 +56,8 @@ class ChainNode(RoverNode):
         self._state = ''
         self._out_pub = self.create_publisher(TwistStamped, 'cmd_vel_out', qos.COMMAND)
         self.create_subscription(TwistStamped, 'cmd_vel_in', self._on_command, qos.COMMAND)
-        self.create_subscription(Bool, 'estop', self._on_estop, qos.LATCHED)
+        self.estop_link = EstopLink(self, self._on_latch, self._on_clear, hold=True,
+                                    announcer=self.estop_announcer, on_repeat=self._publish_status)
         self.create_timer(DIAG_PERIOD_S, self._diag_tick)
 
     # ---- subclass interface -------------------------------------------------------------
@@ -64,6 +68,12 @@ class ChainNode(RoverNode):
     def status(self) -> tuple[int, str, Mapping[str, Any]]:
         """(level, message, values) for /diagnostics."""
         return DIAG_OK, self._state or 'ok', {}
+
+    def use_hard_limits(self, geometry: Any) -> None:
+        """Refuse runtime changes above the description's hard limits (hand-built test geometries have none)."""
+        limits = getattr(geometry, 'limits', None)
+        if limits is not None:
+            self.apply_hard_limits(limits, self.params.snapshot.profile)
 
     def on_estop_latched(self) -> None:
         """Called when the e-stop latches (reset the core's ramps)."""
@@ -111,20 +121,19 @@ class ChainNode(RoverNode):
             frame = self._last_header.frame_id
         return Header(stamp=_seconds_to_time(now), frame_id=frame)
 
-    def _on_estop(self, msg: Bool) -> None:
-        if msg.data and not self.estopped:
-            self.estopped = True
-            self.get_logger().warning('e-stop latched: publishing zero until reset')
-            self.on_estop_latched()
-            self.stop_now()
-            self.report_state('estop')
-        elif not msg.data and self.estopped and self.clears_on_false:
-            self.clear_estop()
+    def _on_latch(self, source: str) -> None:
+        self.estopped = True
+        self.get_logger().warning(f'e-stop latched ({source}): publishing zero until estop/reset')
+        self.on_estop_latched()
+        self.stop_now()
+        self._state = 'estop'
+        self._publish_status()  # confirms at once: `rover estop` waits for every node's estop=True
 
-    def clear_estop(self) -> None:
+    def _on_clear(self) -> None:
         self.estopped = False
-        self.get_logger().info('e-stop cleared')
-        self.report_state('ok')
+        self.get_logger().info('e-stop cleared (estop/reset)')
+        self._state = 'ok'
+        self._publish_status()
 
     def report_state(self, state: str) -> None:
         """Remember the node's state; publish diagnostics at once when it changed."""

@@ -36,9 +36,14 @@ def xyz_from_cloud(fields: Sequence[Field], data: bytes, width: int, height: int
                    row_step: int, is_bigendian: bool = False) -> np.ndarray:
     """The (width * height, 3) float64 x, y, z of a cloud's payload (NaN rows kept: no-returns).
 
-    Raises ValueError naming the problem when x, y or z is missing, not floating point, or the
-    payload is shorter than the layout says.
+    Raises ValueError naming the problem when x, y or z is missing, not floating point, a field
+    name appears twice (which definition would be meant?), or the payload is shorter than the
+    layout says.
     """
+    names_seen = [f.name for f in fields]
+    duplicates = sorted({n for n in names_seen if names_seen.count(n) > 1})
+    if duplicates:
+        raise ValueError(f'cloud defines field(s) {duplicates} more than once')
     by_name = {f.name: f for f in fields}
     n = int(width) * int(height)
     if n == 0:
@@ -73,6 +78,21 @@ def xyz_from_cloud(fields: Sequence[Field], data: bytes, width: int, height: int
     dtype = np.dtype({'names': names, 'formats': formats, 'offsets': offsets, 'itemsize': point_step})
     rec = rows.view(dtype)
     return np.stack([rec['x'], rec['y'], rec['z']], axis=1).astype(np.float64)
+
+
+#: m; a return closer than this to the origin of the cloud's own frame is a no-return: zeros are a
+#: common "no return" encoding, denormals are noise, and no real return comes from the lens itself
+#: (or, for a base_link cloud, from inside the body)
+MIN_RETURN_RANGE = 0.01
+
+
+def drop_no_returns(xyz: np.ndarray) -> np.ndarray:
+    """(N, 3) points with every row closer than MIN_RETURN_RANGE to the origin set to NaN (a copy)."""
+    pts = np.array(xyz, dtype=np.float64, copy=True)
+    with np.errstate(over='ignore', invalid='ignore'):
+        near = np.max(np.abs(pts), axis=1) < MIN_RETURN_RANGE if len(pts) else np.zeros(0, dtype=bool)
+    pts[near] = np.nan
+    return pts
 
 
 def pack_xyz(points: np.ndarray) -> tuple[list[Field], bytes, int]:

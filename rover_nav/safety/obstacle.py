@@ -27,6 +27,14 @@ from rover_nav.safety.sweep import Footprint, check_sweep
 
 OK, BLOCKED, STALE_CLOUD, STALE_ODOM = 'ok', 'obstacle', 'stale_cloud', 'stale_odom'
 _COUNT_CELL = 0.1  # m, cell in which min_obstacle_points are counted
+#: m; odometry farther from its origin is not believed (the float64 grid of the memory would
+#: lose centimetres long before 1e15 m; a rover odometry never gets near either)
+MAX_ODOM_ABS = 1.0e6
+#: an odometry step longer than ODOM_JUMP_M + ODOM_MAX_SPEED * dt (or turning more than
+#: ODOM_JUMP_RAD + ODOM_MAX_RATE * dt) is a jump (reset, glitch), not motion: the memory is
+#: carried over relative to the rover, so no obstacle is lost or moved by it
+ODOM_JUMP_M, ODOM_MAX_SPEED = 0.25, 1.0
+ODOM_JUMP_RAD, ODOM_MAX_RATE = 0.5, 1.0
 
 
 @dataclass(frozen=True)
@@ -172,11 +180,28 @@ class ObstacleGuard:
     def memory_size(self) -> int:
         return len(self._mem_keys)
 
-    def update_odom(self, x: float, y: float, yaw: float, now: float) -> None:
-        """base_link pose in odom (m, m, rad) received at `now`; ValueError if not finite."""
+    def update_odom(self, x: float, y: float, yaw: float, now: float) -> bool:
+        """base_link pose in odom (m, m, rad) received at `now`; True when it was a jump (memory carried over).
+
+        ValueError (nothing changes; odometry goes stale, which blocks) if not finite or farther
+        than MAX_ODOM_ABS from the odom origin.
+        """
         require_finite(x=x, y=y, yaw=yaw, now=now)
-        self._pose = Pose2D(x, y, yaw)
+        if abs(x) > MAX_ODOM_ABS or abs(y) > MAX_ODOM_ABS:
+            raise ValueError(f'odometry position ({x:.3g}, {y:.3g}) m is implausible (beyond {MAX_ODOM_ABS:g} m)')
+        new = Pose2D(x, y, yaw)
+        old, jumped = self._pose, False
+        if old is not None and self._odom_t is not None:
+            dt = max(now - self._odom_t, 0.0)
+            turn = abs(math.remainder(yaw - old.yaw, 2.0 * math.pi))
+            jumped = (math.hypot(x - old.x, y - old.y) > ODOM_JUMP_M + ODOM_MAX_SPEED * dt
+                      or turn > ODOM_JUMP_RAD + ODOM_MAX_RATE * dt)
+            if jumped and len(self._mem_xy):
+                self._mem_xy = new.to_odom(old.to_base(self._mem_xy))  # same place relative to the rover
+                self._mem_keys = _cell_keys(self._mem_xy, self.config.memory_cell)
+        self._pose = new
         self._odom_t = now
+        return jumped
 
     def odom_fresh(self, now: float) -> bool:
         t = self._odom_t

@@ -93,6 +93,7 @@ class ObstacleGuardNode(ChainNode):
         super().__init__('obstacle_guard', SPECS, _cross_check, **kwargs)
         snap = self.params.snapshot
         self.geometry = load_rover_geometry(snap.profile, geometry)
+        self.use_hard_limits(self.geometry)
         self._frames = sensor_frames(snap.frame_prefix, self.geometry)
         self.core = ObstacleGuard(obstacle_config(snap), self.geometry.footprint)
         self.params.on_change(lambda s: self.core.configure(obstacle_config(s)))
@@ -140,7 +141,8 @@ class ObstacleGuardNode(ChainNode):
             return
         p, q = msg.pose.pose.position, msg.pose.pose.orientation
         try:
-            self.core.update_odom(float(p.x), float(p.y), _yaw(q), now)
+            if self.core.update_odom(float(p.x), float(p.y), _yaw(q), now):
+                self.warn_throttled('odometry jumped: obstacle memory carried over relative to the rover')
         except ValueError as exc:
             self.warn_throttled(f'dropped an odometry message: {exc}')
 

@@ -9,7 +9,7 @@ import numpy as np
 from rover_description.geometry import PROFILES
 from rover_nav.runtime.geometry_param import geometry_for
 from rover_nav.runtime.params import ParamSpec
-from rover_nav.safety.cloud import Field, SensorFrames, xyz_from_cloud
+from rover_nav.safety.cloud import Field, SensorFrames, drop_no_returns, xyz_from_cloud
 
 PROFILE_SPEC = ParamSpec('profile', str, 'yutu2',
                          'Rover description profile the footprint and sensor poses are read from; the wrong '
@@ -30,11 +30,11 @@ def sensor_frames(frame_prefix: str, geometry: Any) -> SensorFrames:
 
 
 def cloud_in_base(msg: Any, frames: SensorFrames) -> np.ndarray:
-    """A sensor_msgs/PointCloud2 as (N, 3) base_link points; ValueError for an unusable cloud."""
+    """A sensor_msgs/PointCloud2 as (N, 3) base_link points (no-returns NaN); ValueError for an unusable cloud."""
     transform = frames.lookup(msg.header.frame_id)
     if transform is None:
         raise ValueError(f'cloud frame {msg.header.frame_id!r} is not one of {frames.known}')
     fields = [Field(f.name, int(f.offset), int(f.datatype), int(f.count)) for f in msg.fields]
     xyz = xyz_from_cloud(fields, msg.data, int(msg.width), int(msg.height), int(msg.point_step),
                          int(msg.row_step), bool(msg.is_bigendian))
-    return transform.apply(xyz)
+    return transform.apply(drop_no_returns(xyz))

@@ -14,6 +14,10 @@ Rules, on the filtered tilt (angle between body z and world up):
   by `slow_speed_factor`, so the rover can always back down or turn.
 - terrain ahead steeper than `slow_tilt_deg` slows forward commands the same way before the
   rover is on it (look-ahead never blocks).
+- roll-over limit: a filtered tilt at or past `max_tilt_deg` in ANY direction (nose up or
+  down, rolled, upside down) blocks every command, backing and turning included: past the
+  tip-over margin no wheel motion is predictable, and recovery is a human's job. The block
+  lifts when the filtered tilt is below max_tilt_deg - 2 deg.
 - no IMU orientation for `imu_timeout`: every command is blocked (fail safe).
 """
 
@@ -29,8 +33,9 @@ from rover_nav.safety.command import ZERO, Twist2D, require_finite, same_sign
 from rover_nav.safety.ground import fit_plane_finite, plane_tilt
 from rover_nav.safety.sweep import Footprint
 
-LEVEL, SLOW, STOP, STALE = 'level', 'slow', 'stop', 'stale'
+LEVEL, SLOW, STOP, STALE, ROLLOVER = 'level', 'slow', 'stop', 'stale', 'rollover'
 SLOW_HYSTERESIS_DEG = 0.5  # leaving SLOW needs tilt < slow - this, so events do not chatter
+ROLLOVER_HYSTERESIS_DEG = 2.0  # leaving ROLLOVER needs the filtered tilt < max_tilt - this
 
 
 @dataclass(frozen=True)
@@ -44,12 +49,16 @@ class SlopeConfig:
     tilt_filter_time: float = 0.5
     slow_speed_factor: float = 0.5
     lookahead_timeout: float = 1.0
+    max_tilt_deg: float = 90.0
 
     def __post_init__(self) -> None:
         require_finite(**{k: getattr(self, k) for k in self.__dataclass_fields__})
         if not 0.0 <= self.slow_tilt_deg < self.resume_tilt_deg < self.stop_tilt_deg <= 90.0:
             raise ValueError('need 0 <= slow_tilt_deg < resume_tilt_deg < stop_tilt_deg <= 90, got '
                              f'{self.slow_tilt_deg}, {self.resume_tilt_deg}, {self.stop_tilt_deg}')
+        if not self.stop_tilt_deg < self.max_tilt_deg <= 180.0:
+            raise ValueError(f'need stop_tilt_deg < max_tilt_deg <= 180, got {self.stop_tilt_deg}, '
+                             f'{self.max_tilt_deg}')
         if not 0.0 < self.slow_speed_factor <= 1.0:
             raise ValueError(f'slow_speed_factor must be in (0, 1], got {self.slow_speed_factor}')
         if self.imu_timeout <= 0.0 or self.tilt_filter_time < 0.0 or self.lookahead_timeout <= 0.0:
@@ -75,6 +84,7 @@ class SlopeGuard:
         self._imu_t: float | None = None
         self._stopped = False
         self._slow = False
+        self._rolled = False
         self._ahead_deg: float | None = None
         self._ahead_t: float | None = None
 
@@ -105,6 +115,8 @@ class SlopeGuard:
     def state(self, now: float) -> str:
         if self.imu_stale(now):
             return STALE
+        if self._rolled:
+            return ROLLOVER
         if self._stopped:
             return STOP
         return SLOW if self._slow else LEVEL
@@ -128,9 +140,14 @@ class SlopeGuard:
         assert tilt is not None
         cfg = self.config
         event = None
+        if not self._rolled and tilt >= cfg.max_tilt_deg:
+            self._rolled = True
+            event = 'slope_stop'
+        elif self._rolled and tilt < cfg.max_tilt_deg - ROLLOVER_HYSTERESIS_DEG:
+            self._rolled = False
         if not self._stopped and tilt >= cfg.stop_tilt_deg:
             self._stopped = True
-            event = 'slope_stop'
+            event = event or 'slope_stop'
         elif self._stopped and tilt < cfg.resume_tilt_deg:
             self._stopped = False
         if not self._slow and tilt > cfg.slow_tilt_deg:
@@ -169,6 +186,8 @@ class SlopeGuard:
         ahead_fresh = (self._ahead_t is not None and 0.0 <= now - self._ahead_t <= self.config.lookahead_timeout)
         if v > 0.0 and ahead_fresh and self._ahead_deg is not None:
             factor = min(factor, self.factor_at(self._ahead_deg))
+        if self._rolled:
+            return SlopeDecision(ZERO, ROLLOVER, v != 0.0 or w != 0.0, 0.0)
         state = STOP if self._stopped else (SLOW if self._slow else LEVEL)
         if self._stopped:
             ux, _ = self.uphill

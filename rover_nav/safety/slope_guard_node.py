@@ -29,7 +29,7 @@ from rover_nav.safety.sensor_params import (
     load_rover_geometry,
     sensor_frames,
 )
-from rover_nav.safety.slope import STALE, STOP, SlopeConfig, SlopeGuard, terrain_tilt_ahead
+from rover_nav.safety.slope import ROLLOVER, STALE, STOP, SlopeConfig, SlopeGuard, terrain_tilt_ahead
 
 SPECS = (
     ParamSpec('slow_tilt_deg', float, 15.0,
@@ -41,6 +41,10 @@ SPECS = (
     ParamSpec('resume_tilt_deg', float, 18.0,
               'Tilt (deg) below which climbing is allowed again (hysteresis, between slow and stop).',
               lo=0.0, hi=89.0),
+    ParamSpec('max_tilt_deg', float, 25.0,
+              'Roll-over limit (deg, any direction: pitch, roll, upside down). At or past it every command is '
+              'blocked, backing and turning too, until the tilt is 2 deg below it. Above stop_tilt_deg, below '
+              "the tip-over angle (~29 deg for yutu2); the description's hard limit caps it.", lo=1.0, hi=180.0),
     ParamSpec('imu_timeout', float, 0.5,
               'Seconds without an IMU orientation before every command is blocked (fail safe).', lo=0.01, hi=30.0),
     ParamSpec('tilt_filter_time', float, 0.5,
@@ -64,14 +68,15 @@ SPECS = (
 
 def slope_config(snap: Snapshot) -> SlopeConfig:
     return SlopeConfig(snap.slow_tilt_deg, snap.stop_tilt_deg, snap.resume_tilt_deg, snap.imu_timeout,
-                       snap.tilt_filter_time, snap.slow_speed_factor, snap.cloud_timeout)
+                       snap.tilt_filter_time, snap.slow_speed_factor, snap.cloud_timeout, snap.max_tilt_deg)
 
 
 def _cross_check(snap: Snapshot) -> None:
     try:
         slope_config(snap)
     except ValueError as exc:
-        raise ConfigError(f"parameters 'slow_tilt_deg'/'resume_tilt_deg'/'stop_tilt_deg': {exc}") from exc
+        raise ConfigError(f"parameters 'slow_tilt_deg'/'resume_tilt_deg'/'stop_tilt_deg'/'max_tilt_deg': {exc}") \
+            from exc
 
 
 class SlopeGuardNode(ChainNode):
@@ -81,6 +86,7 @@ class SlopeGuardNode(ChainNode):
         super().__init__('slope_guard', SPECS, _cross_check, **kwargs)
         snap = self.params.snapshot
         self.geometry = load_rover_geometry(snap.profile, geometry)
+        self.use_hard_limits(self.geometry)
         self._r_base_imu = rpy_matrix(*self.geometry.imu.rpy)
         self._frames = sensor_frames(snap.frame_prefix, self.geometry)
         self.core = SlopeGuard(slope_config(snap))
@@ -111,9 +117,12 @@ class SlopeGuardNode(ChainNode):
             self.warn_throttled(f'dropped an IMU message: {exc}')
             return
         if event is not None:
-            self.publish_event(event, f'tilt {self.core.tilt_deg:.1f} deg')
+            extra = ' (roll-over limit: all motion blocked)' if self.core.state(now) == ROLLOVER else ''
+            self.publish_event(event, f'tilt {self.core.tilt_deg:.1f} deg{extra}')
         state = self.core.state(now)
-        if state == STOP:
+        if state == ROLLOVER:
+            self.stop_now()  # past the roll-over limit: nothing moves
+        elif state == STOP:
             ux, _ = self.core.uphill
             if same_sign(self.last_output.v, ux):
                 self.stop_now()  # do not wait for the next command to stop climbing
@@ -152,6 +161,8 @@ class SlopeGuardNode(ChainNode):
             return DIAG_WARN, 'waiting for the first IMU orientation: blocking all motion', values
         if state == STALE:
             return DIAG_ERROR, 'IMU stale: blocking all motion', values
+        if state == ROLLOVER:
+            return DIAG_ERROR, 'tilt past the roll-over limit: all motion blocked', values
         if state == STOP:
             return DIAG_WARN, 'too steep: climbing blocked, backing down and turning allowed', values
         if tilt is not None and math.isfinite(tilt) and tilt > self.core.config.slow_tilt_deg:

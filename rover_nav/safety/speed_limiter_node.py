@@ -4,9 +4,10 @@ cmd_vel_in (the operator) -> caps, curvature-preserving scaling, accel/decel ram
 cmd_vel_out. A watchdog timer on the node clock publishes zero (not silence) every
 `watchdog_period` once the operator's last command is older than `command_timeout`.
 
-E-stop protocol: `estop` true (from anyone) latches zero here. Only the service `estop/reset`
-(std_srvs/Trigger) clears this latch; the limiter then publishes `false` on `estop` (latched),
-which clears the guards, the drive controller and the simulator.
+E-stop protocol (`EstopLink`): `estop` true (from anyone) latches zero here and in every other
+obeying node; each holds `true` on `estop` while latched. `false` on `estop` clears nothing. Only
+the service `estop/reset` (std_srvs/Trigger) clears: it clears this latch and announces
+`estop/cleared`, which clears the guards, the drive controller, the simulator and the driver.
 """
 
 from __future__ import annotations
@@ -14,15 +15,14 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
-from rover_nav.runtime import qos
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 from rover_nav.safety.chain_node import DIAG_OK, DIAG_WARN, SKEW_SPEC, ChainNode
 from rover_nav.safety.command import Twist2D
 from rover_nav.safety.limiter import LimiterConfig, SpeedLimiter
+from rover_nav.safety.sensor_params import PROFILE_SPEC, load_rover_geometry
 
 SPECS = (
     ParamSpec('max_linear_speed', float, 0.0559,
@@ -43,6 +43,7 @@ SPECS = (
               'Seconds between watchdog checks (node clock); zero is published this often while timed out. '
               'The timeout is detected at most this late.', lo=0.005, hi=1.0, read_only=True),
     SKEW_SPEC,
+    PROFILE_SPEC,
 )
 
 
@@ -61,13 +62,13 @@ def _cross_check(snap: Snapshot) -> None:
 class SpeedLimiterNode(ChainNode):
     """Thin shell around `SpeedLimiter`; also offers `estop/reset`."""
 
-    clears_on_false = False  # only the reset service clears the limiter
+    estop_announcer = True  # its estop/reset service is the only way to clear a latch
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, geometry: Any = None, **kwargs: Any) -> None:
         super().__init__('speed_limiter', SPECS, _cross_check, **kwargs)
+        self.use_hard_limits(load_rover_geometry(self.params.snapshot.profile, geometry))
         self.core = SpeedLimiter(limiter_config(self.params.snapshot))
         self.params.on_change(lambda snap: self.core.configure(limiter_config(snap)))
-        self._estop_pub = self.create_publisher(Bool, 'estop', qos.LATCHED)
         self.create_service(Trigger, 'estop/reset', self._on_reset)
         self.create_timer(self.params.snapshot.watchdog_period, self._watchdog)
         self.report_state('waiting')
@@ -94,12 +95,13 @@ class SpeedLimiterNode(ChainNode):
     def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         was = self.estopped
         self.core.reset()
-        self.clear_estop()
-        self._estop_pub.publish(Bool(data=False))
+        self.estop_link.clear()
+        self.estop_link.announce_cleared()  # every other node clears on it, latched or not here
         if was:
             self.publish_event('estop_reset', 'e-stop reset')
         response.success = True
-        response.message = ('e-stop cleared' if was else 'e-stop was not latched') + '; published estop=false'
+        response.message = ('e-stop cleared' if was else 'e-stop was not latched here') + \
+            '; announced on estop/cleared'
         return response
 
     def status(self) -> tuple[int, str, dict[str, Any]]:

@@ -116,7 +116,11 @@ def test_stale_cmd_vel_stops_the_wheels_and_holds_steering(wired):
                          'command_timeout event')
 
 
-def test_estop_latches_until_false(wired):
+def test_estop_latches_until_the_reset_notice_and_a_plain_false_clears_nothing(wired, probe):
+    from std_msgs.msg import Empty
+
+    from rover_nav.safety.estop_link import CLEARED_QOS, CLEARED_TOPIC
+
     io = wired(command_timeout=5.0)
     out = io['out']
     moving = twist(0.05, 0.0)
@@ -130,7 +134,16 @@ def test_estop_latches_until_false(wired):
     io['drive'].wait_for(lambda: len(out) > n, 5.0, 'replies while e-stopped')
     assert all(np.all(np.array(r.msg.velocity[4:]) == 0.0) for r in out[n:])
     assert any(json.loads(e.msg.data)['kind'] == 'estop' for e in io['events'])
-    io['estop'].publish(Bool(data=False))  # what the speed limiter publishes on estop/reset
+    io['estop'].publish(Bool(data=False))  # from anyone: clears nothing
+    n = len(out)
+    for _ in range(5):
+        io['cmd'].publish(moving)
+        io['drive'].spin(0.05)
+    io['drive'].wait_for(lambda: len(out) > n, 5.0, 'replies after the plain false')
+    assert all(np.all(np.array(r.msg.velocity[4:]) == 0.0) for r in out[n:]) and io['drive'].node._estop
+    cleared = probe.publisher(CLEARED_TOPIC, Empty, CLEARED_QOS)
+    probe.wait_for_subscribers(cleared)
+    cleared.publish(Empty())  # what the speed limiter's estop/reset announces
     n = len(out)
     send_until(io, moving, lambda: any(r.msg.velocity[-1] > 0 for r in out[n:]), 'driving again after reset')
 
@@ -194,6 +207,17 @@ def test_measured_steering_makes_the_wheels_wait(wired, probe):
     send_until(io, twist(0.0, 0.05), turning, 'point turn once the corners arrived')
 
 
+def test_cmd_vel_far_above_the_rating_never_drives_a_wheel_faster_than_the_hard_limit(wired):
+    io = wired(command_timeout=5.0, max_wheel_speed=5.0)  # start-up value above the hard limit: capped anyway
+    out = io['out']
+    hard = load_geometry('yutu2').limits
+    for v in (5.0, 1e308):
+        n = len(out)
+        send_until(io, twist(v, 0.0), lambda n=n: any(r.msg.velocity[-1] > 0 for r in out[n:]), f'driving at {v}')
+        for r in out[n:]:
+            assert max(abs(x) for x in r.msg.velocity[4:]) * RADIUS <= min(hard.top_speed, hard.wheel_speed) + 1e-12
+
+
 def test_runtime_parameter_change_and_rejection(wired):
     io = wired(command_timeout=5.0)
     node = io['drive'].node
@@ -203,6 +227,10 @@ def test_runtime_parameter_change_and_rejection(wired):
     assert ok.successful
     bad = node.set_parameters([Parameter('v_eps_exit', value=0.0001)])[0]
     assert not bad.successful and 'v_eps_exit' in bad.reason
+    for name, above in (('max_wheel_speed', 0.1), ('command_timeout', 6.0)):  # above the hard limit (and 5.0)
+        bad = node.set_parameters([Parameter(name, value=above)])[0]
+        assert not bad.successful and 'hard limit' in bad.reason
+    assert node.set_parameters([Parameter('command_timeout', value=4.0)])[0].successful  # lowering
     out = io['out']
     send_until(io, twist(0.05, 0.0), lambda: any(r.msg.velocity[-1] > 0 for r in out), 'driving')
     assert out[-1].msg.velocity[-1] == pytest.approx(0.02 / RADIUS)

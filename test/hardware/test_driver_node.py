@@ -171,7 +171,18 @@ def test_lifecycle_and_stop_within_timeout_plus_one_period_on_sim_time(rig_facto
     assert last.position[6] == pytest.approx(0.1)  # modelled steering reached its target
 
 
-def test_estop_topic_latches_until_estop_false(rig_factory):
+def _reset_notice(rig):
+    """A publisher of what the speed limiter's estop/reset announces (a plain false clears nothing)."""
+    from std_msgs.msg import Empty
+
+    from rover_nav.safety.estop_link import CLEARED_QOS
+
+    pub = rig.probe.publisher(f'{rig.ns}/estop/cleared', Empty, CLEARED_QOS)
+    rig.wait(lambda: pub.get_subscription_count() >= 1, 'driver subscribed to estop/cleared')
+    return lambda: pub.publish(Empty())
+
+
+def test_estop_topic_latches_until_the_reset_notice(rig_factory):
     rig = rig_factory()
     assert rig.transition(Transition.TRANSITION_CONFIGURE)
     assert rig.transition(Transition.TRANSITION_ACTIVATE)
@@ -183,7 +194,10 @@ def test_estop_topic_latches_until_estop_false(rig_factory):
     rig.wait(lambda: all(s == (0, 0) for s in rig.speeds().values()), 'e-stop to stop the motors')
     rig.publish_for(forward, 0.3)
     assert all(s == (0, 0) for s in rig.speeds().values())  # latched: commands are ignored
-    estop.publish(Bool(data=False))  # what the speed limiter publishes after estop/reset
+    estop.publish(Bool(data=False))  # a plain false from anyone clears nothing
+    rig.publish_for(forward, 0.3)
+    assert all(s == (0, 0) for s in rig.speeds().values()) and rig.node.core.estop.latched
+    _reset_notice(rig)()  # what the speed limiter announces after estop/reset
     rig.publish_for(forward, 2.0, until=rig.moving)
     assert rig.moving()
 
@@ -197,17 +211,16 @@ def test_gpio_estop_publishes_and_holds_while_pressed(rig_factory):
     rig.emulation.pin.high = True
     rig.wait(lambda: any(r.msg.data for r in rig.estop_msgs), '/estop true from the GPIO switch')
     assert all(s == (0, 0) for s in rig.speeds().values())
-    reset = rig.probe.publisher(f'{rig.ns}/estop', Bool, qos.LATCHED)
-    rig.wait(lambda: reset.get_subscription_count() >= 1, 'driver subscribed to estop')
+    reset = _reset_notice(rig)
     count = len(rig.estop_msgs)
-    reset.publish(Bool(data=False))  # a reset while the mushroom is still pressed...
+    reset()  # a reset while the mushroom is still pressed...
     # the driver answers with estop true again (the order against our own false is not defined)
     rig.wait(lambda: any(r.msg.data for r in rig.estop_msgs[count:]), 'estop true re-asserted')
     assert rig.node.core.estop.latched
     rig.publish_for(forward, 0.3)
     assert all(s == (0, 0) for s in rig.speeds().values())
     rig.emulation.pin.high = False
-    reset.publish(Bool(data=False))  # ...and after releasing it
+    reset()  # ...and after releasing it
     rig.publish_for(forward, 2.0, until=rig.moving)
     assert rig.moving()
     assert not rig.node.core.estop.latched and not rig.node._published_estop  # our latched true withdrawn

@@ -91,14 +91,15 @@ def test_chain_of_three_processes_caps_stops_and_exits_cleanly(tmp_path, probe):
         inputs.until(moving_at_cap, 60.0, '/cmd_vel at the 0.0559 m/s cap')
         assert max(r.msg.twist.linear.x for r in out) <= 0.0559
 
-        estop = rover_cli('estop', '--timeout', '20')
+        chain = 'speed_limiter,slope_guard,obstacle_guard'  # no drive_controller in this test
+        estop = rover_cli('estop', '--timeout', '20', '--expect', chain)
         inputs.until(lambda: estop.poll() is not None, 60.0, 'rover estop to finish')
         assert estop.returncode == 0, estop.stdout.read()
         count = len(out)
         inputs.until(lambda: len(out) > count + 5, 20.0, 'commands after the e-stop')
         assert all(r.msg.twist.linear.x == 0.0 for r in out[count + 1:])
 
-        reset = rover_cli('estop', '--reset', '--timeout', '20')
+        reset = rover_cli('estop', '--reset', '--timeout', '20', '--expect', chain)
         inputs.until(lambda: reset.poll() is not None, 60.0, 'rover estop --reset to finish')
         assert reset.returncode == 0, reset.stdout.read()
         inputs.until(moving_at_cap, 30.0, 'motion after the reset')
@@ -130,3 +131,45 @@ def test_estop_with_nobody_listening_fails_loudly():
     output, _ = cli.communicate(timeout=60)
     assert cli.returncode == 1 and 'reached no node' in output
 
+
+
+def test_a_node_killed_and_restarted_after_a_one_shot_estop_comes_back_latched(spare_domain, tmp_path, probe):
+    import signal
+
+    from diagnostic_msgs.msg import DiagnosticArray
+    from std_msgs.msg import Bool
+
+    out = probe.subscribe('cmd_vel', TwistStamped, qos.COMMAND)
+    diags = probe.subscribe('/diagnostics', DiagnosticArray, qos.DIAGNOSTICS)
+
+    def start(mod: str, src: str, dst: str, tag: str = '') -> NodeProcess:
+        return NodeProcess.module(mod, ['--ros-args', '--params-file', str(PARAMS), '-r', f'cmd_vel_in:={src}',
+                                        '-r', f'cmd_vel_out:={dst}'], tmp_path / f'{mod.rsplit(".", 1)[1]}{tag}.log')
+
+    nodes = [start(*link) for link in CHAIN]
+    inputs = Inputs(probe)
+    try:
+        inputs.until(lambda: bool(out) and out[-1].msg.twist.linear.x > 0.05, 60.0, '/cmd_vel moving')
+        estop = rover_cli('estop', '--timeout', '20', '--expect', 'speed_limiter,slope_guard,obstacle_guard')
+        inputs.until(lambda: estop.poll() is not None, 60.0, 'rover estop to finish')
+        assert estop.returncode == 0, estop.stdout.read()  # the one-shot command has exited: its sample is gone
+        nodes[2]._signal_group(signal.SIGKILL)  # the obstacle guard dies...
+        nodes[2].proc.wait(timeout=10)
+        nodes[2].stop()
+        mark = len(diags)
+        nodes[2] = start(*CHAIN[2], tag='_respawned')  # ...and is respawned
+
+        def respawned_latched() -> bool:
+            return any(s.name == '/obstacle_guard' and any(kv.key == 'estop' and kv.value == 'True' for kv in s.values)
+                       for r in diags[mark:] for s in r.msg.status)
+
+        inputs.until(respawned_latched, 60.0, 'the respawned obstacle guard to report estop True')
+        plain = probe.publisher('estop', Bool, qos.LATCHED)
+        probe.wait_for_subscribers(plain, count=3)
+        plain.publish(Bool(data=False))  # from anyone: clears nothing
+        count = len(out)
+        inputs.until(lambda: len(out) > count + 20, 60.0, 'commands after the plain false')
+        assert all(r.msg.twist.linear.x == 0.0 for r in out[count:])
+    finally:
+        codes = [n.stop() for n in nodes]
+    assert codes == [0, 0, 0], '\n'.join(n.output() for n in nodes)

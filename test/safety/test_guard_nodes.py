@@ -58,7 +58,7 @@ def test_slope_guard_blocks_without_imu_and_passes_on_level_ground(slope):
 
 
 def test_slope_guard_blocks_climbing_and_lets_the_rover_back_down_and_turn(slope):
-    feed_imu(slope, -25.0)  # nose up 25 deg (REP-103: negative pitch)
+    feed_imu(slope, -22.0)  # nose up 22 deg (REP-103: negative pitch): past stop, below the roll-over limit
     assert slope.command(0.05, 0.0).twist.linear.x == 0.0
     assert slope.command(0.05, 0.05).twist.angular.z == 0.0
     back = slope.command(-0.05, 0.0)
@@ -102,7 +102,20 @@ def test_slope_guard_rejects_thresholds_out_of_order_at_runtime(slope):
     assert slope.node.core.config.stop_tilt_deg == 22.0
 
 
-def test_guards_obey_estop_and_clear_on_false(slope):
+def test_slope_limits_cannot_be_raised_above_the_hard_limits_at_runtime(slope):
+    for name, above in (('stop_tilt_deg', 24.0), ('max_tilt_deg', 28.0)):
+        result = slope.node.set_parameters([Parameter(name, value=above)])[0]
+        assert not result.successful and 'hard limit' in result.reason
+    assert slope.node.set_parameters([Parameter('max_tilt_deg', value=24.0)])[0].successful
+    assert slope.node.core.config.max_tilt_deg == 24.0
+
+
+def test_guards_obey_estop_ignore_false_and_clear_only_on_the_reset_notice(slope):
+    from std_msgs.msg import Empty
+
+    from rover_nav.safety.estop_link import CLEARED_QOS, CLEARED_TOPIC
+
+    cleared = slope.probe.publisher(CLEARED_TOPIC, Empty, CLEARED_QOS)
     feed_imu(slope, 0.0)
     assert slope.command(0.05, 0.0).twist.linear.x == pytest.approx(0.05)
     count = len(slope.out)
@@ -110,7 +123,11 @@ def test_guards_obey_estop_and_clear_on_false(slope):
     slope.wait_for(lambda: len(slope.out) > count, what='zero on e-stop')
     assert slope.out[count].msg.twist.linear.x == 0.0
     assert slope.command(0.05, 0.0).twist.linear.x == 0.0
-    slope.estop(False)
+    slope.estop(False)  # a plain false from anyone clears nothing
+    assert slope.command(0.05, 0.0).twist.linear.x == 0.0
+    assert slope.node.estopped
+    slope.probe.wait_for_subscribers(cleared)
+    cleared.publish(Empty())  # what the limiter's estop/reset announces
     slope.wait_for(lambda: not slope.node.estopped, what='e-stop cleared')
     assert slope.command(0.05, 0.0).twist.linear.x == pytest.approx(0.05)
 
@@ -193,3 +210,9 @@ def test_obstacle_guard_rejects_unknown_frames_and_goes_stale(obstacle):
     obstacle.advance(obstacle.t + 1.1, step=0.05)
     assert obstacle.command(0.05, 0.0).twist.linear.x == 0.0
     assert obstacle.node.state == 'stale_cloud'
+
+
+def test_obstacle_limits_cannot_be_raised_above_the_hard_limits_at_runtime(obstacle):
+    result = obstacle.node.set_parameters([Parameter('max_step_height', value=0.3)])[0]
+    assert not result.successful and 'hard limit' in result.reason
+    assert obstacle.node.set_parameters([Parameter('max_step_height', value=0.15)])[0].successful

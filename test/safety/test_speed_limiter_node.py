@@ -117,6 +117,16 @@ def test_a_rejected_parameter_set_leaves_the_limits_untouched(limiter):
     assert limiter.command(0.05, 0.0).twist.linear.x == pytest.approx(0.03)
 
 
+def test_safety_limits_cannot_be_raised_above_the_hard_limits_at_runtime(limiter):
+    node = limiter.node
+    for name, above, below in (('max_linear_speed', 0.06, 0.03), ('command_timeout', 1.5, 0.8)):
+        result = node.set_parameters([Parameter(name, value=above)])[0]
+        assert not result.successful and 'hard limit' in result.reason and name in result.reason
+        assert node.set_parameters([Parameter(name, value=below)])[0].successful  # lowering: anyone
+    assert node.set_parameters([Parameter('max_linear_speed', value=0.0559)])[0].successful  # back up to it
+    assert node.params.snapshot.max_linear_speed == pytest.approx(0.0559)
+
+
 def test_diagnostics_report_the_timeout(limiter):
     from diagnostic_msgs.msg import DiagnosticArray
 

@@ -179,7 +179,12 @@ def test_imu_reads_minus_fifteen_pitch_on_the_ramp(tmp_path, probe):
     assert code == 0, sim.output()
 
 
-def test_estop_stops_and_false_releases(tmp_path, probe):
+def test_estop_stops_and_only_the_reset_notice_releases(tmp_path, probe):
+    from std_msgs.msg import Empty
+
+    from rover_nav.safety.estop_link import CLEARED_QOS, CLEARED_TOPIC
+
+    cleared = probe.publisher(CLEARED_TOPIC, Empty, CLEARED_QOS)
     truth = probe.subscribe('ground_truth', Odometry, qos.STATE)
     events = probe.subscribe('events', String, qos.EVENTS)
     estop = probe.publisher('estop', Bool, qos.LATCHED)
@@ -193,7 +198,11 @@ def test_estop_stops_and_false_releases(tmp_path, probe):
         probe.wait_for(lambda: any('"estop"' in e.msg.data for e in events), 20.0, 'estop event')
         drive.run_until(drive.now + 3.0)
         assert abs(truth[-1].msg.twist.twist.linear.x) < 0.002
-        estop.publish(Bool(data=False))
+        estop.publish(Bool(data=False))  # a plain false clears nothing
+        drive.run_until(drive.now + 2.0)
+        assert abs(truth[-1].msg.twist.twist.linear.x) < 0.002
+        probe.wait_for_subscribers(cleared)
+        cleared.publish(Empty())  # what the speed limiter's estop/reset announces
         probe.spin(0.3)
         drive.run_until(drive.now + 3.0)
         assert truth[-1].msg.twist.twist.linear.x > 0.03
