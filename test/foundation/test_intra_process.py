@@ -334,3 +334,25 @@ def test_sim_time_timer_skips_missed_periods_to_the_first_deadline_after_now():
         node.now_ns = now
         timer.fire_if_due(now)
     assert fired == [100, 550, 600, 700]
+
+
+def test_a_raising_callback_is_counted_and_the_next_messages_still_delivered(capsys):
+    """One hostile message (RecursionError, OverflowError in a node) must not end every node of the process."""
+    from rover_nav.runtime.intra_process import IntraProcessBus
+
+    bus = IntraProcessBus()
+    got: list[int] = []
+
+    def fragile(msg: Int32) -> None:
+        if msg.data == 1:
+            raise RecursionError('nested too deep')
+        got.append(msg.data)
+
+    sub = bus.add(None, _FakeSubscription('/events', 10, fragile))
+    route = bus.route('/events', Int32, sub.qos)
+    for i in range(3):
+        bus.push(route, Int32(data=i))
+    assert bus.deliver() == 3
+    assert got == [0, 2]
+    assert bus.callback_errors['/events'] == 1
+    assert 'RecursionError' in capsys.readouterr().err
