@@ -9,6 +9,7 @@ and the DDS wiring is right. Both read the same `rover.yaml` the launch files us
 from __future__ import annotations
 
 from collections.abc import Callable
+import contextlib
 from dataclasses import dataclass, field
 import importlib
 import math
@@ -95,6 +96,21 @@ def prepare(world: str, scenario: str, duration: float | None, out: str | None, 
                      params_files=[str(data_file('config', 'rover.yaml'))])
 
 
+CLAIM_FILE = '.rover-run.claim'
+
+
+def claim_output_dir(out: Path) -> None:
+    """Make `out` this run's, atomically: two runs given the same --out both pass the "already holds
+    files" check in `prepare`, so the folder is claimed with an O_EXCL file; the loser gets ConfigError."""
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(out / CLAIM_FILE, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        raise ConfigError(f'--out {out} is already used by another run; give a new or empty folder') from None
+    with os.fdopen(fd, 'w') as f:
+        f.write(f'{os.getpid()}\n')
+
+
 def _load_class(spec: graph.NodeSpec) -> Callable[..., Any]:
     module_name, class_name = spec.node_class.split(':')
     return getattr(importlib.import_module(module_name), class_name)
@@ -127,8 +143,15 @@ def _drive_until_done(spin: Callable[[Callable[[], bool]], None], monitor: Any, 
         return monitor.progress.sim_time >= min(cfg.duration_s, printer.next_t)
 
     last_time, last_change = -1.0, time.monotonic()
+    errors = 0
     while monitor.progress.sim_time < cfg.duration_s:
-        spin(pause)
+        try:
+            spin(pause)
+        except Exception as exc:  # a callback raised inside the executor: drop that message, keep driving
+            errors += 1
+            if errors == 1 or errors in (10, 100, 1000):
+                print(f'rover run: a node callback raised {type(exc).__name__}: {str(exc)[:300]} ({errors} so far; '
+                      'the drive goes on)', file=sys.stderr, flush=True)
         printer.maybe_print(monitor.progress)
         dead = exited()
         if dead:
@@ -271,17 +294,25 @@ class ProcessGraph:
     def stop(self, grace_s: float = 20.0) -> dict[str, int]:
         for _name, proc, _log in self.children:
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGINT)
+                _signal_group(proc.pid, signal.SIGINT)
         codes = {}
         deadline = time.monotonic() + grace_s
         for name, proc, log in self.children:
             try:
                 codes[name] = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                _signal_group(proc.pid, signal.SIGKILL)
                 codes[name] = proc.wait()
             log.close()
+            _signal_group(proc.pid, signal.SIGKILL)  # what the node left in its group (a writer child)
         return codes
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    """Signal a child's process group; a group that is already gone (it exited between the poll and
+    the kill) is no error: this runs in `finally`, where an exception would hide the real outcome."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
 
 
 def run_processes(cfg: RunConfig) -> int:

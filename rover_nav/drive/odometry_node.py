@@ -215,8 +215,12 @@ class WheelOdometryNode(RoverNode):
             return
         try:
             est = estimate_twist(self.layout, steer, rate, self._config, sigma2=self._pool.sigma2)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # OverflowError: a wheel rate >= 1e200 squared
             self._reject(f'joint_states: {exc}')
+            self._prev_t, self._prev_twist = t, None
+            return
+        if not (math.isfinite(est.v) and math.isfinite(est.w)):  # rates near the float limit: inf twist
+            self._reject(f'joint_states: non-finite twist estimate (v={est.v}, w={est.w})')
             self._prev_t, self._prev_twist = t, None
             return
         self._pool.update(est.rss, est.dof)

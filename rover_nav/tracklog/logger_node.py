@@ -28,6 +28,7 @@ from sensor_msgs.msg import BatteryState, Imu, JointState, Joy, PointCloud2
 from std_msgs.msg import Bool, String
 
 from rover_nav.runtime import qos
+from rover_nav.runtime.clock_guard import ClockGuard
 from rover_nav.runtime.intra_process import bus_of, message_of
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ParamSpec, Snapshot
@@ -193,6 +194,8 @@ class TrackLoggerNode(RoverNode):
         self._path_pub = self.create_publisher(PathMsg, 'track', qos.LATCHED)
         self._declared: set[str] = set()
         self._last_clock_ns: int | None = None
+        self._clock_guard = ClockGuard()  # a foreign /clock far off must not become the log time
+        self.rejected_messages = 0
         self._wall_first: float | None = None
         self._wall_last: float | None = None
         self._cloud_count = 0
@@ -237,8 +240,9 @@ class TrackLoggerNode(RoverNode):
         if decode is not None:
             try:
                 decode(data, log_ns)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                self.warn_throttled(f'rejected a message on {topic}: {exc}')
+            except Exception as exc:  # a hostile message (overflow, deep nesting...) must never stop the logger
+                self.rejected_messages += 1
+                self.warn_throttled(f'rejected a message on {topic}: {type(exc).__name__}: {str(exc)[:200]}')
         if rec.msg_type is PointCloud2:
             n = self.params.snapshot.points_decimation
             self._cloud_count += 1
@@ -274,25 +278,27 @@ class TrackLoggerNode(RoverNode):
 
     # -- decoded inputs -------------------------------------------------------------------
     def _on_clock(self, data: Any, log_ns: int) -> None:
-        self._last_clock_ns = cdr.clock_ns(data) if isinstance(data, bytes) else _time_ns(data.clock)
-        self.recorder.note_time(self._last_clock_ns * 1e-9)
+        clock_ns = cdr.clock_ns(data) if isinstance(data, bytes) else _time_ns(data.clock)
+        if not self._clock_guard.accept(clock_ns * 1e-9):
+            raise ValueError(f'/clock jumped to {clock_ns * 1e-9:.9g} s from {self._clock_guard.last} s: ignored')
+        self._last_clock_ns = clock_ns
+        self.recorder.note_time(clock_ns * 1e-9)
 
-    def _odometry(self, data: Any) -> tuple[float, float, float, float, tuple[float, float, float, float]]:
+    def _odometry(self, data: Any, log_ns: int) -> tuple[float, float, float, float, tuple[float, float, float, float]]:
+        """Pose of an Odometry message at its log time: its stamp unless that is zero or implausible
+        (`_log_time_ns`: one pose stamped -2^31 s must not move the run's start by decades)."""
         if isinstance(data, bytes):
-            stamp_ns, x, y, z, q = cdr.odometry_pose(data)
+            _stamp_ns, x, y, z, q = cdr.odometry_pose(data)
         else:
             p, o = data.pose.pose.position, data.pose.pose.orientation
-            stamp_ns, x, y, z, q = _time_ns(data.header.stamp), p.x, p.y, p.z, (o.x, o.y, o.z, o.w)
-        t = stamp_ns * 1e-9
-        if t == 0.0:
-            t = (self._last_clock_ns or self.get_clock().now().nanoseconds) * 1e-9
-        return t, x, y, z, q
+            x, y, z, q = p.x, p.y, p.z, (o.x, o.y, o.z, o.w)
+        return log_ns * 1e-9, x, y, z, q
 
     def _on_ground_truth(self, data: Any, log_ns: int) -> None:
-        self._add_point(self.recorder.on_ground_truth(*self._odometry(data)))
+        self._add_point(self.recorder.on_ground_truth(*self._odometry(data, log_ns)))
 
     def _on_odom(self, data: Any, log_ns: int) -> None:
-        self._add_point(self.recorder.on_odom(*self._odometry(data)))
+        self._add_point(self.recorder.on_odom(*self._odometry(data, log_ns)))
 
     def _on_imu(self, data: Any, log_ns: int) -> None:
         if isinstance(data, bytes):

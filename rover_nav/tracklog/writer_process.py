@@ -101,6 +101,9 @@ class ProcessRunWriter:
         self._sender = threading.Thread(target=self._send_loop, name='track_logger_sender', daemon=True)
         self._lock = threading.Lock()
         self._recv_lock = threading.Lock()
+        # sync()/close() (ROS thread) and the sender thread both send: two unlocked Connection.send on
+        # one pipe interleave their bytes and the child dies unpickling them
+        self._send_lock = threading.Lock()
 
     # -- producer side (ROS callbacks), as RunWriter ------------------------------------------
     def start(self) -> None:
@@ -150,7 +153,7 @@ class ProcessRunWriter:
         if self._sender.is_alive():
             self._sender.join(timeout=timeout_s)
         self._send_batch()
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError), self._send_lock:
             self._conn.send(None)
         self._proc.join(timeout=timeout_s)
         if self._proc.is_alive():
@@ -165,15 +168,16 @@ class ProcessRunWriter:
             self._read_status()  # keep the status pipe drained: a full pipe would block the child
 
     def _send_batch(self) -> None:
-        items = self._items
-        batch = []
-        while items:
-            batch.append(items.popleft())
-        if batch:
-            try:
-                self._conn.send(batch)
-            except (OSError, ValueError):  # the child is gone: its status says why
-                self._dropped += sum(1 for item in batch if item[0] == 'msg')
+        with self._send_lock:  # one sender at a time, and batches leave in the order they were taken
+            items = self._items
+            batch = []
+            while items:
+                batch.append(items.popleft())
+            if batch:
+                try:
+                    self._conn.send(batch)
+                except (OSError, ValueError):  # the child is gone: its status says why
+                    self._dropped += sum(1 for item in batch if item[0] == 'msg')
 
     def _read_status(self, final: bool = False, wait_s: float = 0.0) -> None:
         with self._recv_lock:  # the sender thread and the ROS thread both read

@@ -32,3 +32,31 @@ def test_yaw_alone_is_no_tilt():
     p = DriveProgress()
     p.on_orientation(0.0, 0.0, math.sin(0.7), math.cos(0.7))
     assert p.tilt_deg == pytest.approx(0.0, abs=1e-9)
+
+
+def test_one_foreign_clock_far_ahead_does_not_end_the_drive():
+    """Issue 18 finding 14: one /clock with sec = 2^31-1 set sim_time past the duration: `rover run
+    --realtime` ended at once with exit 0. The monitor ignores implausible jumps (and deep /events)."""
+    import rclpy
+    from rosgraph_msgs.msg import Clock
+    from std_msgs.msg import String
+
+    from rover_bringup.monitor import MonitorNode
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = MonitorNode(context=context)
+    try:
+        for k in range(5):
+            node._on_clock(Clock(clock=rclpy.time.Time(nanoseconds=k * 100_000_000).to_msg()))
+        foreign = Clock()
+        foreign.clock.sec = 2**31 - 1
+        node._on_clock(foreign)
+        assert node.progress.sim_time == pytest.approx(0.4)
+        node._on_clock(Clock(clock=rclpy.time.Time(nanoseconds=500_000_000).to_msg()))
+        assert node.progress.sim_time == pytest.approx(0.5)
+        node._on_event(String(data='[' * 100_000 + ']' * 100_000))  # RecursionError in json: '?'
+        assert node.progress.guard == '?'
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
