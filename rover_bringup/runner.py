@@ -99,6 +99,24 @@ def prepare(world: str, scenario: str, duration: float | None, out: str | None, 
 CLAIM_FILE = '.rover-run.claim'
 
 
+def recording_verdict(out: Path) -> int:
+    """0 when the logger recorded everything, else 1 with what was lost on stderr (a full disk must not
+    end a run with exit 0 and a stale table)."""
+    import json
+
+    path = out / 'summary.json'
+    try:
+        recording = json.loads(path.read_text()).get('recording') or {}
+    except (OSError, ValueError) as exc:
+        print(f'rover run: FAILED: no readable summary.json in {out} ({exc})', file=sys.stderr)
+        return 1
+    if recording.get('complete', True):
+        return 0
+    print(f'rover run: FAILED: the recording is incomplete: {recording.get("lost") or "see summary.json"} '
+          f'(summary.json counts exactly what the bag holds)', file=sys.stderr)
+    return 1
+
+
 def claim_output_dir(out: Path) -> None:
     """Make `out` this run's, atomically: two runs given the same --out both pass the "already holds
     files" check in `prepare`, so the folder is claimed with an O_EXCL file; the loser gets ConfigError."""
@@ -204,6 +222,7 @@ def run_in_process(cfg: RunConfig) -> int:
     # composed nodes hand messages to each other directly (rover_nav.runtime.intra_process), not through DDS
     bus = attach_bus(context) if cfg.intra_process else None
     nodes: list[Any] = []
+    hooks_failed: list[str] = []  # e.g. the simulator could not save the terrain (disk full)
     executor = _executor(context)
     monitor = MonitorNode(context=context, parameter_overrides=_parameters({'use_sim_time': True}))
     executor.add_node(monitor)
@@ -238,12 +257,17 @@ def run_in_process(cfg: RunConfig) -> int:
                     hook()
                 except Exception as exc:  # one failing hook must not cost the others (the logger's summary)
                     print(f'rover run: {node.get_name()} shutdown hook failed: {exc}', file=sys.stderr)
+                    hooks_failed.append(node.get_name())
         for node in [*nodes, monitor]:
             executor.remove_node(node)
             node.destroy_node()
         executor.shutdown()
         rclpy.try_shutdown(context=context)
         sys.setswitchinterval(previous_switch)
+    if hooks_failed:
+        print(f'rover run: FAILED: could not finish {", ".join(hooks_failed)} (see above)', file=sys.stderr)
+        recording_verdict(cfg.out)  # and what the recording lost, if anything
+        return 1
     return 0
 
 

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if code != 0:
         return code
     finish(cfg.out, wall)
-    return code
+    return runner.recording_verdict(cfg.out)
 
 
 def private_domain() -> str:

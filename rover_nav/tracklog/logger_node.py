@@ -37,7 +37,7 @@ from rover_nav.tracklog import cdr
 from rover_nav.tracklog.bag import QosOffer, TopicInfo, header_stamp_ns
 from rover_nav.tracklog.files import csv_line, track_geojson
 from rover_nav.tracklog.geo import CHANGE4_LAT_DEG, CHANGE4_LON_DEG, tilt_deg_from_quaternion
-from rover_nav.tracklog.io_thread import RunWriter, describe_errors
+from rover_nav.tracklog.io_thread import RunWriter, describe_errors, recording_report
 from rover_nav.tracklog.msgdefs import type_name_of
 from rover_nav.tracklog.recorder import SOURCES, TrackPoint, TrackRecorder, parse_event
 from rover_nav.tracklog.sampling import decimate
@@ -112,7 +112,8 @@ SPECS = (
               read_only=True),
     ParamSpec('flush_period', float, 0.5, 's (wall or sim) between closed MCAP chunks: the most data a '
               'SIGKILL can lose. Smaller = more, smaller chunks.', lo=0.05, hi=1.0, read_only=True),
-    ParamSpec('summary_period', float, 1.0, 's (wall) between rewrites of summary.json and track.geojson.',
+    ParamSpec('summary_period', float, 1.0, 's between rewrites of summary.json (wall or sim time, whichever '
+              'comes first: after a kill -9 it is at most this far behind) and of track.geojson (wall).',
               lo=0.2, hi=60.0),
     ParamSpec('queue_size', int, 5000, 'Messages buffered for the writer thread; when full, new bag messages '
               'are dropped (counted, WARN) instead of blocking the control chain.', lo=10, hi=1_000_000,
@@ -195,6 +196,7 @@ class TrackLoggerNode(RoverNode):
         self._declared: set[str] = set()
         self._last_clock_ns: int | None = None
         self._clock_guard = ClockGuard()  # a foreign /clock far off must not become the log time
+        self._summary_clock_ns: int | None = None  # sim time of the last summary.json sent
         self.rejected_messages = 0
         self._wall_first: float | None = None
         self._wall_last: float | None = None
@@ -283,6 +285,12 @@ class TrackLoggerNode(RoverNode):
             raise ValueError(f'/clock jumped to {clock_ns * 1e-9:.9g} s from {self._clock_guard.last} s: ignored')
         self._last_clock_ns = clock_ns
         self.recorder.note_time(clock_ns * 1e-9)
+        # summary.json on SIM time as well: at 22x real time a 1 s wall period let it lag the bag by
+        # ~20-35 s of drive after a kill -9 (the promise is about one summary_period of sim time)
+        period_ns = self.params.snapshot.summary_period * 1e9
+        if self._summary_clock_ns is None or clock_ns - self._summary_clock_ns >= period_ns:
+            self._summary_clock_ns = clock_ns
+            self.writer.json('summary', 'summary.json', self.summary())
 
     def _odometry(self, data: Any, log_ns: int) -> tuple[float, float, float, float, tuple[float, float, float, float]]:
         """Pose of an Odometry message at its log time: its stamp unless that is zero or implausible
@@ -365,8 +373,7 @@ class TrackLoggerNode(RoverNode):
         return self.recorder.summary(
             self._wall_time(), world=snap.world, output_dir=str(self.out_dir),
             origin={'lon_deg': snap.origin_lon_deg, 'lat_deg': snap.origin_lat_deg},
-            recording={'messages_written': status.messages_written, 'messages_dropped': status.messages_dropped,
-                       'bag_files': status.bag_files, 'errors': status.errors})
+            recording=recording_report(status))
 
     def _write_outputs(self) -> None:
         self.writer.json('summary', 'summary.json', self.summary())

@@ -137,3 +137,31 @@ def test_sync_and_the_sender_thread_never_send_on_the_pipe_at_once(tmp_path):
     finally:
         writer.close()
     assert conn.overlaps == 0
+
+
+def test_a_killed_child_leaves_a_repaired_bag_and_a_summary_that_counts_it(tmp_path):
+    """Item 4 of issue 18 (kill the writer child): the parent finishes what the child could not."""
+    out = tmp_path / 'run'
+    writer = ProcessRunWriter(out, 10 * 1024 * 1024)
+    writer.start()
+    writer.add_topic(_events_topic())
+    for i in range(100):
+        writer.message('/events', String(data=f'event {i}'), 1_000_000_000 + i * 10_000_000)
+        writer.row(csv_line(_point(i)))
+    writer.json('summary', 'summary.json', {'distance_m': 1.0, 'recording': {}})
+    writer.sync()
+    os.kill(writer._proc.pid, signal.SIGKILL)
+    wait_until(lambda: not writer._proc.is_alive(), 10.0, what='the child to die')
+    for i in range(100, 150):
+        writer.message('/events', String(data=f'event {i}'), 1_000_000_000 + i * 10_000_000)
+        writer.row(csv_line(_point(i)))
+    writer.json('summary', 'summary.json', {'distance_m': 2.0, 'recording': {}})
+    writer.close()
+    summary = json.loads((out / 'summary.json').read_text())
+    in_bag = sum(1 for _ in bagmod.read_bag(out / 'bag'))
+    rec = summary['recording']
+    assert summary['distance_m'] == 2.0  # the newest summary, written by the parent
+    assert rec['messages_written'] == in_bag == bagmod.load_metadata(out / 'bag')['message_count']
+    assert rec['messages_written'] + rec['messages_dropped'] == 150 and rec['messages_dropped'] >= 50
+    assert rec['rows_dropped'] >= 50 and rec['complete'] is False and 'writer process died' in rec['lost']
+    assert not list(out.rglob('.*'))  # no .reserve, no temporary files
