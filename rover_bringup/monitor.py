@@ -68,6 +68,21 @@ class MonitorNode(IntraProcessMixin, Node):
         self.create_subscription(Odometry, 'ground_truth', self._on_truth, qos.STATE)
         self.create_subscription(String, 'events', self._on_event, qos.EVENTS)
 
+    def domain_conflict(self) -> str | None:
+        """Why this ROS domain is not this run's alone, or None.
+
+        Two runs started with the same exported ROS_DOMAIN_ID drive each other's simulators (each
+        simulator steps on the other chain's commands): a second /clock publisher, i.e. a second
+        simulator, gives it away.
+        """
+        infos = self.get_publishers_info_by_topic('/clock')
+        if len(infos) <= 1:
+            return None
+        names = ', '.join(sorted(f'{i.node_namespace.rstrip("/")}/{i.node_name}' for i in infos))
+        return (f'{len(infos)} /clock publishers on this ROS domain ({names}): another simulator or run shares '
+                'it, and the two would drive each other; use another ROS_DOMAIN_ID (or leave it unset: '
+                'rover run then claims a private one)')
+
     def _on_clock(self, msg: Clock) -> None:
         t = msg.clock.sec + msg.clock.nanosec * 1e-9
         if self.clock_guard.accept(t):

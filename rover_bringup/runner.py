@@ -162,6 +162,7 @@ def _drive_until_done(spin: Callable[[Callable[[], bool]], None], monitor: Any, 
 
     last_time, last_change = -1.0, time.monotonic()
     errors = 0
+    next_graph_check = time.monotonic() + 1.0
     while monitor.progress.sim_time < cfg.duration_s:
         try:
             spin(pause)
@@ -171,6 +172,11 @@ def _drive_until_done(spin: Callable[[Callable[[], bool]], None], monitor: Any, 
                 print(f'rover run: a node callback raised {type(exc).__name__}: {str(exc)[:300]} ({errors} so far; '
                       'the drive goes on)', file=sys.stderr, flush=True)
         printer.maybe_print(monitor.progress)
+        if time.monotonic() >= next_graph_check and hasattr(monitor, 'domain_conflict'):
+            next_graph_check = time.monotonic() + 2.0
+            conflict = monitor.domain_conflict()
+            if conflict:
+                return conflict
         dead = exited()
         if dead:
             return f'node(s) exited early: {", ".join(dead)}'

@@ -60,3 +60,33 @@ def test_one_foreign_clock_far_ahead_does_not_end_the_drive():
     finally:
         node.destroy_node()
         rclpy.try_shutdown(context=context)
+
+
+def test_a_second_clock_publisher_on_the_domain_is_a_conflict():
+    """Issue 18 finding 15: two runs with the same exported ROS_DOMAIN_ID drove each other's simulators
+    silently. A second /clock publisher (another simulator) is now reported; the runner fails on it."""
+    import rclpy
+    from rosgraph_msgs.msg import Clock
+
+    from helpers.processes import wait_until
+    from rover_bringup.monitor import MonitorNode
+    from rover_nav.runtime import qos
+
+    contexts = [rclpy.Context() for _ in range(3)]
+    for c in contexts:
+        rclpy.init(context=c)
+    monitor = MonitorNode(context=contexts[0])
+    ours = rclpy.create_node('lunar_sim', context=contexts[1])
+    theirs = rclpy.create_node('lunar_sim', namespace='/other_run', context=contexts[2])
+    try:
+        ours.create_publisher(Clock, '/clock', qos.CLOCK)
+        wait_until(lambda: monitor.count_publishers('/clock') == 1, 20.0, what='our simulator discovered')
+        assert monitor.domain_conflict() is None
+        theirs.create_publisher(Clock, '/clock', qos.CLOCK)
+        wait_until(lambda: monitor.domain_conflict() is not None, 20.0, what='the second simulator noticed')
+        assert '2 /clock publishers' in monitor.domain_conflict() and 'ROS_DOMAIN_ID' in monitor.domain_conflict()
+    finally:
+        for node in (monitor, ours, theirs):
+            node.destroy_node()
+        for c in contexts:
+            rclpy.try_shutdown(context=c)
