@@ -65,10 +65,10 @@ def test_one_foreign_clock_far_ahead_does_not_end_the_drive():
 def test_a_second_clock_publisher_on_the_domain_is_a_conflict():
     """Issue 18 finding 15: two runs with the same exported ROS_DOMAIN_ID drove each other's simulators
     silently. A second /clock publisher (another simulator) is now reported; the runner fails on it."""
+    from helpers.processes import wait_until
     import rclpy
     from rosgraph_msgs.msg import Clock
 
-    from helpers.processes import wait_until
     from rover_bringup.monitor import MonitorNode
     from rover_nav.runtime import qos
 
