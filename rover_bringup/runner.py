@@ -264,6 +264,10 @@ def run_in_process(cfg: RunConfig) -> int:
                 except Exception as exc:  # one failing hook must not cost the others (the logger's summary)
                     print(f'rover run: {node.get_name()} shutdown hook failed: {exc}', file=sys.stderr)
                     hooks_failed.append(node.get_name())
+        if bus is not None and bus.callback_errors:
+            counts = ', '.join(f'{topic}: {n}' for topic, n in sorted(bus.callback_errors.items()))
+            print(f'rover run: node callbacks raised on the intra-process bus (those messages were dropped): '
+                  f'{counts}', file=sys.stderr)
         for node in [*nodes, monitor]:
             executor.remove_node(node)
             node.destroy_node()

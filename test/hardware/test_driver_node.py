@@ -61,6 +61,8 @@ class Rig:
                                        namespace=self.ns, parameter_overrides=overrides)
         self.executor = SingleThreadedExecutor(context=self.ctx)
         self.executor.add_node(self.node)
+        if sim_time:
+            self._emulator_on_node_clock()
         p = self.probe
         self.joint_states = p.subscribe(f'{self.ns}/joint_states', JointState, qos.SENSOR_SUB)
         self.events = p.subscribe(f'{self.ns}/events', String, qos.EVENTS)
@@ -68,6 +70,23 @@ class Rig:
         self.commands = p.publisher(f'{self.ns}/joint_commands', JointState, qos.COMMAND)
         self.clock_pub = p.publisher('/clock', Clock, qos.CLOCK)
         self.change = p.node.create_client(ChangeState, f'{self.ns}/hardware_driver/change_state')
+
+    def _emulator_on_node_clock(self) -> None:
+        """Run the emulated RoboClaws on the node's simulated clock (their clock hook): on the wall clock
+        their own 0.5 s serial timeout fired whenever a loaded machine held the test for 0.5 s between
+        two simulated ticks, and stopped the motors before the driver's watchdog (a flake)."""
+        emulator = self.emulation.emulator
+        clock = self.node.get_clock()
+
+        def sim_seconds() -> float:
+            return clock.now().nanoseconds * 1e-9
+
+        with emulator._lock:
+            now = sim_seconds()
+            emulator.clock = sim_seconds
+            emulator._last_advance_t = emulator._last_byte_t = now
+            for ctl in emulator.controllers.values():
+                ctl.last_valid_t = now
 
     def spin(self, duration_s: float) -> None:
         import time
