@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -67,10 +66,10 @@ def test_clock_guard_follows_a_real_restart_after_a_consistent_run_of_values():
 # -- bounded YAML ----------------------------------------------------------------------------------
 
 def test_alias_bomb_is_refused_before_anything_expands():
-    start = time.monotonic()
+    """Refused at the first `*` while composing: nothing is built, so nothing can expand (it used to
+    take 30 s and 3.2 GB when an error message repr()'d the result)."""
     with pytest.raises(YamlLimitError, match=r'line 2: YAML aliases \(\*a\)'):
         load_bounded(ALIAS_BOMB)
-    assert time.monotonic() - start < 5.0  # generous: it fails at the first alias, it used to take 30 s
 
 
 def test_oversized_yaml_is_refused():
