@@ -310,14 +310,18 @@ class TrackLoggerNode(RoverNode):
             self.writer.json('summary', 'summary.json', self.summary())
 
     def _odometry(self, data: Any, log_ns: int) -> tuple[float, float, float, float, tuple[float, float, float, float]]:
-        """Pose of an Odometry message at its log time: its stamp unless that is zero or implausible
-        (`_log_time_ns`: one pose stamped -2^31 s must not move the run's start by decades)."""
+        """Pose of an Odometry message and its time: the stamp, unless it is zero, negative, or more than
+        MAX_STAMP_SKEW_S from the /clock (one pose stamped -2^31 s must not move the run's start by
+        decades); then the log time. Before the first /clock (or without one: hardware) a positive
+        stamp is trusted: the node clock may be the wall clock, which says nothing about sim stamps."""
         if isinstance(data, bytes):
-            _stamp_ns, x, y, z, q = cdr.odometry_pose(data)
+            stamp_ns, x, y, z, q = cdr.odometry_pose(data)
         else:
             p, o = data.pose.pose.position, data.pose.pose.orientation
-            x, y, z, q = p.x, p.y, p.z, (o.x, o.y, o.z, o.w)
-        return log_ns * 1e-9, x, y, z, q
+            stamp_ns, x, y, z, q = _time_ns(data.header.stamp), p.x, p.y, p.z, (o.x, o.y, o.z, o.w)
+        clock = self._last_clock_ns
+        plausible = stamp_ns > 0 and (clock is None or abs(stamp_ns - clock) <= MAX_STAMP_SKEW_S * 1e9)
+        return (stamp_ns if plausible else log_ns) * 1e-9, x, y, z, q
 
     def _on_ground_truth(self, data: Any, log_ns: int) -> None:
         self._add_point(self.recorder.on_ground_truth(*self._odometry(data, log_ns)))
