@@ -22,6 +22,7 @@ from rosgraph_msgs.msg import Clock
 from std_msgs.msg import String
 
 from rover_nav.runtime import qos
+from rover_nav.runtime.clock_guard import ClockGuard
 from rover_nav.runtime.intra_process import IntraProcessMixin
 from rover_nav.tracklog.sampling import Odometer
 
@@ -68,12 +69,33 @@ class MonitorNode(IntraProcessMixin, Node):
     def __init__(self, **kwargs: object) -> None:
         super().__init__('run_monitor', **kwargs)
         self.progress = DriveProgress()
+        self.clock_guard = ClockGuard()  # a foreign /clock at 2^31 s must not end the drive
         self.create_subscription(Clock, '/clock', self._on_clock, qos.CLOCK)
         self.create_subscription(Odometry, 'ground_truth', self._on_truth, qos.STATE)
         self.create_subscription(String, 'events', self._on_event, qos.EVENTS)
 
+    def domain_conflict(self) -> str | None:
+        """Why this ROS domain is not this run's alone, or None.
+
+        Two runs started with the same exported ROS_DOMAIN_ID drive each other's simulators (each
+        simulator steps on the other chain's commands): a second /clock publisher, i.e. a second
+        simulator, gives it away.
+        """
+        infos = self.get_publishers_info_by_topic('/clock')
+        if len(infos) <= 1:
+            return None
+        names = ', '.join(sorted(f'{i.node_namespace.rstrip("/")}/{i.node_name}' for i in infos))
+        return (f'{len(infos)} /clock publishers on this ROS domain ({names}): another simulator or run shares '
+                'it, and the two would drive each other; use another ROS_DOMAIN_ID (or leave it unset: '
+                'rover run then claims a private one)')
+
     def _on_clock(self, msg: Clock) -> None:
-        self.progress.sim_time = msg.clock.sec + msg.clock.nanosec * 1e-9
+        t = msg.clock.sec + msg.clock.nanosec * 1e-9
+        if self.clock_guard.accept(t):
+            self.progress.sim_time = self.clock_guard.last
+        elif self.clock_guard.rejected in (1, 10, 100, 1000):
+            self.get_logger().warning(f'/clock at {t:.9g} s ignored: a jump from {self.progress.sim_time:.3f} s '
+                                      f'(a foreign /clock publisher?); {self.clock_guard.rejected} rejected so far')
 
     def _on_truth(self, msg: Odometry) -> None:
         p = msg.pose.pose.position
@@ -85,5 +107,5 @@ class MonitorNode(IntraProcessMixin, Node):
     def _on_event(self, msg: String) -> None:
         try:
             self.progress.on_event(str(json.loads(msg.data).get('kind', '?')))
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # not JSON, not an object, nested too deep
             self.progress.on_event('?')

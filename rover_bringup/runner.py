@@ -9,6 +9,7 @@ and the DDS wiring is right. Both read the same `rover.yaml` the launch files us
 from __future__ import annotations
 
 from collections.abc import Callable
+import contextlib
 from dataclasses import dataclass, field
 import importlib
 import math
@@ -95,6 +96,39 @@ def prepare(world: str, scenario: str, duration: float | None, out: str | None, 
                      params_files=[str(data_file('config', 'rover.yaml'))])
 
 
+CLAIM_FILE = '.rover-run.claim'
+
+
+def recording_verdict(out: Path) -> int:
+    """0 when the logger recorded everything, else 1 with what was lost on stderr (a full disk must not
+    end a run with exit 0 and a stale table)."""
+    import json
+
+    path = out / 'summary.json'
+    try:
+        recording = json.loads(path.read_text()).get('recording') or {}
+    except (OSError, ValueError) as exc:
+        print(f'rover run: FAILED: no readable summary.json in {out} ({exc})', file=sys.stderr)
+        return 1
+    if recording.get('complete', True):
+        return 0
+    print(f'rover run: FAILED: the recording is incomplete: {recording.get("lost") or "see summary.json"} '
+          f'(summary.json counts exactly what the bag holds)', file=sys.stderr)
+    return 1
+
+
+def claim_output_dir(out: Path) -> None:
+    """Make `out` this run's, atomically: two runs given the same --out both pass the "already holds
+    files" check in `prepare`, so the folder is claimed with an O_EXCL file; the loser gets ConfigError."""
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(out / CLAIM_FILE, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        raise ConfigError(f'--out {out} is already used by another run; give a new or empty folder') from None
+    with os.fdopen(fd, 'w') as f:
+        f.write(f'{os.getpid()}\n')
+
+
 def _load_class(spec: graph.NodeSpec) -> Callable[..., Any]:
     module_name, class_name = spec.node_class.split(':')
     return getattr(importlib.import_module(module_name), class_name)
@@ -127,9 +161,22 @@ def _drive_until_done(spin: Callable[[Callable[[], bool]], None], monitor: Any, 
         return monitor.progress.sim_time >= min(cfg.duration_s, printer.next_t)
 
     last_time, last_change = -1.0, time.monotonic()
+    errors = 0
+    next_graph_check = time.monotonic() + 1.0
     while monitor.progress.sim_time < cfg.duration_s:
-        spin(pause)
+        try:
+            spin(pause)
+        except Exception as exc:  # a callback raised inside the executor: drop that message, keep driving
+            errors += 1
+            if errors == 1 or errors in (10, 100, 1000):
+                print(f'rover run: a node callback raised {type(exc).__name__}: {str(exc)[:300]} ({errors} so far; '
+                      'the drive goes on)', file=sys.stderr, flush=True)
         printer.maybe_print(monitor.progress)
+        if time.monotonic() >= next_graph_check and hasattr(monitor, 'domain_conflict'):
+            next_graph_check = time.monotonic() + 2.0
+            conflict = monitor.domain_conflict()
+            if conflict:
+                return conflict
         dead = exited()
         if dead:
             return f'node(s) exited early: {", ".join(dead)}'
@@ -181,6 +228,7 @@ def run_in_process(cfg: RunConfig) -> int:
     # composed nodes hand messages to each other directly (rover_nav.runtime.intra_process), not through DDS
     bus = attach_bus(context) if cfg.intra_process else None
     nodes: list[Any] = []
+    hooks_failed: list[str] = []  # e.g. the simulator could not save the terrain (disk full)
     executor = _executor(context)
     monitor = MonitorNode(context=context, parameter_overrides=_parameters({'use_sim_time': True}))
     executor.add_node(monitor)
@@ -215,12 +263,21 @@ def run_in_process(cfg: RunConfig) -> int:
                     hook()
                 except Exception as exc:  # one failing hook must not cost the others (the logger's summary)
                     print(f'rover run: {node.get_name()} shutdown hook failed: {exc}', file=sys.stderr)
+                    hooks_failed.append(node.get_name())
+        if bus is not None and bus.callback_errors:
+            counts = ', '.join(f'{topic}: {n}' for topic, n in sorted(bus.callback_errors.items()))
+            print(f'rover run: node callbacks raised on the intra-process bus (those messages were dropped): '
+                  f'{counts}', file=sys.stderr)
         for node in [*nodes, monitor]:
             executor.remove_node(node)
             node.destroy_node()
         executor.shutdown()
         rclpy.try_shutdown(context=context)
         sys.setswitchinterval(previous_switch)
+    if hooks_failed:
+        print(f'rover run: FAILED: could not finish {", ".join(hooks_failed)} (see above)', file=sys.stderr)
+        recording_verdict(cfg.out)  # and what the recording lost, if anything
+        return 1
     return 0
 
 
@@ -271,17 +328,25 @@ class ProcessGraph:
     def stop(self, grace_s: float = 20.0) -> dict[str, int]:
         for _name, proc, _log in self.children:
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGINT)
+                _signal_group(proc.pid, signal.SIGINT)
         codes = {}
         deadline = time.monotonic() + grace_s
         for name, proc, log in self.children:
             try:
                 codes[name] = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                _signal_group(proc.pid, signal.SIGKILL)
                 codes[name] = proc.wait()
             log.close()
+            _signal_group(proc.pid, signal.SIGKILL)  # what the node left in its group (a writer child)
         return codes
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    """Signal a child's process group; a group that is already gone (it exited between the poll and
+    the kill) is no error: this runs in `finally`, where an exception would hide the real outcome."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
 
 
 def run_processes(cfg: RunConfig) -> int:

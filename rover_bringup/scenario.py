@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from rover_nav.runtime.bounded_yaml import YamlLimitError, load_bounded, short_repr
 from rover_nav.runtime.params import ConfigError
 
 
@@ -49,8 +50,10 @@ class Scenario:
 
 
 def _number(where: str, value: Any, lo: float, hi: float) -> float:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 1e300:  # float() would overflow
+        raise ConfigError(f'{where} = {short_repr(value)} is out of range [{lo}, {hi}]')
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f'{where} must be a finite number, got {value!r}')
+        raise ConfigError(f'{where} must be a finite number, got {short_repr(value)}')
     if not lo <= value <= hi:
         raise ConfigError(f'{where} = {value} is out of range [{lo}, {hi}]')
     return float(value)
@@ -97,7 +100,9 @@ def load_scenario(name_or_path: str) -> Scenario:
     if not path.is_file():
         raise ConfigError(f'scenario file {path} does not exist')
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_bounded(path.read_bytes())
+    except YamlLimitError as exc:
+        raise ConfigError(f'{path}: {exc}') from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f'{path}: not valid YAML: {exc}') from exc
     return parse_scenario(data, str(path))

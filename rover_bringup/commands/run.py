@@ -61,10 +61,10 @@ def run(args: argparse.Namespace) -> int:
         cfg = runner.prepare(args.world, args.scenario, args.duration, args.out, args.seed, realtime,
                              args.processes, args.quiet, operator=not args.no_operator, verbose=args.verbose,
                              intra_process=not args.dds_only)
+        runner.claim_output_dir(cfg.out)  # atomic: a second run with the same --out stops here
     except (ConfigError, FileNotFoundError) as exc:
         print(f'rover run: {exc}', file=sys.stderr)
         return EXIT_CONFIG
-    cfg.out.mkdir(parents=True, exist_ok=True)
     domain = private_domain()
     mode = 'separate processes' if cfg.processes else (
         'one process, intra-process bus' if cfg.intra_process else 'one process, DDS only')
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if code != 0:
         return code
     finish(cfg.out, wall)
-    return code
+    return runner.recording_verdict(cfg.out)
 
 
 def private_domain() -> str:

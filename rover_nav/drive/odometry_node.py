@@ -226,7 +226,7 @@ class WheelOdometryNode(RoverNode):
                                 f'{self._rate_limit:.3g} rad/s treated as missing')
         try:
             est = estimate_twist(self.layout, steer, rate, self._config, sigma2=self._pool.sigma2)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # OverflowError: a wheel rate >= 1e200 squared
             self._reject(f'joint_states: {exc}')
             self._prev_t, self._prev_twist = t, None
             return

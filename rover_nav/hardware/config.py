@@ -45,6 +45,10 @@ SPECS: tuple[ParamSpec, ...] = (
     ParamSpec('roboclaw_addresses', list, [128, 129, 130], 'Packet-serial addresses of the controllers sharing '
               'the port (multi-unit mode must be enabled on each).', lo=128, hi=135, element_type=int,
               read_only=True),
+    ParamSpec('park_hold', bool, True, 'With zero commanded (or stopped by the watchdog while active), hold '
+              'every wheel at its encoder count with the RoboClaw position loop (command 121: a parking brake '
+              'on slopes) instead of a zero speed, whose velocity loop lets a loaded wheel creep. Needs the '
+              'position PID tuned in Motion Studio; false: zero speed.', read_only=True),
     ParamSpec('roboclaw_read_timeout', float, 0.02, 's to wait for one reply. A RoboClaw answers within about '
               '1 ms, but USB-serial adapters add up to their latency timer (FTDI: 16 ms unless set to 1 ms); '
               'larger values slow down fault detection.', lo=0.001, hi=0.5, read_only=True),

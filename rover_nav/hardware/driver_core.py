@@ -29,7 +29,7 @@ from rover_nav.hardware.config import HardwareConfig, resolve_config_file
 from rover_nav.hardware.devices import DeviceFactories
 from rover_nav.hardware.estop import EstopLatch
 from rover_nav.hardware.pca9685 import PCA9685
-from rover_nav.hardware.roboclaw import RoboClawBus, RoboClawError
+from rover_nav.hardware.roboclaw import SERIAL_IO_ERRORS, RoboClawBus, RoboClawError
 from rover_nav.hardware.roboclaw_protocol import STATUS_ERROR_MASK, describe_status
 from rover_nav.hardware.steering import STEER_ORDER, SteeringModel
 from rover_nav.hardware.watchdog import Decision, Watchdog
@@ -136,6 +136,7 @@ class DriverCore:
         self.rejected_commands = 0
         self.scaled_commands = 0
         self.sent: dict[int, tuple[int, int]] = {}
+        self.holding: dict[int, tuple[int, int]] = {}  # address -> encoder counts held (park_hold)
         self._servo_sent: dict[str, float] = {}
         self._last_slow_t = -math.inf
         self._last_calibration_t = -math.inf
@@ -269,7 +270,7 @@ class DriverCore:
         if self.pin is not None:
             self.pin.close()
         if self.bus is not None:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(*SERIAL_IO_ERRORS):
                 self.bus.close()
         for bus in self._i2c:
             with contextlib.suppress(OSError):
@@ -309,18 +310,48 @@ class DriverCore:
         return decision
 
     def _drive_targets(self) -> set[int]:
-        """Send the wheel targets; returns the addresses whose write failed."""
+        """Send the wheel targets; returns the addresses whose write failed.
+
+        All-zero targets park the wheels (`park`): a zero speed is no brake on a slope.
+        """
         limited, factor = self.wheel_map.limit(self.wheel_targets)
         if factor < 1.0:
             self.scaled_commands += 1
         speeds = self.wheel_map.controller_speeds(limited)
+        if self.p.park_hold and all(s == (0, 0) for s in speeds.values()):
+            return self.park()
         return self._send_speeds(speeds)
+
+    def park(self) -> set[int]:
+        """Hold every wheel where it is (RoboClaw position loop); returns the addresses that failed.
+
+        The counts are read once, when a controller enters the hold, and re-sent every period (a
+        controller reset or a lost packet then re-arms it). A controller whose encoders cannot be
+        read gets a zero speed instead. Any speed command leaves the hold.
+        """
+        if not self.p.park_hold:
+            return self.stop_motors()
+        failed: set[int] = set()
+        if self.bus is None:
+            return failed
+        for address in self.p.roboclaw_addresses:
+            try:
+                if address not in self.holding:
+                    self.holding[address] = self.bus.read_encoders(address)
+                self.bus.hold_position(address, *self.holding[address])
+                self.sent[address] = (0, 0)
+            except RoboClawError:
+                self.holding.pop(address, None)
+                failed |= self._send_speeds({address: (0, 0)})
+                failed.add(address)
+        return failed
 
     def _send_speeds(self, speeds: dict[int, tuple[int, int]]) -> set[int]:
         failed: set[int] = set()
         if self.bus is None:
             return failed
         for address, (m1, m2) in speeds.items():
+            self.holding.pop(address, None)
             try:
                 self.bus.drive_speeds(address, m1, m2)
                 self.sent[address] = (m1, m2)
@@ -402,8 +433,8 @@ class DriverCore:
             except OSError:
                 self.pca_errors += 1
                 self.watchdog.raise_fault(now, 'pca9685')
-        else:
-            failed = self.stop_motors()
+        else:  # stopped by the watchdog: parked while active (the e-stop already sent a zero speed)
+            failed = self.park() if self.active else self.stop_motors()
         for model in self.steer_models.values():
             model.advance(dt)
         joints = self._read_joints(skip=failed)
@@ -566,6 +597,7 @@ class DriverCore:
                 values.update({'firmware': self.versions.get(address, ''),
                                'serial_timeout_s': self.serial_timeouts.get(address, float('nan')),
                                'commanded_qpps': self.sent.get(address, (0, 0)),
+                               'parked_at_counts': self.holding.get(address, ''),
                                'temperature_c': self.temperatures.get(address, float('nan')),
                                'status': f'0x{status:08x}'})
                 items.append(DiagnosticItem(level, f'roboclaw {address}', message, values))

@@ -22,10 +22,12 @@ from __future__ import annotations
 import math
 import sys
 from typing import Any
+import weakref
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import MultiThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import BatteryState, Imu, JointState
 from std_msgs.msg import Bool
@@ -41,6 +43,7 @@ from rover_nav.runtime.rover_node import RoverNode
 from rover_nav.safety.estop_link import EstopLink
 
 NODE_NAME = 'hardware_driver'
+RCLError = _rclpy.RCLError
 AUTOSTART_RETRY_S = 5.0
 # Approximate BNO055 noise (datasheet order of magnitude): roll/pitch ~1 deg, yaw relative.
 _ORIENTATION_VAR = {'imuplus': (3e-4, 3e-4, 1e-2), 'ndof': (3e-4, 3e-4, 3e-3)}
@@ -73,11 +76,54 @@ class HardwareDriverNode(RoverNode, LifecycleNode):
         self._battery_pub = self.create_publisher(BatteryState, 'battery', qos.COMMAND)
         self._estop_pub = self.create_publisher(Bool, 'estop', qos.LATCHED)
         self._imu_group = MutuallyExclusiveCallbackGroup()  # IMU reads run beside the motor loop
+        self._guard_lifecycle_services()
         self._autostart_timer = None
         if self.params.snapshot.autostart:
             self._autostart_timer = self.create_timer(0.05, self._autostart)
 
     # -- lifecycle ------------------------------------------------------------------------------
+
+    def _guard_lifecycle_services(self) -> None:
+        """Make the lifecycle services safe to call at any time, in any state.
+
+        rclpy's change_state raises RCLError ("Transition is not registered") for a transition
+        that is invalid in the current state (activate while unconfigured, an unknown id): in the
+        executor that kills the node. Here it is answered with success = false instead. The
+        read-only queries (get_state, available states/transitions) get their own callback group,
+        so they answer while the motor loop or a configure retry waits on a dead serial line.
+        """
+        change = getattr(self, '_service_change_state', None)
+        if change is None:
+            return
+        inner = change.callback
+
+        def guarded_change_state(request: Any, response: Any) -> Any:
+            transition = request.transition
+            if not transition.label and transition.id not in self._available_transition_ids():
+                self.get_logger().warning(f'change_state: transition id {transition.id} is not available in '
+                                          f'state {self._state_machine.current_state[1]}: refused')
+                response.success = False
+                return response
+            try:
+                return inner(request, response)
+            except RCLError as exc:
+                self.get_logger().warning(f'change_state refused: {exc}')
+                response.success = False
+                return response
+
+        change.callback = guarded_change_state
+        queries = MutuallyExclusiveCallbackGroup()
+        for name in ('_service_get_state', '_service_get_available_states', '_service_get_available_transitions',
+                     '_service_get_transition_graph'):
+            service = getattr(self, name, None)
+            if service is None:
+                continue
+            service.callback_group.entities.discard(weakref.ref(service))
+            service.callback_group = queries
+            queries.add_entity(service)
+
+    def _available_transition_ids(self) -> set[int]:
+        return {t[0] for t in self._state_machine.available_transitions}
 
     def _autostart(self) -> None:
         self._autostart_timer.timer_period_ns = int(AUTOSTART_RETRY_S * 1e9)
@@ -294,8 +340,9 @@ class HardwareDriverNode(RoverNode, LifecycleNode):
 
 
 def spin_two_threads(node: Any) -> None:
-    """Spin with two threads: the IMU group may then run while the motor loop waits on serial I/O."""
-    executor = MultiThreadedExecutor(num_threads=2, context=node.context)
+    """Spin with three threads: the IMU group and the lifecycle queries may then run while the motor
+    loop waits on serial I/O."""
+    executor = MultiThreadedExecutor(num_threads=3, context=node.context)
     executor.add_node(node)
     try:
         executor.spin()

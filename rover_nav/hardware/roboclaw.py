@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 import contextlib
 from dataclasses import dataclass
+import termios
 from typing import Any, Protocol
 
 from rover_nav.hardware import roboclaw_protocol as proto
@@ -26,6 +27,11 @@ class SerialPort(Protocol):
     def read(self, size: int) -> bytes: ...
     def reset_input_buffer(self) -> None: ...
     def close(self) -> None: ...
+
+
+#: What a serial call raises when the device is gone: pyserial's SerialException (an OSError), and
+#: termios.error, which is NOT an OSError, from tcflush/tcsetattr of an unplugged USB adapter.
+SERIAL_IO_ERRORS: tuple[type[BaseException], ...] = (OSError, termios.error)
 
 
 class RoboClawError(Exception):
@@ -126,7 +132,7 @@ class RoboClawBus:
         try:
             self.port.reset_input_buffer()
             self.port.write(request)
-        except OSError as exc:  # serial.SerialException and SerialTimeoutException are OSErrors
+        except SERIAL_IO_ERRORS as exc:  # SerialException, SerialTimeoutException, termios.error
             raise FrameError('io', f'serial port error: {exc}') from exc
 
     @staticmethod
@@ -145,7 +151,7 @@ class RoboClawBus:
     def _read_exact(self, n: int) -> bytes:
         try:
             data = self.port.read(n)
-        except OSError as exc:
+        except SERIAL_IO_ERRORS as exc:
             raise FrameError('io', f'serial port error: {exc}') from exc
         if len(data) == 0:
             raise FrameError('timeout', f'no reply (expected {n} bytes)')
@@ -188,7 +194,7 @@ class RoboClawBus:
         while len(out) < proto.VERSION_MAX_LEN:
             try:
                 byte = self.port.read(1)
-            except OSError as exc:
+            except SERIAL_IO_ERRORS as exc:
                 raise FrameError('io', f'serial port error: {exc}') from exc
             if not byte:
                 raise FrameError('timeout' if not out else 'partial', f'string reply cut after {len(out)} bytes')
@@ -205,6 +211,10 @@ class RoboClawBus:
 
     def stop(self, address: int) -> None:
         self.drive_speeds(address, 0, 0)
+
+    def hold_position(self, address: int, m1_counts: int, m2_counts: int) -> None:
+        """Hold both motors at these encoder counts (position PID: the parking brake)."""
+        self.write(address, Cmd.DRIVE_M1M2_POSITION, proto.position_payload(m1_counts, m2_counts))
 
     def read_encoders(self, address: int) -> tuple[int, int]:
         """Encoder counts of M1 and M2 (signed 32-bit, wrapping)."""
@@ -260,4 +270,7 @@ class RoboClawBus:
         self.write(address, Cmd.RESET_ENCODERS)
 
     def close(self) -> None:
-        self.port.close()
+        try:
+            self.port.close()
+        except termios.error as exc:  # report it as the OSError callers expect
+            raise OSError(f'serial port close failed: {exc}') from exc

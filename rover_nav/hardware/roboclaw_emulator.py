@@ -11,6 +11,11 @@ arrives corrupted and is dropped; a read is answered with a wrong CRC), ``no_rep
 packet is lost), ``partial`` (only half of the reply is sent), ``garbage`` (a wrong ACK byte).
 `cut_link()` models a cut cable: nothing gets through in either direction.
 
+Parking: `load_qpps` models an outside load on the wheels (a rover parked on a slope). Under a
+zero SPEED command the velocity loop lets a loaded motor creep at that rate (a speed loop has no
+memory of where the wheel was); under a POSITION command (121, the parking brake) the position
+loop holds the commanded count.
+
 Time comes from `clock` (default `time.monotonic`), so tests can drive it by hand.
 """
 
@@ -66,6 +71,8 @@ class EmulatedController:
     timeout_stops: int = 0
     stuck_encoders: set[int] = field(default_factory=set)  # 1 and/or 2: encoder never counts
     ignores_serial_timeout: bool = False  # firmware without the command: ACKs it, keeps 0
+    load_qpps: tuple[float, float] = (0.0, 0.0)  # creep of M1/M2 under a zero speed command (slope)
+    hold: tuple[int, int] | None = None  # position-hold targets (command 121) while holding
 
     def speeds(self) -> tuple[int, int]:
         return self.m1_qpps, self.m2_qpps
@@ -231,6 +238,10 @@ class RoboClawEmulator:
             self._set_speeds(now, ctl, proto.to_i32(payload), ctl.m2_qpps)
         elif cmd == Cmd.DRIVE_M2_SPEED:
             self._set_speeds(now, ctl, ctl.m1_qpps, proto.to_i32(payload))
+        elif cmd == Cmd.DRIVE_M1M2_POSITION:
+            self._set_speeds(now, ctl, 0, 0)
+            ctl.hold = (proto.to_i32(payload, 0), proto.to_i32(payload, 4))
+            ctl.enc = [float(ctl.hold[0]), float(ctl.hold[1])]  # an ideal position loop
         elif cmd == Cmd.SET_SERIAL_TIMEOUT and not ctl.ignores_serial_timeout:
             ctl.serial_timeout_steps = payload[0]
         elif cmd == Cmd.RESET_ENCODERS:
@@ -271,6 +282,7 @@ class RoboClawEmulator:
         return ctl.m1_qpps if channel == 1 else ctl.m2_qpps
 
     def _set_speeds(self, now: float, ctl: EmulatedController, m1: int, m2: int) -> None:
+        ctl.hold = None  # a speed command (or the serial timeout's stop) leaves position mode
         if (m1, m2) != (ctl.m1_qpps, ctl.m2_qpps):
             self.speed_log.append((now, ctl.address, m1, m2))
         ctl.m1_qpps, ctl.m2_qpps = m1, m2
@@ -281,8 +293,10 @@ class RoboClawEmulator:
         self._last_advance_t = max(now, self._last_advance_t)
         for ctl in self.controllers.values():
             for ch in (1, 2):
-                if ch not in ctl.stuck_encoders:
-                    ctl.enc[ch - 1] += (ctl.m1_qpps if ch == 1 else ctl.m2_qpps) * dt
+                if ch not in ctl.stuck_encoders and ctl.hold is None:
+                    speed = ctl.m1_qpps if ch == 1 else ctl.m2_qpps
+                    creep = ctl.load_qpps[ch - 1] if speed == 0 else 0.0
+                    ctl.enc[ch - 1] += (speed + creep) * dt
             timeout = ctl.serial_timeout_steps * proto.SERIAL_TIMEOUT_STEP_S
             moving = ctl.m1_qpps != 0 or ctl.m2_qpps != 0
             if ctl.serial_timeout_steps and moving and now - ctl.last_valid_t > timeout:

@@ -48,6 +48,7 @@ class Cmd(IntEnum):
     READ_SPEEDS = 79
     READ_TEMPERATURE = 82
     READ_STATUS = 90
+    DRIVE_M1M2_POSITION = 121
 
 
 #: Write commands -> payload length in bytes (before the CRC).
@@ -57,6 +58,7 @@ WRITE_PAYLOAD: dict[int, int] = {
     Cmd.DRIVE_M1_SPEED: 4,
     Cmd.DRIVE_M2_SPEED: 4,
     Cmd.DRIVE_M1M2_SPEED: 8,
+    Cmd.DRIVE_M1M2_POSITION: 9,  # M1 position, M2 position (signed counts), buffer flag (1 = now)
 }
 
 #: Read commands -> reply data length in bytes (before the CRC); None = NUL-terminated string.
@@ -167,6 +169,15 @@ def to_u32(data: bytes, offset: int = 0) -> int:
 def speeds_payload(m1_qpps: int, m2_qpps: int) -> bytes:
     """Payload of DRIVE_M1M2_SPEED: two signed speeds in encoder counts per second."""
     return i32(m1_qpps) + i32(m2_qpps)
+
+
+def position_payload(m1_counts: int, m2_counts: int) -> bytes:
+    """Payload of DRIVE_M1M2_POSITION: two signed encoder positions and buffer = 1 (execute at once).
+
+    The controller then holds each motor at that count with its position PID: a brake that
+    resists a slope, unlike a zero speed, whose velocity loop lets a loaded wheel creep.
+    """
+    return i32(m1_counts) + i32(m2_counts) + bytes((1,))
 
 
 def serial_timeout_steps(seconds: float) -> int:

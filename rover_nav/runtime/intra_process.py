@@ -35,7 +35,9 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable
+import sys
 import time
+import traceback
 from typing import Any
 import weakref
 
@@ -92,7 +94,8 @@ class LocalSubscription:
         # raw, and the CDR bytes are made here: unless the callback takes message objects too
         self.raw = subscription.raw and not getattr(subscription.callback, 'takes_messages', False)
         self.callback: Callable[[Any], None] = subscription.callback
-        self.queue: deque[Any] = deque(maxlen=max(1, self.qos.depth))
+        # (sequence number of the push, message): keep-last, its own depth
+        self.queue: deque[tuple[int, Any]] = deque(maxlen=max(1, self.qos.depth))
         self.delivered = 0
 
 
@@ -174,11 +177,15 @@ class IntraProcessBus:
 
     def __init__(self) -> None:
         self._subs: dict[str, list[LocalSubscription]] = {}
-        self._order: deque[LocalSubscription] = deque()  # one entry per push, in publish order
+        # one (subscription, sequence number) per push, in publish order; an entry whose message a
+        # keep-last queue has since dropped is skipped (its number is no longer at that queue's front)
+        self._order: deque[tuple[LocalSubscription, int]] = deque()
+        self._seq = 0
         self._timers: dict[Any, list[SimTimeTimer]] = {}  # node -> its sim-time timers
         self._version = 0
         self.local_messages: Counter[str] = Counter()  # per topic: published on the bus
         self.dds_messages: Counter[str] = Counter()  # per topic: published on DDS (an outside subscriber)
+        self.callback_errors: Counter[str] = Counter()  # per topic: callbacks that raised (message dropped)
 
     @property
     def version(self) -> int:
@@ -227,16 +234,31 @@ class IntraProcessBus:
     def push(self, route: _Route, msg: Any) -> None:
         """Queue `msg` for every subscription of `route` (raw ones get its CDR bytes)."""
         self.local_messages[route.topic] += 1
+        self._seq += 1
+        seq = self._seq
         data = None
         for sub in route.local:
             if sub.raw:
                 if data is None:
                     data = SerializedMessage(serialize_message(msg))
                     data.message = msg
-                sub.queue.append(data)
+                sub.queue.append((seq, data))
             else:
-                sub.queue.append(msg)
-            self._order.append(sub)
+                sub.queue.append((seq, msg))
+            self._order.append((sub, seq))
+
+    def _callback_failed(self, sub: LocalSubscription, exc: Exception) -> None:
+        """Count a callback's exception and report it (with its traceback the first time per topic)."""
+        topic = sub.subscription.topic_name
+        self.callback_errors[topic] += 1
+        n = self.callback_errors[topic]
+        if n == 1 or n in (10, 100, 1000) or n % 10000 == 0:
+            name = sub.node.get_name() if hasattr(sub.node, 'get_name') else '?'
+            text = f'{name}: callback on {topic} raised {type(exc).__name__}: {str(exc)[:300]} ({n} so far; ' \
+                   'the message is dropped, the node goes on)'
+            if n == 1:
+                text += '\n' + ''.join(traceback.format_exception(exc))[-3000:]
+            print(text, file=sys.stderr, flush=True)
 
     @property
     def pending(self) -> bool:
@@ -248,17 +270,22 @@ class IntraProcessBus:
 
         Stops after `limit` callbacks, once `time.monotonic()` passes `until`, or as soon as
         `stop()` is true (checked after every callback: a drive ends at the same message on every
-        run). A keep-last queue that overflowed has fewer messages than order entries: those
-        entries are skipped.
+        run). A message a keep-last queue dropped on overflow is skipped with its order entry, so
+        every message delivered comes at its own place in the publish order (never a later message
+        of that subscription in the place of the dropped one: a command ahead of its clock).
         """
         order = self._order
         ran = 0
         while order and ran < limit:
-            sub = order.popleft()
-            if sub.queue:
+            sub, seq = order.popleft()
+            queue = sub.queue
+            if queue and queue[0][0] == seq:
                 sub.delivered += 1
                 ran += 1
-                sub.callback(sub.queue.popleft())
+                try:
+                    sub.callback(queue.popleft()[1])
+                except Exception as exc:  # one bad message must not stop every node of the process
+                    self._callback_failed(sub, exc)
                 if (stop is not None and stop()) or (until is not None and time.monotonic() >= until):
                     break
         return ran

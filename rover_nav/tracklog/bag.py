@@ -17,6 +17,7 @@ from the file system propagate as OSError for the caller to report.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 import contextlib
 from dataclasses import dataclass, field
@@ -139,6 +140,7 @@ class _OpenFile:
     channels: dict[str, int] = field(default_factory=dict)
     pending: int = 0  # messages since the last flush
     pending_bytes: int = 0  # their payload size (the open chunk, uncompressed)
+    topic_counts: Counter[str] = field(default_factory=Counter)  # this file's messages per topic
 
     def writer_pending_bytes(self) -> int:
         return self.pending_bytes
@@ -249,6 +251,7 @@ class BagWriter:
                              publish_time=log_ns if publish_ns is None else publish_ns, sequence=sequence)
         f.pending += 1
         f.pending_bytes += len(data) + 32
+        f.topic_counts[topic_name] += 1
         info = f.info
         info.count += 1
         info.start_ns = log_ns if info.start_ns is None else min(info.start_ns, log_ns)
@@ -301,13 +304,29 @@ class BagWriter:
             f.stream.close()
         self.write_metadata_yaml()
 
-    def abandon_file(self) -> None:
-        """Drop the current file after a write error (it stays readable up to its last chunk)."""
+    def abandon_file(self) -> int:
+        """Drop the current file after a write error (it stays readable up to its last whole chunk).
+
+        What a write error left on disk is not what was handed to the writer (a buffered stream
+        fails later than the write that filled the disk), so the file is read back: the counts
+        (metadata.yaml, summary) are then exactly what a reader recovers. Returns how many of the
+        file's messages were lost.
+        """
         f = self._file
         self._file = None
-        if f is not None:
-            with contextlib.suppress(OSError):
-                f.stream.close()
+        if f is None:
+            return 0
+        with contextlib.suppress(OSError):
+            f.stream.close()
+        readable: Counter[str] = Counter(m.topic for m in iter_file(self.bag_dir / f.info.path))
+        lost = f.info.count - sum(readable.values())
+        if lost:
+            f.info.count -= lost
+            self.message_count -= lost
+            for name, n in f.topic_counts.items():
+                self.topics[name].message_count -= n - readable.get(name, 0)
+            self._metadata_dirty = True
+        return lost
 
     def close(self) -> None:
         """Finish the open file and write the final metadata.yaml."""
@@ -353,9 +372,14 @@ class BagWriter:
         self.bag_dir.mkdir(parents=True, exist_ok=True)
         path = self.bag_dir / 'metadata.yaml'
         tmp = self.bag_dir / '.metadata.yaml.tmp'
-        with open(tmp, 'w', encoding='utf-8') as out:
-            yaml.safe_dump(self.metadata(), out, sort_keys=False, default_flow_style=False)
-        os.replace(tmp, path)
+        try:
+            with open(tmp, 'w', encoding='utf-8') as out:
+                yaml.safe_dump(self.metadata(), out, sort_keys=False, default_flow_style=False)
+            os.replace(tmp, path)
+        except OSError:  # disk full: no half-written temporary file left behind
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
         self._metadata_dirty = False
 
 

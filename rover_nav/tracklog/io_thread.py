@@ -10,17 +10,26 @@ and small).
 Errors (disk full, file size limit, unwritable folder) are caught per sink, kept as a readable
 status for /diagnostics and the log, and the sink is retried every `retry_period_s`: a bag gets a
 new split file, the CSV is reopened in append mode. The thread itself never dies of an OSError.
+
+A full disk must not cost the record of what was lost: the writer keeps RESERVE_BYTES of the disk
+in a hidden file (`.reserve`), retries a failed sink only once the disk has room beyond it again,
+and frees it when the run ends, so the final summary.json and bag/metadata.yaml are written and
+tell the truth: messages lost in the chunk that could not be written are moved from written to
+dropped, and track rows that could not be written are counted (rows_dropped).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+import contextlib
 from dataclasses import dataclass, field
+import errno
 import json
 import os
 from pathlib import Path
 import queue
+import shutil
 import threading
 import time
 from typing import Any
@@ -30,6 +39,10 @@ from rover_nav.tracklog.bag import BagWriter, TopicInfo
 from rover_nav.tracklog.files import CsvSink, write_json_atomic
 
 SINKS = ('folder', 'bag', 'csv', 'summary', 'geojson', 'writer')
+#: Disk space held back for the final summary.json, metadata.yaml and CSV tail (see the module docstring).
+RESERVE_BYTES = 512 * 1024
+RESERVE_NAME = '.reserve'
+SUMMARY_NAME = 'summary.json'
 
 
 @dataclass
@@ -44,6 +57,7 @@ class WriterStatus:
     bag_files: int = 0
     bag_bytes: int = 0
     alive: bool = True
+    rows_dropped: int = 0  # track.csv rows that could not be written
 
     @property
     def ok(self) -> bool:
@@ -78,6 +92,9 @@ class RunWriter:
         self._topics: list[TopicInfo] = []
         self._pending_json: dict[str, Any] = {}
         self._meta_wall = 0.0
+        self._last_json: dict[str, tuple[str, Any]] = {}  # name -> (sink, obj) last written
+        self._reserve = self.out_dir / RESERVE_NAME
+        self._disk_full = False
 
     # -- producer side (ROS callbacks) ----------------------------------------------------
     def start(self) -> None:
@@ -109,9 +126,10 @@ class RunWriter:
         with self._lock:
             s = self._status
             return WriterStatus(dict(s.errors), s.messages_written, s.messages_dropped, s.rows_written,
-                                len(self._messages), s.bag_files, s.bag_bytes, self._thread.is_alive())
+                                len(self._messages), s.bag_files, s.bag_bytes, self._thread.is_alive(),
+                                s.rows_dropped)
 
-    def sync(self, timeout_s: float = 2.0) -> None:
+    def sync(self, timeout_s: float = 10.0) -> None:
         """Wait (bounded) until every bag message queued so far is written (or dropped by the writer):
         status() then counts them. An empty queue is not enough: the writer works in batches."""
         deadline = time.monotonic() + timeout_s
@@ -175,8 +193,38 @@ class RunWriter:
         except OSError as exc:
             self._fail('folder', exc)
             return
+        self._hold_reserve()
         self._open_csv()
         self._open_bag()
+
+    def _hold_reserve(self) -> None:
+        """Claim RESERVE_BYTES for the end of the run (best effort: a disk already full gets none)."""
+        if self._reserve.exists():
+            return
+        try:
+            with open(self._reserve, 'wb') as f:
+                f.write(bytes(RESERVE_BYTES))
+        except OSError:
+            with contextlib.suppress(OSError):
+                self._reserve.unlink()
+
+    def _release_reserve(self) -> None:
+        with contextlib.suppress(OSError):
+            self._reserve.unlink()
+
+    def _room_to_retry(self) -> bool:
+        """After ENOSPC, retry only when the disk has room again: a retry that fills the last bytes
+        would cost the final summary its place."""
+        if not self._disk_full:
+            return True
+        try:
+            free = shutil.disk_usage(self.out_dir).free
+        except OSError:
+            return False
+        if free < 4 * RESERVE_BYTES:
+            return False
+        self._disk_full = False
+        return True
 
     def _ready(self, sink: str) -> bool:
         """True when the sink may be used now (no error, or its retry time has come)."""
@@ -185,6 +233,9 @@ class RunWriter:
         if not failed:
             return True
         if time.monotonic() < self._retry_at.get(sink, 0.0):
+            return False
+        if not self._room_to_retry():
+            self._retry_at[sink] = time.monotonic() + self.retry_period_s
             return False
         if sink != 'folder' and not self._ready('folder'):
             return False
@@ -206,11 +257,25 @@ class RunWriter:
                 for topic in self._topics:
                     self._bag.add_topic(topic)
             else:
-                self._bag.abandon_file()
+                self._abandon_bag()
             self._bag.write_metadata_yaml(force=True)
             self._clear('bag')
         except OSError as exc:
             self._fail('bag', exc)
+
+    def _abandon_bag(self, uncounted: int = 0) -> None:
+        """Drop the bag's current file after an error: messages the file does not hold become dropped.
+
+        `uncounted`: of those, how many the status never counted as written (the message whose
+        write failed, when the bag had already taken it).
+        """
+        if self._bag is None:
+            return
+        lost = self._bag.abandon_file() - uncounted
+        if lost:
+            with self._lock:
+                self._status.messages_written -= lost
+                self._status.messages_dropped += lost
 
     def _open_csv(self) -> None:
         try:
@@ -249,10 +314,11 @@ class RunWriter:
             return
         if topic not in self._bag.topics:
             self._handle_control()  # its declaration may have raced ahead in the other queue
+        before = self._bag.message_count
         try:
             self._bag.write(topic, data, log_ns)
         except OSError as exc:
-            self._bag.abandon_file()
+            self._abandon_bag(uncounted=self._bag.message_count - before)  # 1 if the bag took it first
             self._fail('bag', exc)
             with self._lock:
                 self._status.messages_dropped += 1
@@ -264,11 +330,15 @@ class RunWriter:
 
     def _write_row(self, line: str) -> None:
         if not self._usable('csv') or not self._csv.is_open:
+            with self._lock:
+                self._status.rows_dropped += 1
             return
         try:
             self._csv.write(line)
         except OSError as exc:
             self._fail('csv', exc)
+            with self._lock:
+                self._status.rows_dropped += 1
             return
         with self._lock:
             self._status.rows_written += 1
@@ -279,6 +349,7 @@ class RunWriter:
                 continue
             try:
                 write_json_atomic(self.out_dir / name, obj)
+                self._last_json[name] = (sink, obj)
                 self._clear(sink)
             except OSError as exc:
                 self._fail(sink, exc)
@@ -304,28 +375,50 @@ class RunWriter:
                 self._meta_wall = time.monotonic()
                 bag.write_metadata_yaml()
         except OSError as exc:
-            bag.abandon_file()
+            self._abandon_bag()
             self._fail('bag', exc)
 
     def _finish(self) -> None:
+        """Finish the bag and the CSV, then write the last JSON (the summary must count the end of the bag)."""
+        self._release_reserve()  # the room kept for exactly this
+        self._disk_full = False
+        self._retry_at.clear()  # every failed sink gets one last attempt now, into the freed room
         self._handle_control()
-        self._flush_json()
         if self._bag is not None:
             with self._lock:
                 failed = 'bag' in self._status.errors
             try:
                 if failed:
-                    self._bag.abandon_file()
+                    self._abandon_bag()
                     self._bag.write_metadata_yaml(force=True)
                 else:
                     self._bag.close()
             except OSError as exc:
-                self._bag.abandon_file()
+                self._abandon_bag()
                 self._fail('bag', exc)
+                with contextlib.suppress(OSError):
+                    self._bag.write_metadata_yaml(force=True)  # the counts without the lost chunk
         self._csv.close()
+        self._on_finished()
+        self._flush_json()
+
+    def _on_finished(self) -> None:
+        """Rewrite the last summary with the final recording counts: finishing the bag may still have
+        lost its last chunk (a full disk), after the logger composed the summary."""
+        last = self._last_json.get(SUMMARY_NAME)
+        if last is None or SUMMARY_NAME in self._pending_json:
+            last = self._pending_json.get(SUMMARY_NAME, last)
+        if last is None:
+            return
+        sink, obj = last
+        if isinstance(obj, dict) and isinstance(obj.get('recording'), dict):
+            obj = {**obj, 'recording': {**obj['recording'], **recording_report(self.status())}}
+        self._pending_json[SUMMARY_NAME] = (sink, obj)
 
     # -- status ---------------------------------------------------------------------------
     def _fail(self, sink: str, exc: OSError) -> None:
+        if getattr(exc, 'errno', None) == errno.ENOSPC:
+            self._disk_full = True
         text = f'{exc.strerror or exc}' + (f': {exc.filename}' if getattr(exc, 'filename', None) else '')
         self._retry_at[sink] = time.monotonic() + self.retry_period_s
         with self._lock:
@@ -339,6 +432,20 @@ class RunWriter:
             self._status.errors.pop(sink, None)
 
 
+def recording_report(status: WriterStatus) -> dict[str, Any]:
+    """The summary's `recording` figures: counts, errors, and in words what was lost (if anything)."""
+    lost = []
+    if status.messages_dropped:
+        lost.append(f'{status.messages_dropped} bag messages')
+    if status.rows_dropped:
+        lost.append(f'{status.rows_dropped} track.csv rows')
+    lost += [f'{sink}: {text}' for sink, text in sorted(status.errors.items())]
+    return {'messages_written': status.messages_written, 'messages_dropped': status.messages_dropped,
+            'rows_written': status.rows_written, 'rows_dropped': status.rows_dropped,
+            'bag_files': status.bag_files, 'errors': dict(status.errors),
+            'complete': not lost, 'lost': '; '.join(lost)}
+
+
 def describe_errors(errors: dict[str, str]) -> str:
     """'cannot write bag: No space left on device: /x/bag_0.mcap; ...' for logs and diagnostics."""
     return '; '.join(f'cannot write {sink}: {text}' for sink, text in sorted(errors.items()))
@@ -348,4 +455,4 @@ def dumps_compact(obj: Any) -> str:
     return json.dumps(obj, separators=(',', ':'))
 
 
-__all__ = ['SINKS', 'RunWriter', 'WriterStatus', 'describe_errors']
+__all__ = ['SINKS', 'RunWriter', 'WriterStatus', 'describe_errors', 'recording_report']

@@ -28,6 +28,7 @@ from sensor_msgs.msg import BatteryState, Imu, JointState, Joy, PointCloud2
 from std_msgs.msg import Bool, String
 
 from rover_nav.runtime import qos
+from rover_nav.runtime.clock_guard import ClockGuard
 from rover_nav.runtime.intra_process import bus_of, message_of
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ParamSpec, Snapshot
@@ -36,7 +37,7 @@ from rover_nav.tracklog import cdr, cdr_encode
 from rover_nav.tracklog.bag import QosOffer, TopicInfo, header_stamp_ns
 from rover_nav.tracklog.files import csv_line, track_geojson
 from rover_nav.tracklog.geo import CHANGE4_LAT_DEG, CHANGE4_LON_DEG, tilt_deg_from_quaternion
-from rover_nav.tracklog.io_thread import RunWriter, describe_errors
+from rover_nav.tracklog.io_thread import RunWriter, describe_errors, recording_report
 from rover_nav.tracklog.msgdefs import type_name_of
 from rover_nav.tracklog.recorder import SOURCES, TrackPoint, TrackRecorder, parse_event
 from rover_nav.tracklog.sampling import decimate
@@ -85,7 +86,9 @@ TOPICS = (
     Recorded('battery', BatteryState, _RELIABLE_REC, True, _CMD),
     Recorded('joy', Joy, qos.JOY, True, _REL),
     Recorded('/diagnostics', DiagnosticArray, _RELIABLE_REC, True, _REL),
-    Recorded('/clock', ClockMsg, qos.CLOCK, True, _BEST),
+    # /clock: best effort like every clock subscriber, but deeper than qos.CLOCK's 1 (a busy logger in
+    # its own process lost 4.6 % of the ticks from the bag, history overwritten before it was taken)
+    Recorded('/clock', ClockMsg, _SENSOR_REC, True, _BEST),
     Recorded('hazcam/points', PointCloud2, qos.SENSOR_SUB, True, _REL),
 )
 
@@ -119,7 +122,8 @@ SPECS = (
               read_only=True),
     ParamSpec('flush_period', float, 0.5, 's (wall or sim) between closed MCAP chunks: the most data a '
               'SIGKILL can lose. Smaller = more, smaller chunks.', lo=0.05, hi=1.0, read_only=True),
-    ParamSpec('summary_period', float, 1.0, 's (wall) between rewrites of summary.json and track.geojson.',
+    ParamSpec('summary_period', float, 1.0, 's between rewrites of summary.json (wall or sim time, whichever '
+              'comes first: after a kill -9 it is at most this far behind) and of track.geojson (wall).',
               lo=0.2, hi=60.0),
     ParamSpec('queue_size', int, 5000, 'Messages buffered for the writer thread; when full, new bag messages '
               'are dropped (counted, WARN) instead of blocking the control chain.', lo=10, hi=1_000_000,
@@ -201,6 +205,9 @@ class TrackLoggerNode(RoverNode):
         self._path_pub = self.create_publisher(PathMsg, 'track', qos.LATCHED)
         self._declared: set[str] = set()
         self._last_clock_ns: int | None = None
+        self._clock_guard = ClockGuard()  # a foreign /clock far off must not become the log time
+        self._summary_clock_ns: int | None = None  # sim time of the last summary.json sent
+        self.rejected_messages = 0
         self._wall_first: float | None = None
         self._wall_last: float | None = None
         self._cloud_count = 0
@@ -221,13 +228,28 @@ class TrackLoggerNode(RoverNode):
         if snap.profile:
             self._load_description(snap.profile, snap.frame_prefix)
         self._description_written = self._frames is None
+        self.lost_in_transport: dict[str, int] = {}  # per topic: samples DDS reports lost before we took them
         for rec in TOPICS:
-            self.create_subscription(rec.msg_type, rec.name, self._make_callback(rec), rec.qos, raw=True)
+            self.create_subscription(rec.msg_type, rec.name, self._make_callback(rec), rec.qos, raw=True,
+                                     event_callbacks=self._lost_counter(rec.name))
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(snap.summary_period, self._periodic, clock=steady)
         self.create_timer(1.0, self._report_health, clock=steady)
         self.params.on_change(self._on_params)
         self.get_logger().info(f'recording to {self.out_dir}')
+
+    def _lost_counter(self, name: str) -> Any:
+        """DDS 'message lost' events of one subscription, counted for the summary (best-effort topics
+        lose samples between processes; the summary says how many instead of claiming 0 dropped)."""
+        from rclpy.event_handler import SubscriptionEventCallbacks
+
+        topic = self.resolve_topic_name(name)
+
+        def lost(info: Any) -> None:
+            self.lost_in_transport[topic] = int(info.total_count)
+            self._changed = True
+
+        return SubscriptionEventCallbacks(message_lost=lost, use_default_callbacks=False)
 
     # -- parameters -----------------------------------------------------------------------
     def _on_params(self, snap: Snapshot) -> None:
@@ -257,8 +279,9 @@ class TrackLoggerNode(RoverNode):
         if decode is not None:
             try:
                 decode(data, log_ns)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                self.warn_throttled(f'rejected a message on {topic}: {exc}')
+            except Exception as exc:  # a hostile message (overflow, deep nesting...) must never stop the logger
+                self.rejected_messages += 1
+                self.warn_throttled(f'rejected a message on {topic}: {type(exc).__name__}: {str(exc)[:200]}')
         if rec.msg_type is PointCloud2:
             n = self.params.snapshot.points_decimation
             self._cloud_count += 1
@@ -324,25 +347,37 @@ class TrackLoggerNode(RoverNode):
 
     # -- decoded inputs -------------------------------------------------------------------
     def _on_clock(self, data: Any, log_ns: int) -> None:
-        self._last_clock_ns = cdr.clock_ns(data) if isinstance(data, bytes) else _time_ns(data.clock)
-        self.recorder.note_time(self._last_clock_ns * 1e-9)
+        clock_ns = cdr.clock_ns(data) if isinstance(data, bytes) else _time_ns(data.clock)
+        if not self._clock_guard.accept(clock_ns * 1e-9):
+            raise ValueError(f'/clock jumped to {clock_ns * 1e-9:.9g} s from {self._clock_guard.last} s: ignored')
+        self._last_clock_ns = clock_ns
+        self.recorder.note_time(clock_ns * 1e-9)
+        # summary.json on SIM time as well: at 22x real time a 1 s wall period let it lag the bag by
+        # ~20-35 s of drive after a kill -9 (the promise is about one summary_period of sim time)
+        period_ns = self.params.snapshot.summary_period * 1e9
+        if self._summary_clock_ns is None or clock_ns - self._summary_clock_ns >= period_ns:
+            self._summary_clock_ns = clock_ns
+            self.writer.json('summary', 'summary.json', self.summary())
 
-    def _odometry(self, data: Any) -> tuple[float, float, float, float, tuple[float, float, float, float]]:
+    def _odometry(self, data: Any, log_ns: int) -> tuple[float, float, float, float, tuple[float, float, float, float]]:
+        """Pose of an Odometry message and its time: the stamp, unless it is zero, negative, or more than
+        MAX_STAMP_SKEW_S from the /clock (one pose stamped -2^31 s must not move the run's start by
+        decades); then the log time. Before the first /clock (or without one: hardware) a positive
+        stamp is trusted: the node clock may be the wall clock, which says nothing about sim stamps."""
         if isinstance(data, bytes):
             stamp_ns, x, y, z, q = cdr.odometry_pose(data)
         else:
             p, o = data.pose.pose.position, data.pose.pose.orientation
             stamp_ns, x, y, z, q = _time_ns(data.header.stamp), p.x, p.y, p.z, (o.x, o.y, o.z, o.w)
-        t = stamp_ns * 1e-9
-        if t == 0.0:
-            t = (self._last_clock_ns or self.get_clock().now().nanoseconds) * 1e-9
-        return t, x, y, z, q
+        clock = self._last_clock_ns
+        plausible = stamp_ns > 0 and (clock is None or abs(stamp_ns - clock) <= MAX_STAMP_SKEW_S * 1e9)
+        return (stamp_ns if plausible else log_ns) * 1e-9, x, y, z, q
 
     def _on_ground_truth(self, data: Any, log_ns: int) -> None:
-        self._add_point(self.recorder.on_ground_truth(*self._odometry(data)))
+        self._add_point(self.recorder.on_ground_truth(*self._odometry(data, log_ns)))
 
     def _on_odom(self, data: Any, log_ns: int) -> None:
-        t, x, y, z, q = self._odometry(data)
+        t, x, y, z, q = self._odometry(data, log_ns)
         if self._frames is not None and all(map(math.isfinite, (x, y, z, *q))) and sum(v * v for v in q) > 0.5:
             self._write_tf(log_ns, [self._frames.odom_transform(x, y, z, q)])
         self._add_point(self.recorder.on_odom(t, x, y, z, q))
@@ -412,8 +447,8 @@ class TrackLoggerNode(RoverNode):
         return self.recorder.summary(
             self._wall_time(), world=snap.world, output_dir=str(self.out_dir),
             origin={'lon_deg': snap.origin_lon_deg, 'lat_deg': snap.origin_lat_deg},
-            recording={'messages_written': status.messages_written, 'messages_dropped': status.messages_dropped,
-                       'bag_files': status.bag_files, 'errors': status.errors})
+            recording={**recording_report(status),
+                       'lost_in_transport': {t: n for t, n in sorted(self.lost_in_transport.items()) if n}})
 
     def _write_outputs(self) -> None:
         self.writer.json('summary', 'summary.json', self.summary())

@@ -34,6 +34,12 @@ MIN_DIAGNOSTIC_HELD_S = 1.0
 MAX_DIAGNOSTIC_SKEW_S = 5.0
 #: Below this odometry distance (m) a slip ratio is not meaningful.
 MIN_SLIP_DISTANCE_M = 0.005
+#: /events text longer than this is not parsed as JSON (one event is a short JSON object).
+MAX_EVENT_CHARS = 65536
+#: Each event field (kind, detail, source) is cut to this many characters.
+MAX_FIELD_CHARS = 2000
+#: A pose further than this from the origin (10 000 km: beyond the Moon) is implausible: rejected.
+MAX_POSITION_M = 1.0e7
 
 
 @dataclass(frozen=True)
@@ -103,22 +109,44 @@ def parse_event(text: str, log_s: float, max_skew_s: float = 5.0) -> tuple[float
     The entry's own `t` is used when it is a finite number within `max_skew_s` of the log time
     (a publisher not on sim time would otherwise put the event hours away); else the log time.
     A non-JSON text becomes kind 'unknown' with the text as detail.
+    Hostile input is bounded: a text longer than MAX_EVENT_CHARS is not parsed (kept, cut, as an
+    'unknown' detail), deep nesting (RecursionError) and numbers beyond float range are rejected,
+    and every field is cut to MAX_FIELD_CHARS.
     """
-    try:
-        entry = json.loads(text)
-    except ValueError:
-        entry = None
+    entry: Any = None
+    if len(text) <= MAX_EVENT_CHARS:
+        try:
+            entry = json.loads(text)
+        except (ValueError, RecursionError):  # not JSON, a 4300+ digit number, nesting beyond the stack
+            entry = None
     if not isinstance(entry, dict):
         entry = {'kind': 'unknown', 'detail': text}
     t = entry.get('t')
-    ok = isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) and abs(t - log_s) < max_skew_s
-    return (float(t) if ok else log_s, str(entry.get('kind', 'unknown')), str(entry.get('detail', '')),
-            str(entry.get('source', '')))
+    try:
+        t = float(t) if isinstance(t, (int, float)) and not isinstance(t, bool) else None
+    except OverflowError:  # a 400-digit integer
+        t = None
+    ok = t is not None and math.isfinite(t) and abs(t - log_s) < max_skew_s
+    return (t if ok else log_s, _field(entry.get('kind', 'unknown')), _field(entry.get('detail', '')),
+            _field(entry.get('source', '')))
+
+
+def _field(value: Any) -> str:
+    """One event field as bounded text (a nested value is not repr()'d: only its type is named)."""
+    if isinstance(value, str):
+        return value[:MAX_FIELD_CHARS]
+    if isinstance(value, (bool, float)) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return str(value) if value.bit_length() <= 64 else f'<integer of {value.bit_length()} bits>'
+    return f'<{type(value).__name__}>'
 
 
 def _pose(t: float, x: float, y: float, z: float, q: tuple[float, float, float, float]) -> _Pose:
     if not all(math.isfinite(v) for v in (t, x, y, z, *q)):
         raise ValueError(f'non-finite pose at t={t}: position ({x}, {y}, {z}), orientation {q}')
+    if max(abs(x), abs(y), abs(z)) > MAX_POSITION_M:
+        raise ValueError(f'implausible position ({x:.3g}, {y:.3g}, {z:.3g}) m: beyond {MAX_POSITION_M:.0e} m')
     return _Pose(t, x, y, z, yaw_from_quaternion(*q), tilt_deg_from_quaternion(*q))
 
 

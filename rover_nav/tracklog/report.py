@@ -11,9 +11,11 @@ on the selenographic map).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -352,8 +354,16 @@ def draw_track_map(run_dir: Path | str, out: Path | str | None = None, dpi: int 
                  ' (IAU 2015 Moon sphere)')
     fig.text(0.01, 0.005, foot, fontsize=7, color='#444444')
     out_path = Path(out) if out is not None else run_dir / 'track.png'
-    fig.savefig(out_path, dpi=dpi)
-    plt.close(fig)
+    tmp = out_path.with_name(f'.{out_path.name}.tmp')
+    try:  # via a temporary file: a full disk must not leave a 0-byte track.png
+        fig.savefig(tmp, dpi=dpi, format=out_path.suffix.lstrip('.') or 'png')
+        os.replace(tmp, out_path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    finally:
+        plt.close(fig)
     return out_path
 
 
@@ -402,6 +412,8 @@ def summary_table(summary: dict[str, Any]) -> str:
                             f"{rec.get('messages_dropped', 0)} dropped"))
         if rec.get('errors'):
             rows.append(('recording errors', '; '.join(f'{k}: {v}' for k, v in rec['errors'].items())))
+        if rec.get('lost'):
+            rows.append(('LOST', str(rec['lost'])))
     width = max(len(k) for k, _ in rows)
     lines = [f'{k:<{width}}  {v}' for k, v in rows]
     for e in summary.get('events', []):

@@ -27,9 +27,14 @@ from typing import Any
 
 import yaml
 
+from rover_nav.runtime.bounded_yaml import YamlLimitError, load_bounded, short_repr
 from rover_nav.runtime.params import ConfigError
 
-MAX_CELLS = 4_000 * 4_000  # beyond this a world no longer fits a fast embedded sim
+MAX_CELLS = 2_001 * 2_001  # beyond this a world no longer fits a fast embedded sim (1 km at 0.5 m)
+#: Expected craters (terrain.craters.per_100m2 x area) and rocks (terrain.rocks by Golombek's model,
+#: plus the explicit rocks list) a world may ask for: each is stamped into the grid one by one.
+MAX_CRATERS = 20_000
+MAX_ROCKS = 20_000
 
 
 class WorldConfigError(ConfigError):
@@ -201,11 +206,15 @@ def _check_number(key: str, value: Any, lo: float, hi: float, *, integer: bool =
     prefix = f'world {where!r}: ' if where else ''
     kind = 'an integer' if integer else 'a number'
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise WorldConfigError(f"{prefix}key '{key}' must be {kind} in [{lo:g}, {hi:g}], got {value!r}")
-    if integer and not float(value).is_integer():
-        raise WorldConfigError(f"{prefix}key '{key}' must be {kind} in [{lo:g}, {hi:g}], got {value!r}")
-    if not math.isfinite(float(value)) or not lo <= float(value) <= hi:
-        raise WorldConfigError(f"{prefix}key '{key}' = {value!r} is out of range [{lo:g}, {hi:g}]")
+        raise WorldConfigError(f"{prefix}key '{key}' must be {kind} in [{lo:g}, {hi:g}], got {short_repr(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond float range
+        raise WorldConfigError(f"{prefix}key '{key}' = {short_repr(value)} is out of range [{lo:g}, {hi:g}]") from None
+    if integer and not number.is_integer():
+        raise WorldConfigError(f"{prefix}key '{key}' must be {kind} in [{lo:g}, {hi:g}], got {short_repr(value)}")
+    if not math.isfinite(number) or not lo <= number <= hi:
+        raise WorldConfigError(f"{prefix}key '{key}' = {short_repr(value)} is out of range [{lo:g}, {hi:g}]")
     return int(value) if integer else float(value)
 
 
@@ -322,13 +331,13 @@ def parse_world(data: Any, where: str = '<memory>', source: Path | None = None) 
     name = data.get('name')
     if not isinstance(name, str) or not name or not all(c.isalnum() or c in '_-' for c in name):
         raise WorldConfigError(f"world {where!r}: key 'name' must be a non-empty string of letters, digits, _ or -, "
-                               f'got {name!r}')
+                               f'got {short_repr(name)}')
     where = name if where == '<memory>' else where
 
     size = data.get('size_m')
     if not isinstance(size, (list, tuple)) or len(size) != 2:
         raise WorldConfigError(f"world {where!r}: key 'size_m' must be a list [x, y] of two numbers in [1, 2000] m, "
-                               f'got {size!r}')
+                               f'got {short_repr(size)}')
     size_m = (_check_number('size_m[0]', size[0], 1.0, 2000.0, where=where),
               _check_number('size_m[1]', size[1], 1.0, 2000.0, where=where))
     if 'resolution_m' not in data:
@@ -354,8 +363,24 @@ def parse_world(data: Any, where: str = '<memory>', source: Path | None = None) 
         _diameters('terrain.rocks', r, where)
         rockfield = RockField(**r)
     relief = TerrainRelief(craters=craters, rocks=rockfield, **t)
+    area_m2 = size_m[0] * size_m[1]
+    if craters is not None and craters.per_100m2 * area_m2 / 100.0 > MAX_CRATERS:
+        raise WorldConfigError(
+            f"world {where!r}: key 'terrain.craters.per_100m2' = {craters.per_100m2:g} asks for "
+            f'{craters.per_100m2 * area_m2 / 100.0:.0f} craters on {area_m2:g} m2; at most {MAX_CRATERS}')
+    raw_rocks = data.get('rocks')
+    if isinstance(raw_rocks, list) and len(raw_rocks) > MAX_ROCKS:
+        raise WorldConfigError(f"world {where!r}: key 'rocks' lists {len(raw_rocks)} rocks; at most {MAX_ROCKS}")
+    if rockfield is not None:
+        from rover_sim.terrain.relief import expected_rock_count
 
-    rocks = _list('rocks', data.get('rocks'), _ROCK_FIELDS, RockSpec, where)
+        expected = expected_rock_count(rockfield, area_m2)
+        if expected > MAX_ROCKS:
+            raise WorldConfigError(
+                f"world {where!r}: key 'terrain.rocks.k' = {rockfield.k:g} asks for about {expected:.0f} rocks "
+                f'on {area_m2:g} m2; at most {MAX_ROCKS} (lower k or raise min_diameter_m)')
+
+    rocks = _list('rocks', raw_rocks, _ROCK_FIELDS, RockSpec, where)
     ramps = _list('ramps', data.get('ramps'), _RAMP_FIELDS, RampSpec, where)
     lander = None
     if data.get('lander') is not None:
@@ -418,7 +443,9 @@ def load_world(name_or_path: str | Path) -> WorldConfig:
     """Load and validate a world by name or path; raises WorldConfigError naming the bad key."""
     path = resolve_world_path(name_or_path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_bounded(path.read_bytes())
+    except YamlLimitError as exc:
+        raise WorldConfigError(f'world {str(path)!r}: {exc}') from exc
     except yaml.YAMLError as exc:
         raise WorldConfigError(f'world {str(path)!r}: not valid YAML: {exc}') from exc
     return parse_world(data, where=str(path), source=path)

@@ -51,3 +51,61 @@ def test_progress_distance_is_the_summary_distance():
         rec.on_ground_truth(t, x, y, z, (0.0, 0.0, 0.0, 1.0))
     assert p.distance == pytest.approx(0.995 / math.cos(math.radians(20)), abs=0.003)  # 0.94 m flat
     assert p.distance == pytest.approx(rec.summary(1.0)['distance_m'], abs=1e-4)
+
+
+def test_one_foreign_clock_far_ahead_does_not_end_the_drive():
+    """Issue 18 finding 14: one /clock with sec = 2^31-1 set sim_time past the duration: `rover run
+    --realtime` ended at once with exit 0. The monitor ignores implausible jumps (and deep /events)."""
+    import rclpy
+    from rosgraph_msgs.msg import Clock
+    from std_msgs.msg import String
+
+    from rover_bringup.monitor import MonitorNode
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = MonitorNode(context=context)
+    try:
+        for k in range(5):
+            node._on_clock(Clock(clock=rclpy.time.Time(nanoseconds=k * 100_000_000).to_msg()))
+        foreign = Clock()
+        foreign.clock.sec = 2**31 - 1
+        node._on_clock(foreign)
+        assert node.progress.sim_time == pytest.approx(0.4)
+        node._on_clock(Clock(clock=rclpy.time.Time(nanoseconds=500_000_000).to_msg()))
+        assert node.progress.sim_time == pytest.approx(0.5)
+        node._on_event(String(data='[' * 100_000 + ']' * 100_000))  # RecursionError in json: '?'
+        assert node.progress.guard == '?'
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
+
+
+def test_a_second_clock_publisher_on_the_domain_is_a_conflict():
+    """Issue 18 finding 15: two runs with the same exported ROS_DOMAIN_ID drove each other's simulators
+    silently. A second /clock publisher (another simulator) is now reported; the runner fails on it."""
+    from helpers.processes import wait_until
+    import rclpy
+    from rosgraph_msgs.msg import Clock
+
+    from rover_bringup.monitor import MonitorNode
+    from rover_nav.runtime import qos
+
+    contexts = [rclpy.Context() for _ in range(3)]
+    for c in contexts:
+        rclpy.init(context=c)
+    monitor = MonitorNode(context=contexts[0])
+    ours = rclpy.create_node('lunar_sim', context=contexts[1])
+    theirs = rclpy.create_node('lunar_sim', namespace='/other_run', context=contexts[2])
+    try:
+        ours.create_publisher(Clock, '/clock', qos.CLOCK)
+        wait_until(lambda: monitor.count_publishers('/clock') == 1, 20.0, what='our simulator discovered')
+        assert monitor.domain_conflict() is None
+        theirs.create_publisher(Clock, '/clock', qos.CLOCK)
+        wait_until(lambda: monitor.domain_conflict() is not None, 20.0, what='the second simulator noticed')
+        assert '2 /clock publishers' in monitor.domain_conflict() and 'ROS_DOMAIN_ID' in monitor.domain_conflict()
+    finally:
+        for node in (monitor, ours, theirs):
+            node.destroy_node()
+        for c in contexts:
+            rclpy.try_shutdown(context=c)

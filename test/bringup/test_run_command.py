@@ -50,3 +50,58 @@ def test_an_output_folder_that_holds_a_drive_is_refused(tmp_path):
     result = _rover_run('--world', 'flat', '--out', str(out))
     assert result.returncode == 2
     assert 'already holds files' in result.stderr
+
+
+def test_an_alias_bomb_scenario_is_refused_at_once_with_exit_2(tmp_path):
+    """Issue 18 finding 10: the old error message repr()'d 9^9 aliased values (30 s, 3.2 GB, MemoryError)."""
+    from worlds.hostile_yaml import ALIAS_BOMB_SCENARIO
+
+    path = tmp_path / 'bomb.yaml'
+    path.write_text(ALIAS_BOMB_SCENARIO)
+    out = tmp_path / 'out'
+    result = _rover_run('--world', 'flat', '--scenario', str(path), '--out', str(out))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert 'YAML aliases' in result.stderr and len(result.stderr) < 2000
+    assert not out.exists()
+
+
+def test_a_huge_world_is_refused_up_front_naming_the_key(tmp_path):
+    world = yaml.safe_load(data_file('worlds', 'flat.yaml').read_text())
+    world.update(size_m=[1000.0, 1000.0], resolution_m=0.5)
+    world.setdefault('terrain', {})['craters'] = {'per_100m2': 1000.0, 'min_diameter_m': 0.5, 'max_diameter_m': 4.0}
+    path = tmp_path / 'huge.yaml'
+    path.write_text(yaml.safe_dump(world))
+    result = _rover_run('--world', str(path), '--out', str(tmp_path / 'out'))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert 'terrain.craters.per_100m2' in result.stderr
+
+
+def test_the_output_folder_is_claimed_atomically(tmp_path):
+    """Two runs with the same --out both pass the 'already holds files' check: only one may claim it."""
+    import pytest
+
+    from rover_bringup.runner import claim_output_dir
+    from rover_nav.runtime.params import ConfigError
+
+    out = tmp_path / 'shared'
+    claim_output_dir(out)
+    with pytest.raises(ConfigError, match='already used by another run'):
+        claim_output_dir(out)
+
+
+def test_stopping_children_that_already_exited_is_no_error(tmp_path):
+    """runner.py called os.killpg in `finally` without catching ProcessLookupError: a child (group) gone
+    between poll() and the kill turned a clean stop into a traceback (issue 18, finding 11)."""
+    from rover_bringup.runner import ProcessGraph
+
+    graph = ProcessGraph(tmp_path / 'logs')
+    graph.start('quick', [sys.executable, '-c', 'pass'])
+    name, proc, _log = graph.children[0]
+    proc.wait(timeout=60)
+    real_poll = proc.poll
+    proc.poll = lambda: None  # the race: it looked alive, then its group vanished before the kill
+    try:
+        codes = graph.stop(grace_s=5.0)
+    finally:
+        proc.poll = real_poll
+    assert codes == {name: 0}

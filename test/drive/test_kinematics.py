@@ -251,3 +251,25 @@ def test_motor_rate_limit_from_the_description_caps_wheel_speed(layout):
     drive.command(10.0, 0.0, 0.0)
     cmd = drive.command(10.0, 0.0, 1000.0)
     assert cmd.saturated and np.max(np.abs(cmd.wheel_rate)) == pytest.approx(layout.max_wheel_rate)
+
+
+def test_waiting_for_the_steering_has_a_hysteresis_band(layout):
+    """Between steer_resume_tolerance and steer_tolerance nothing changes: driving wheels keep driving,
+    waiting wheels keep waiting (issue 18, finding 16: no test pinned the band)."""
+    drive = DriveKinematics(layout, LIMITS)
+    target = point_turn_angles(layout)
+    corner = int(np.argmax(np.abs(target)))
+    drive.command(0.0, 0.05, 0.0)
+    assert not drive.command(0.0, 0.05, 1000.0).waiting  # the corners arrived
+    band = 0.5 * (LIMITS.steer_tolerance + LIMITS.steer_resume_tolerance)
+
+    def measured_off_by(error: float, now: float) -> bool:
+        angles = target.copy()
+        angles[corner] -= math.copysign(error, target[corner])
+        drive.observe_steering(angles, now)
+        return drive.command(0.0, 0.05, now).waiting
+
+    assert not measured_off_by(band, 1001.0)  # in the band while driving: keeps driving
+    assert measured_off_by(1.5 * LIMITS.steer_tolerance, 1002.0)  # beyond tolerance: waits
+    assert measured_off_by(band, 1003.0)  # in the band while waiting: keeps waiting
+    assert not measured_off_by(0.5 * LIMITS.steer_resume_tolerance, 1004.0)  # within resume: drives

@@ -213,3 +213,19 @@ def test_imu_subscription_follows_imu_fusion_at_runtime(wired):
 
     assert node.set_parameters([Parameter('imu_fusion', value='yaw')])[0].successful
     harness.wait_for(lambda: imu_subscribers() >= 1, 10.0, 'imu subscription again after imu_fusion yaw')
+
+
+def test_absurd_wheel_rates_do_not_kill_the_node(wired):
+    """Issue 18 finding 9: a wheel velocity >= 1e200 rad/s overflowed (squares, covariances) and the
+    node exited 1. The message is rejected or its estimate dropped; the next good sample is answered."""
+    io = wired()
+    feed(io, [states(0.05, 0.0, 1.0)])
+    node = io['node'].node
+    for k, value in enumerate((1e200, -1e300, 1.7e308)):
+        absurd = states(0.05, 0.0, 1.1 + 0.1 * k)
+        absurd.velocity = [0.0] * 4 + [value] * 6
+        io['states'].publish(absurd)
+    feed(io, [states(0.05, 0.0, 1.5), states(0.05, 0.0, 1.6)])
+    assert node.context.ok() and node._rejected_msgs >= 2
+    last = io['odom'][-1].msg
+    assert math.isfinite(last.pose.pose.position.x) and abs(last.pose.pose.position.x) < 1.0

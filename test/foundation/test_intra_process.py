@@ -278,3 +278,81 @@ def test_sim_time_timers_also_fire_when_the_clock_comes_over_dds(composed, probe
         executor.shutdown()
     finally:
         watched.destroy_node()
+
+
+class _FakeSubscription:
+    """What LocalSubscription reads from an rclpy subscription (no DDS needed for the ordering rule)."""
+
+    def __init__(self, topic: str, depth: int, callback) -> None:
+        self.topic_name = topic
+        self.msg_type = Int32
+        self.qos_profile = _profile(True, depth=depth)
+        self.raw = False
+        self.callback = callback
+
+
+def test_keep_last_overflow_never_delivers_a_message_ahead_of_an_earlier_publish():
+    """Depth 1: cmd@t1, clock@t2, cmd@t2 must deliver [clock t2, cmd t2], never cmd t2 before its clock."""
+    from rover_nav.runtime.intra_process import IntraProcessBus
+
+    bus = IntraProcessBus()
+    got: list[tuple[str, int]] = []
+    cmd = bus.add(None, _FakeSubscription('/cmd', 1, lambda m: got.append(('cmd', m.data))))
+    clock = bus.add(None, _FakeSubscription('/clock', 1, lambda m: got.append(('clock', m.data))))
+    cmd_route, clock_route = bus.route('/cmd', Int32, cmd.qos), bus.route('/clock', Int32, clock.qos)
+    bus.push(cmd_route, Int32(data=1))
+    bus.push(clock_route, Int32(data=2))
+    bus.push(cmd_route, Int32(data=2))
+    assert bus.deliver() == 2
+    assert got == [('clock', 2), ('cmd', 2)]
+    assert not bus.pending
+
+
+class _FakeClockNode:
+    def __init__(self) -> None:
+        self.now_ns = 0
+
+    def get_clock(self):
+        node = self
+
+        class _Clock:
+            def now(self):
+                return rclpy.time.Time(nanoseconds=node.now_ns)
+
+        return _Clock()
+
+
+def test_sim_time_timer_skips_missed_periods_to_the_first_deadline_after_now():
+    """rcl's rule: after a jump over several periods the timer fires once, and its next deadline is the
+    first period boundary after now (not the next missed one, which would fire again at once)."""
+    from rover_nav.runtime.intra_process import SimTimeTimer
+
+    node = _FakeClockNode()
+    fired: list[int] = []
+    timer = SimTimeTimer(node, lambda: fired.append(node.now_ns), 100)
+    for now in (50, 100, 150, 550, 580, 599, 600, 650, 700):
+        node.now_ns = now
+        timer.fire_if_due(now)
+    assert fired == [100, 550, 600, 700]
+
+
+def test_a_raising_callback_is_counted_and_the_next_messages_still_delivered(capsys):
+    """One hostile message (RecursionError, OverflowError in a node) must not end every node of the process."""
+    from rover_nav.runtime.intra_process import IntraProcessBus
+
+    bus = IntraProcessBus()
+    got: list[int] = []
+
+    def fragile(msg: Int32) -> None:
+        if msg.data == 1:
+            raise RecursionError('nested too deep')
+        got.append(msg.data)
+
+    sub = bus.add(None, _FakeSubscription('/events', 10, fragile))
+    route = bus.route('/events', Int32, sub.qos)
+    for i in range(3):
+        bus.push(route, Int32(data=i))
+    assert bus.deliver() == 3
+    assert got == [0, 2]
+    assert bus.callback_errors['/events'] == 1
+    assert 'RecursionError' in capsys.readouterr().err

@@ -1,4 +1,9 @@
-"""DriverCore against the emulated board (pty RoboClaws, I2C fakes, fake e-stop pin), explicit times."""
+"""DriverCore against the emulated board (pty RoboClaws, I2C fakes, fake e-stop pin), explicit times.
+
+The emulator runs on a hand-driven clock too: on its default wall clock, a loaded machine that held
+this process for 0.5 s between two calls fired the emulated controllers' own serial timeout and
+stopped the motors behind the test's back (a flake under load).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,29 @@ from rover_nav.hardware.roboclaw_protocol import Cmd
 from rover_nav.runtime.params import ConfigError
 
 ALL = ('fl', 'ml', 'rl', 'fr', 'mr', 'rr')
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def emulation():
+    """The board emulation on a clock that only the test moves (overrides conftest's wall-clock one)."""
+    from rover_nav.hardware.devices import Emulation
+    from rover_nav.hardware.roboclaw_emulator import RoboClawEmulator
+
+    clock = ManualClock()
+    emu = Emulation(emulator=RoboClawEmulator((128, 129, 130), clock=clock))
+    emu.clock = clock
+    try:
+        yield emu
+    finally:
+        emu.close()
 
 
 @pytest.fixture
@@ -260,3 +288,62 @@ def test_failing_imu_is_reported_not_published(core, emulation):
     emulation.imu.fail = False
     assert core.read_imu(7.0) is not None
     assert {d.name: d for d in core.diagnostics(7.0)}['imu'].level == 0
+
+
+def _encoders(emulation):
+    emulation.emulator.all_stopped()  # brings the emulated encoders up to the clock
+    return {a: tuple(round(e) for e in emulation.emulator.controller(a).enc) for a in (128, 129, 130)}
+
+
+def _park_on_a_slope(core, emulation) -> None:
+    """Drive, then command zero, on a slope that pushes every wheel (emulated load)."""
+    for address in (128, 129, 130):
+        emulation.emulator.controller(address).load_qpps = (25.0, -25.0)
+    core.activate(1.0)
+    core.command(1.0, forward())
+    core.tick(1.05)
+    core.command(1.1, forward(0.0))  # zero commanded: parked
+
+
+def test_zero_command_holds_the_wheels_against_a_slope(core, emulation):
+    """Item 3 (hardware half): with zero commanded the RoboClaws hold position (command 121)."""
+    _park_on_a_slope(core, emulation)
+    held = _encoders(emulation)
+    assert core.holding and all(emulation.emulator.controller(a).hold is not None for a in (128, 129, 130))
+    t = 1.1
+    for _ in range(200):  # 10 s of 20 Hz ticks, still commanding zero
+        t = round(t + 0.05, 6)
+        core.command(t, forward(0.0))
+        core.tick(t)
+    emulation.clock.t += 600.0  # ten minutes parked
+    assert _encoders(emulation) == held
+    assert all(s == (0, 0) for s in speeds(emulation).values())
+    core.command(t + 0.05, forward(0.5))  # a drive command releases the hold
+    assert not core.holding and all(s != (0, 0) for s in speeds(emulation).values())
+
+
+def test_stale_commands_also_park_while_active(core, emulation):
+    """The chain went quiet (command timeout): still parked, not free to creep."""
+    _park_on_a_slope(core, emulation)
+    core.command(1.1, forward())  # moving again...
+    t = 1.1
+    while t < 2.0:  # ...then no more commands: the watchdog stops and parks
+        t = round(t + 0.05, 6)
+        core.tick(t)
+    held = _encoders(emulation)
+    emulation.clock.t += 600.0
+    assert _encoders(emulation) == held
+
+
+def test_without_park_hold_a_zero_speed_creeps(emulation):
+    """The control case: park_hold false sends zero speeds, and the emulated load moves the wheels."""
+    core = DriverCore(make_config(park_hold=False), emulation.factories())
+    core.open()
+    try:
+        _park_on_a_slope(core, emulation)
+        held = _encoders(emulation)
+        emulation.clock.t += 600.0
+        assert _encoders(emulation) != held
+        assert not core.holding
+    finally:
+        core.close()

@@ -61,6 +61,8 @@ class Rig:
                                        namespace=self.ns, parameter_overrides=overrides)
         self.executor = SingleThreadedExecutor(context=self.ctx)
         self.executor.add_node(self.node)
+        if sim_time:
+            self._emulator_on_node_clock()
         p = self.probe
         self.joint_states = p.subscribe(f'{self.ns}/joint_states', JointState, qos.SENSOR_SUB)
         self.events = p.subscribe(f'{self.ns}/events', String, qos.EVENTS)
@@ -68,6 +70,23 @@ class Rig:
         self.commands = p.publisher(f'{self.ns}/joint_commands', JointState, qos.COMMAND)
         self.clock_pub = p.publisher('/clock', Clock, qos.CLOCK)
         self.change = p.node.create_client(ChangeState, f'{self.ns}/hardware_driver/change_state')
+
+    def _emulator_on_node_clock(self) -> None:
+        """Run the emulated RoboClaws on the node's simulated clock (their clock hook): on the wall clock
+        their own 0.5 s serial timeout fired whenever a loaded machine held the test for 0.5 s between
+        two simulated ticks, and stopped the motors before the driver's watchdog (a flake)."""
+        emulator = self.emulation.emulator
+        clock = self.node.get_clock()
+
+        def sim_seconds() -> float:
+            return clock.now().nanoseconds * 1e-9
+
+        with emulator._lock:
+            now = sim_seconds()
+            emulator.clock = sim_seconds
+            emulator._last_advance_t = emulator._last_byte_t = now
+            for ctl in emulator.controllers.values():
+                ctl.last_valid_t = now
 
     def spin(self, duration_s: float) -> None:
         import time
@@ -267,3 +286,87 @@ def test_configure_fails_cleanly_when_a_controller_is_missing(rig_factory):
                       wheel_channels=['128:M1', '128:M2', '129:M1', '129:M2', '131:M1', '131:M2'])
     assert not rig.transition(Transition.TRANSITION_CONFIGURE)
     assert rig.node.core is None
+
+
+def test_invalid_lifecycle_transitions_are_refused_and_the_node_lives_on(rig_factory):
+    """rclpy raises RCLError for a transition not registered in the current state; the driver answers
+    success = false instead of dying (issue 18, finding 7)."""
+    rig = rig_factory()
+    assert not rig.transition(Transition.TRANSITION_ACTIVATE)  # unconfigured
+    assert not rig.transition(Transition.TRANSITION_DEACTIVATE)
+    assert not rig.transition(Transition.TRANSITION_CLEANUP)
+    assert not rig.transition(99)  # no such transition at all
+    assert rig.transition(Transition.TRANSITION_CONFIGURE)
+    assert not rig.transition(Transition.TRANSITION_CONFIGURE)  # configure while configured
+    assert rig.transition(Transition.TRANSITION_ACTIVATE)
+    assert not rig.transition(Transition.TRANSITION_ACTIVATE)  # activate while active
+    assert not rig.transition(Transition.TRANSITION_CONFIGURE)  # configure while active
+    assert rig.transition(Transition.TRANSITION_DEACTIVATE)
+    assert not rig.transition(Transition.TRANSITION_DEACTIVATE)  # deactivate twice
+    label = rig.change.call_async(ChangeState.Request(transition=Transition(label='shutdown_now')))
+    rig.wait(label.done, 'an unknown label answered')
+    assert not label.result().success
+    assert rig.node.core is not None and rig.node.context.ok()
+
+
+class _GatedPort:
+    """A serial port whose reads wait for `gate`: a controller that does not answer (yet)."""
+
+    def __init__(self, inner, gate) -> None:
+        object.__setattr__(self, '_inner', inner)
+        object.__setattr__(self, '_gate', gate)
+
+    def read(self, n: int) -> bytes:
+        self._gate.wait()
+        return self._inner.read(n)
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        setattr(self._inner, name, value)
+
+
+def test_lifecycle_queries_answer_while_serial_io_blocks(emulation):
+    """get_state must answer while configure waits on a dead serial line (finding 8): the query
+    services have their own callback group, so the blocked transition does not hold them."""
+    import dataclasses
+    import threading
+
+    from lifecycle_msgs.srv import GetState
+
+    from rover_nav.hardware.driver_node import HardwareDriverNode, spin_two_threads
+
+    gate = threading.Event()  # closed: every read blocks
+    plain = emulation.factories()
+    open_port = plain.serial
+    factories = dataclasses.replace(plain, serial=lambda p, b, t: _GatedPort(open_port(p, b, t), gate))
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    params = board_params(autostart=True)
+    node = HardwareDriverNode(geometry=hobby_geometry(), factories=factories, context=ctx, namespace='/hw_gated',
+                              parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
+    spinner = threading.Thread(target=spin_two_threads, args=(node,), daemon=True)
+    spinner.start()
+    probe = RosProbe('hw_gated_probe')
+    try:
+        client = probe.node.create_client(GetState, '/hw_gated/hardware_driver/get_state')
+        probe.wait_for(lambda: client.service_is_ready(), 10.0, 'get_state service')
+        probe.wait_for(lambda: gate_is_blocking(emulation), 10.0, 'autostart configure waiting on the serial line')
+        future = client.call_async(GetState.Request())
+        probe.wait_for(future.done, 10.0, 'get_state answered while configure is blocked')
+        assert future.result().current_state.label in ('unconfigured', 'configuring')
+    finally:
+        gate.set()
+        probe.close()
+        rclpy.try_shutdown(context=ctx)
+        spinner.join(timeout=10.0)
+        node.on_shutdown()
+        node.destroy_node()
+
+
+def gate_is_blocking(emulation) -> bool:
+    """The driver has written its first handshake packet (READ_VERSION), whose reply read now waits."""
+    from rover_nav.hardware.roboclaw_protocol import Cmd
+
+    return bool(emulation.emulator.frames_of(Cmd.READ_VERSION))

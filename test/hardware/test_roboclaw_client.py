@@ -165,3 +165,64 @@ def test_an_unplugged_adapter_is_a_link_fault_not_a_crash():
         with pytest.raises(RoboClawError, match='serial port error'):
             bus.drive_speeds(128, 0, 0)
     assert bus.health[128].faulted and bus.health[128].io_errors == 4
+
+
+class _UnpluggedPort:
+    """What pyserial does once a USB adapter is pulled: termios.error (not an OSError) from the flush."""
+
+    timeout = 0.02
+
+    def reset_input_buffer(self) -> None:
+        import termios
+
+        raise termios.error(5, 'Input/output error')
+
+    def write(self, data: bytes) -> int:
+        import termios
+
+        raise termios.error(5, 'Input/output error')
+
+    def read(self, size: int) -> bytes:
+        import termios
+
+        raise termios.error(5, 'Input/output error')
+
+    def close(self) -> None:
+        import termios
+
+        raise termios.error(9, 'Bad file descriptor')
+
+
+def test_an_unplugged_adapter_is_a_failed_transaction_not_a_crash():
+    """termios.error from reset_input_buffer/read becomes an io fault (issue 18, finding 8)."""
+    bus = RoboClawBus(_UnpluggedPort(), (128,), retries=1, max_failures=2)
+    for _ in range(2):
+        with pytest.raises(RoboClawError, match='serial port error'):
+            bus.drive_speeds(128, 0, 0)
+    health = bus.health[128]
+    assert health.io_errors == 4 and health.faulted  # 2 attempts per call, faulted after 2 calls
+    with pytest.raises(OSError, match='close failed'):
+        bus.close()
+
+
+def test_position_hold_packet_holds_the_encoders_against_a_load():
+    """Command 121 holds both motors at the given counts; a zero SPEED lets a loaded wheel creep."""
+    clock = ManualClock()
+    with RoboClawEmulator((128,), clock=clock) as emu:
+        bus = RoboClawBus(open_serial(emu.port, 115200, 0.25), (128,))
+        try:
+            emu.controller(128).load_qpps = (40.0, -40.0)  # a slope pushing the wheels
+            bus.drive_speeds(128, 0, 0)
+            clock.t += 10.0
+            m1, m2 = bus.read_encoders(128)
+            assert (m1, m2) == (400, -400)  # the speed loop lets it creep
+            bus.hold_position(128, m1, m2)
+            assert [f.raw for f in emu.frames_of(Cmd.DRIVE_M1M2_POSITION)] == [
+                proto.encode_write(128, Cmd.DRIVE_M1M2_POSITION, proto.position_payload(400, -400))]
+            clock.t += 600.0
+            assert bus.read_encoders(128) == (400, -400)
+            bus.drive_speeds(128, 100, 100)  # a speed command leaves the hold
+            clock.t += 1.0
+            assert bus.read_encoders(128) == (500, -300)
+        finally:
+            bus.close()

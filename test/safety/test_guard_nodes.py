@@ -216,3 +216,25 @@ def test_obstacle_limits_cannot_be_raised_above_the_hard_limits_at_runtime(obsta
     result = obstacle.node.set_parameters([Parameter('max_step_height', value=0.3)])[0]
     assert not result.successful and 'hard limit' in result.reason
     assert obstacle.node.set_parameters([Parameter('max_step_height', value=0.15)])[0].successful
+
+
+def test_obstacle_guard_never_counts_an_unknown_frame_cloud_as_fresh(obstacle):
+    """Fresh clouds keep arriving, but in a frame the guard cannot place ('map'): it must go stale and stop.
+    (The older test above lets the clock run past the cloud timeout, so it passes even if unknown frames
+    were accepted: issue 18, finding 16.)"""
+    seen: list[str] = []
+    obstacle.node.warn_throttled = lambda text, period_s=5.0: seen.append(text)
+    ground = to_hazcam_link(Terrain(seed=6).ground(500))
+    odom(obstacle)
+    send_cloud(obstacle, Terrain(seed=6).ground(500))
+    assert obstacle.command(0.05, 0.0).twist.linear.x == pytest.approx(0.05)
+    start = obstacle.t
+    while obstacle.t < start + 1.5:
+        obstacle.advance(obstacle.t + 0.1, step=0.05)
+        odom(obstacle)
+        count = len(seen)
+        obstacle.cloud_pub.publish(cloud_msg(ground, 'map', obstacle.t))
+        obstacle.wait_for(lambda count=count: len(seen) > count, what='the map-frame cloud refused')
+    assert obstacle.command(0.05, 0.0).twist.linear.x == 0.0
+    assert obstacle.node.state == 'stale_cloud'
+    assert any('dropped a cloud' in text for text in seen)

@@ -219,3 +219,43 @@ def test_nan_tilt_lookahead_rejected():
     guard = SlopeGuard(CFG)
     with pytest.raises(ValueError):
         guard.update_lookahead(math.nan, 1.0)
+
+
+# -- gaps a mutation pass found (issue 18, finding 16); thresholds as ROVER_SPEC sets them now ---------
+
+SPEC = SlopeConfig(slow_tilt_deg=15.0, stop_tilt_deg=23.0, resume_tilt_deg=21.0, imu_timeout=0.5,
+                   tilt_filter_time=0.0, slow_speed_factor=0.5)
+
+
+def test_entering_stop_blocks_climbing_on_that_very_sample():
+    """No grace period: the sample that reaches stop_tilt_deg already blocks the next climbing command."""
+    guard = SlopeGuard(SPEC)
+    guard.update_imu(up_for(0.0, math.radians(-22.9)), 1.0)
+    assert guard.state(1.0) == SLOW and guard.check(0.05, 0.0, 1.0).command.v > 0.0
+    assert guard.update_imu(up_for(0.0, math.radians(-23.1)), 1.02) == 'slope_stop'
+    decision = guard.check(0.05, 0.0, 1.02)
+    assert decision.state == STOP and decision.blocked and decision.command == ZERO
+
+
+def test_backing_down_passes_inside_the_hysteresis_band():
+    """Between resume (21) and stop (23) a stopped rover stays stopped for climbing, yet may back down
+    (scaled by slow_speed_factor) and turn: blocking everything there would strand it on the slope."""
+    guard = SlopeGuard(SPEC)
+    guard.update_imu(up_for(0.0, math.radians(-24.0)), 1.0)  # nose up, stopped
+    guard.update_imu(up_for(0.0, math.radians(-22.0)), 1.02)  # back inside the band
+    assert guard.state(1.02) == STOP
+    assert guard.check(0.05, 0.0, 1.02).command == ZERO
+    back = guard.check(-0.04, 0.0, 1.02)
+    assert not back.blocked and back.command.v == pytest.approx(-0.04 * 0.5)
+    assert guard.check(0.0, 0.2, 1.02).command.w == pytest.approx(0.2 * 0.5)
+    guard.update_imu(up_for(0.0, math.radians(-20.9)), 1.04)  # below resume: climbing allowed again
+    assert guard.state(1.04) == SLOW and guard.check(0.05, 0.0, 1.04).command.v > 0.0
+
+
+def test_a_clock_that_went_backwards_counts_as_stale():
+    """An IMU sample 'from the future' (the node clock jumped back) must not keep the guard fresh."""
+    guard = SlopeGuard(SPEC)
+    guard.update_imu(up_for(0.0, 0.0), 10.0)
+    assert guard.check(0.05, 0.0, 10.1).command.v == pytest.approx(0.05)
+    decision = guard.check(0.05, 0.0, 9.9)
+    assert decision.state == STALE and decision.command == ZERO

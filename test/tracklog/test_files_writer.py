@@ -175,3 +175,40 @@ def test_a_folder_with_a_previous_drive_gets_a_fresh_subfolder(tmp_path):
     assert fresh_output_dir(run, '20250101-000000') == run / '20250101-000000'
     (run / '20250101-000000').mkdir()
     assert fresh_output_dir(run, '20250101-000000') == run / '20250101-000000-1'
+
+
+def test_a_full_disk_loses_data_but_never_the_truth_about_it(tmp_path):
+    """Issue 18 finding 12: on a full disk the bag and CSV stopped and summary.json froze claiming 0 dropped.
+    Now: the final summary is written (from the reserve) and counts exactly what the bag holds, says
+    what was lost, and no temporary file is left behind."""
+    from helpers.small_disk import small_disk
+
+    with small_disk(tmp_path / 'disk', '700k') as disk:
+        out = disk / 'run'
+        w = RunWriter(out, 10 * 1024 * 1024, compression='none', flush_period_s=0.05, queue_size=100_000,
+                      retry_period_s=0.05)
+        w.start()
+        topic = TopicInfo.for_type('/events', 'std_msgs/msg/String', [QosOffer(depth=50)])
+        w.add_topic(topic)
+        payload = serialize_message(String(data='x' * 2000))
+        for i in range(600):  # ~1.2 MB of messages on a 700 kB disk
+            w.message('/events', payload, 1_000_000_000 + i * 10_000_000)
+            w.row(csv_line(point(i)))
+            if i % 100 == 0:
+                w.json('summary', 'summary.json', {'recording': {'messages_written': -1}, 'i': i})
+        w.sync(timeout_s=30.0)
+        wait_until(lambda: 'bag' in w.status().errors, 30.0, what='the disk to fill up')
+        w.json('summary', 'summary.json', {'recording': {'messages_written': -1}, 'i': 'final'})
+        w.close()
+        status = w.status()
+        summary = json.loads((out / 'summary.json').read_text())
+        in_bag = sum(1 for _ in bagmod.read_bag(out / 'bag'))
+        meta = bagmod.load_metadata(out / 'bag')
+        leftovers = sorted(p.name for p in out.rglob('.*'))
+    rec = summary['recording']
+    assert summary['i'] == 'final'
+    assert rec['complete'] is False and 'No space left on device' in rec['lost']
+    assert (rec['messages_written'], status.messages_written, in_bag, meta['message_count']) == (in_bag,) * 4
+    assert rec['messages_written'] + rec['messages_dropped'] == 600
+    assert rec['messages_dropped'] > 0 and f"{rec['messages_dropped']} bag messages" in rec['lost']
+    assert leftovers == []  # no .reserve, no .metadata.yaml.tmp, no .summary.json.tmp

@@ -265,3 +265,56 @@ def test_a_published_track_is_never_changed_afterwards(tmp_path):
         assert [(p.pose.position.x, p.header.stamp.sec, p.header.stamp.nanosec) for p in first.poses] == frozen
     finally:
         ls.close()
+
+
+@pytest.mark.parametrize('bus', [False, True], ids=['dds', 'bus'])
+def test_hostile_events_poses_stamps_and_clock_neither_kill_nor_skew_the_log(tmp_path, bus):
+    """Issue 18 findings 9 and 14: /events nested 100000 deep or with a 400-digit number, /ground_truth at
+    +-1e308 or stamped -2^31 s, one foreign /clock at 2^31-1 s: the logger keeps recording (no callback
+    raises, over DDS that would end the executor), and the run's times stay the drive's."""
+    from std_msgs.msg import String
+
+    out = tmp_path / 'run'
+    ls = Lockstep(out, bus)
+    events = ls.sim.create_publisher(String, 'events', qos.EVENTS)
+    try:
+        wait_until(lambda: ls.gt.get_subscription_count() >= 1 and events.get_subscription_count() >= 1, 10.0,
+                   spin=ls.spin, what='logger subscriptions')
+        for _ in range(20):
+            ls.tick()
+        events.publish(String(data='[' * 100_000 + ']' * 100_000))
+        events.publish(String(data='{"kind": "x", "t": 1' + '0' * 400 + '}'))
+        events.publish(String(data='{"kind": "' + 'k' * 100_000 + '", "detail": [[[[1]]]]}'))
+        for value in (1e308, -1e308):
+            huge = Odometry()
+            huge.header.stamp = Clock().clock
+            huge.header.stamp.sec = 10
+            huge.pose.pose.position.x = value
+            huge.pose.pose.orientation.w = 1.0
+            ls.gt.publish(huge)
+        ancient = Odometry()
+        ancient.header.stamp.sec = -2**31
+        ancient.pose.pose.orientation.w = 1.0
+        ls.gt.publish(ancient)
+        foreign = Clock()
+        foreign.clock.sec = 2**31 - 1
+        ls.clock.publish(foreign)
+        for _ in range(5):
+            ls.spin_once(0.0)
+        for _ in range(80):
+            ls.tick()
+        events.publish(String(data=json.dumps({'kind': 'obstacle_stop', 'detail': 'after the storm'})))
+        for _ in range(20):
+            ls.tick()
+        ls.spin(0.3)
+        assert ls.logger.rejected_messages >= 3  # two huge poses and the foreign clock
+        if ls.bus is not None:
+            assert not ls.bus.callback_errors  # the logger handled them itself
+    finally:
+        ls.close()
+    summary = json.loads((out / 'summary.json').read_text())
+    assert 1.5 < summary['sim_time_s'] < 2.5  # 120 ticks at 50 Hz: not 2^31 s
+    kinds = {e['kind']: e for e in summary['events']}
+    assert 'obstacle_stop' in kinds and 0.0 <= kinds['obstacle_stop']['t'] < 3.0  # not shifted by 2^31 s
+    assert all(len(e['kind']) <= 2000 for e in summary['events'])
+    assert summary['distance_m'] < 1.0

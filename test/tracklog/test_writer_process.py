@@ -80,3 +80,88 @@ def test_the_thread_writer_sync_counts_every_queued_message(tmp_path):
     writer.sync()
     assert writer.status().messages_written == 1000
     writer.close()
+
+
+class _OverlapDetectingConnection:
+    """Wraps the pipe's sending end: records whether two threads were ever inside send() at once."""
+
+    def __init__(self, inner) -> None:
+        import threading
+
+        self.inner = inner
+        self.inside = 0
+        self.overlaps = 0
+        self.sends = 0
+        self.slow = False
+        self._count_lock = threading.Lock()
+
+    def send(self, obj) -> None:
+        import time
+
+        with self._count_lock:
+            self.inside += 1
+            self.sends += 1
+            if self.inside > 1:
+                self.overlaps += 1
+        try:
+            time.sleep(0.05 if self.slow else 0.0)  # hold the pipe: what a large batch does
+            self.inner.send(obj)
+        finally:
+            with self._count_lock:
+                self.inside -= 1
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_sync_and_the_sender_thread_never_send_on_the_pipe_at_once(tmp_path):
+    """Two unlocked Connection.send on one pipe interleave their bytes: the child died with UnpicklingError
+    and every later message was lost (issue 18, finding 11). Here sync() is called exactly while the sender
+    thread is inside a (slowed) send: it must wait for it."""
+    out = tmp_path / 'run'
+    writer = ProcessRunWriter(out, 10 * 1024 * 1024, send_period_s=0.001)
+    conn = writer._conn = _OverlapDetectingConnection(writer._conn)
+    writer.start()
+    try:
+        writer.add_topic(_events_topic())
+        for i in range(20):
+            conn.slow = True
+            writer.message('/events', String(data=f'event {i}'), 1_000_000_000 + i)
+            wait_until(lambda: conn.inside > 0, 5.0, what='the sender thread inside send()')
+            writer.message('/events', String(data=f'event {i}b'), 1_000_000_000 + i)
+            conn.slow = False
+            writer.sync(timeout_s=2.0)
+        status = writer.status()
+        assert status.alive and not status.errors, status
+        assert status.messages_written == 40
+    finally:
+        writer.close()
+    assert conn.overlaps == 0
+
+
+def test_a_killed_child_leaves_a_repaired_bag_and_a_summary_that_counts_it(tmp_path):
+    """Item 4 of issue 18 (kill the writer child): the parent finishes what the child could not."""
+    out = tmp_path / 'run'
+    writer = ProcessRunWriter(out, 10 * 1024 * 1024)
+    writer.start()
+    writer.add_topic(_events_topic())
+    for i in range(100):
+        writer.message('/events', String(data=f'event {i}'), 1_000_000_000 + i * 10_000_000)
+        writer.row(csv_line(_point(i)))
+    writer.json('summary', 'summary.json', {'distance_m': 1.0, 'recording': {}})
+    writer.sync()
+    os.kill(writer._proc.pid, signal.SIGKILL)
+    wait_until(lambda: not writer._proc.is_alive(), 10.0, what='the child to die')
+    for i in range(100, 150):
+        writer.message('/events', String(data=f'event {i}'), 1_000_000_000 + i * 10_000_000)
+        writer.row(csv_line(_point(i)))
+    writer.json('summary', 'summary.json', {'distance_m': 2.0, 'recording': {}})
+    writer.close()
+    summary = json.loads((out / 'summary.json').read_text())
+    in_bag = sum(1 for _ in bagmod.read_bag(out / 'bag'))
+    rec = summary['recording']
+    assert summary['distance_m'] == 2.0  # the newest summary, written by the parent
+    assert rec['messages_written'] == in_bag == bagmod.load_metadata(out / 'bag')['message_count']
+    assert rec['messages_written'] + rec['messages_dropped'] == 150 and rec['messages_dropped'] >= 50
+    assert rec['rows_dropped'] >= 50 and rec['complete'] is False and 'writer process died' in rec['lost']
+    assert not list(out.rglob('.*'))  # no .reserve, no temporary files

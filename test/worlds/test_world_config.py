@@ -161,3 +161,47 @@ def test_terrain_numbers_are_accepted_exactly_inside_their_range(key, value):
     else:
         with pytest.raises(WorldConfigError, match=f"'terrain.{key}'"):
             parse_world(data)
+
+
+# -- hostile and oversized worlds (issue 18, finding 10) ---------------------------------------------
+
+
+def test_an_alias_bomb_world_is_refused_fast_with_exit_code_2_meaning(tmp_path):
+    from worlds.hostile_yaml import ALIAS_BOMB_WORLD
+
+    path = tmp_path / 'bomb.yaml'
+    path.write_text(ALIAS_BOMB_WORLD)
+    with pytest.raises(WorldConfigError, match=r'YAML aliases \(\*a\) are not allowed'):
+        load_world(path)
+    assert issubclass(WorldConfigError, ConfigError)  # `rover run` maps it to exit code 2
+
+
+@pytest.mark.parametrize(('patch', 'key'), [
+    ({'size_m': [2000.0, 2000.0], 'resolution_m': 0.5}, 'resolution_m'),
+    ({'size_m': [1000.0, 1000.0], 'resolution_m': 0.5,
+      'terrain': {'craters': {'per_100m2': 1000.0, 'min_diameter_m': 0.5, 'max_diameter_m': 4.0}}},
+     'terrain.craters.per_100m2'),
+    ({'size_m': [1000.0, 1000.0], 'resolution_m': 0.5,
+      'terrain': {'rocks': {'k': 0.05, 'min_diameter_m': 0.05, 'max_diameter_m': 1.0}}}, 'terrain.rocks.k'),
+])
+def test_a_huge_but_valid_world_is_refused_up_front_naming_the_key(patch, key):
+    data = copy.deepcopy(GOOD)
+    data.update(patch)
+    data.pop('rocks'), data.pop('ramps'), data.pop('lander')
+    data['spawn'] = {'x': 0.0, 'y': 0.0}
+    with pytest.raises(WorldConfigError, match=f"key '{key}'"):
+        parse_world(data)
+
+
+def test_too_many_explicit_rocks_are_refused():
+    data = copy.deepcopy(GOOD)
+    data['rocks'] = [{'x': 1.0, 'y': 1.0, 'diameter_m': 0.1, 'height_m': 0.05}] * 20_001
+    with pytest.raises(WorldConfigError, match="key 'rocks' lists 20001 rocks"):
+        parse_world(data)
+
+
+def test_a_huge_integer_is_out_of_range_not_an_overflow():
+    data = copy.deepcopy(GOOD)
+    data['gravity'] = 10**400
+    with pytest.raises(WorldConfigError, match=r"key 'gravity' = .*\.\.\. is out of range|key 'gravity' = \d+"):
+        parse_world(data)
