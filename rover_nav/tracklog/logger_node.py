@@ -86,6 +86,10 @@ TOPICS = (
     Recorded('/diagnostics', DiagnosticArray, _RELIABLE_REC, True, _REL),
     Recorded('/clock', ClockMsg, qos.CLOCK, True, _BEST),
     Recorded('hazcam/points', PointCloud2, qos.SENSOR_SUB, True, _REL),
+    # behind the Earth-Moon link (rover run --link): the operator's commands as they arrived, logged at
+    # arrival (not at their stamp), so the bag shows the delay; and the drive plans
+    Recorded('uplink/teleop/cmd_vel', TwistStamped, _RELIABLE_REC, False, _CMD),
+    Recorded('drive_plan', String, qos.EVENTS, False, QosOffer(depth=50)),
 )
 
 SPECS = (
