@@ -28,6 +28,9 @@ class Segment:
     angular_z: float
 
 
+PLAN_SLACK = 1.25
+
+
 @dataclass(frozen=True)
 class PlannedSend:
     """One drive plan the operator sends on /drive_plan at `at_s` (JSON text, ready to publish)."""
@@ -48,7 +51,8 @@ class Scenario:
     @property
     def duration_s(self) -> float:
         commands = sum(s.duration_s for s in self.segments)
-        plans = max((p.at_s + p.expected_s for p in self.plans), default=0.0)
+        # a plan takes longer than its segments at their speeds: steering swings, slip, the link's delay
+        plans = max((p.at_s + PLAN_SLACK * p.expected_s for p in self.plans), default=0.0)
         return max(commands, plans)
 
     def command_at(self, t: float) -> tuple[float, float]:

@@ -1,0 +1,92 @@
+"""`rover run --link`: the drives as a user runs them from the ground station, judged on outcomes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from geometry_msgs.msg import TwistStamped
+import pytest
+from rclpy.serialization import deserialize_message
+import yaml
+
+from rover_bringup.paths import data_file
+from rover_nav.tracklog.bag import read_bag
+
+pytestmark = [pytest.mark.e2e, pytest.mark.ros]
+
+CAP = 0.0559
+GUARD_EVENTS = ('obstacle_stop', 'slope_stop', 'slope_slow')
+EARTH_DELAY = 1.75
+EARTH_JITTER = 0.1
+TICK = 0.1
+
+
+def _spawn() -> dict:
+    return yaml.safe_load(data_file('worlds', 'terrain/change4.json').read_text())['spawn']
+
+
+def _delays(bag: Path, topic: str) -> list[float]:
+    """Log time minus header stamp of every message of `topic` in the bag."""
+    out = []
+    for m in read_bag(bag):
+        if m.topic == topic:
+            stamp = deserialize_message(m.data, TwistStamped).header.stamp
+            out.append(m.log_ns * 1e-9 - (stamp.sec + stamp.nanosec * 1e-9))
+    return out
+
+
+def _assert_link_summary(s: dict) -> None:
+    link = s['link']
+    assert link['profile'] == 'earth'
+    for direction in ('uplink', 'downlink'):
+        d = link[direction]
+        assert d['delivered'] > 0 and d['lost'] >= 0
+        pct = d['one_way_delay_s']
+        assert EARTH_DELAY - 1e-6 <= pct['min'] <= pct['p50'] <= pct['p95'] <= EARTH_DELAY + EARTH_JITTER + TICK + 1e-6
+    assert link['downlink']['thinned'] > 0, 'the 285 kbit/s downlink should thin the hazcam clouds'
+
+
+def test_default_egress_under_the_earth_link(run_drive):
+    drive = run_drive('--link', 'earth', timeout_s=1200.0)
+    assert drive.code == 0, drive.output[-3000:]
+    s = drive.summary
+    spawn = _spawn()
+    assert s['final_pose']['z'] < spawn['z'] - 0.5, 'the rover never came down from the deck'
+    assert s['final_pose']['x'] > spawn['x'] + 6.5
+    assert s['max_speed_mps'] <= CAP * 1.05
+    for kind in (*GUARD_EVENTS, 'missed_step'):
+        assert not drive.events(kind), f'unexpected {kind}: {drive.events(kind)}'
+    _assert_link_summary(s)
+    # the bag shows the operator's commands as the rover got them: ~1.75 s after their stamps
+    delays = _delays(drive.out / 'bag', '/uplink/teleop/cmd_vel')
+    assert len(delays) > 1000
+    assert all(EARTH_DELAY - 1e-6 <= d <= EARTH_DELAY + EARTH_JITTER + TICK + 1e-6 for d in delays)
+    # what enters the chain is the onboard executor's, stamped with the tick it answers
+    assert max(abs(d) for d in _delays(drive.out / 'bag', '/teleop/cmd_vel')) < 1e-6
+    assert 'link earth:' in drive.output
+
+
+def test_egress_plan_completes_the_drive_off_with_plans(run_drive):
+    drive = run_drive('--scenario', 'egress_plan', '--link', 'earth', timeout_s=1200.0)
+    assert drive.code == 0, drive.output[-3000:]
+    s = drive.summary
+    assert len(drive.events('plan_accepted')) == 3
+    assert len(drive.events('plan_done')) == 3, s['events']
+    for kind in ('plan_refused', 'plan_aborted', 'link_lost', *GUARD_EVENTS, 'missed_step'):
+        assert not drive.events(kind), f'unexpected {kind}: {drive.events(kind)}'
+    spawn = _spawn()
+    assert s['final_pose']['z'] < spawn['z'] - 0.5
+    assert s['final_pose']['x'] > spawn['x'] + 7.0
+    accepted = drive.events('plan_accepted')[0]['t']
+    assert accepted >= 2.0 + EARTH_DELAY  # sent at 2 s from the ground
+    _assert_link_summary(s)
+
+
+def test_bad_link_profiles_exit_2_naming_the_key(run_drive, tmp_path):
+    bad = tmp_path / 'bad.yaml'
+    bad.write_text(json.dumps({'name': 'bad', 'uplink': {'delay_s': 1.0, 'lossy': 0.1}}))
+    drive = run_drive('--link', str(bad), '--duration', '5')
+    assert drive.code == 2 and "unknown key(s) ['lossy']" in drive.output
+    drive = run_drive('--link', 'mars', '--duration', '5')
+    assert drive.code == 2 and 'named profiles' in drive.output
