@@ -1,12 +1,14 @@
 """`rover run --link PROFILE`: the drive with an emulated Earth-Moon link between operator and rover.
 
-Two ROS domains in one process: the rover's (the private domain of the run: simulator,
-`plan_executor`, chain, drive, odometry, logger) and the ground station's (a second private
-domain: the scenario operator, which sends the scenario's commands and plans). Each domain is
-an rclpy context with its own intra-process bus and executor; `LinkBridge` (rover_nav.link)
-holds a node in each and is the only path between them.
+Two ROS domains: the rover's (the private domain of the run: simulator, `plan_executor`,
+chain, drive, odometry, logger) and the ground station's (a second private domain: the
+scenario operator, which sends the scenario's commands and plans). By default all in one
+process; with `--processes` every node is a process of its own (the operator's with the
+ground's ROS_DOMAIN_ID) and the link one more, holding both domains. In one process each
+domain is an rclpy context with its own intra-process bus and executor; `LinkBridge`
+(rover_nav.link) holds a node in each and is the only path between them.
 
-Lockstep stays deterministic: the simulator's tick reaches the bridge first on the rover's
+In one process lockstep stays deterministic: the simulator's tick reaches the bridge first on the rover's
 bus; the bridge forwards the clock to the ground side and runs the ground bus right there
 (`after_clock`), so the operator answers every tick at the same point of every run, and the
 link's seeded channels decide the rest. The rover side's answer to each tick comes from
@@ -15,7 +17,10 @@ link's seeded channels decide the rest. The rover side's answer to each tick com
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 import json
+import os
 import sys
 from typing import Any
 
@@ -158,3 +163,70 @@ def link_line(summary: dict[str, Any]) -> str:
         delay = f', delay p50 {p50:.2f} s' if p50 is not None else ''
         parts.append(f'{name} {d["delivered"]} delivered / {d["lost"]} lost{delay}')
     return f'link {link["profile"]}: ' + '; '.join(parts)
+
+
+@contextmanager
+def _domain(domain_id: int) -> Iterator[None]:
+    """Children started inside see ROS_DOMAIN_ID = domain_id (ProcessGraph copies os.environ)."""
+    saved = os.environ.get('ROS_DOMAIN_ID')
+    os.environ['ROS_DOMAIN_ID'] = str(domain_id)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop('ROS_DOMAIN_ID', None)
+        else:
+            os.environ['ROS_DOMAIN_ID'] = saved
+
+
+def run_linked_processes(cfg: RunConfig, profile: LinkProfile, ground_domain: int) -> int:
+    """Every node in its own process, the link in one more (two contexts); this process watches the clock."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    from rover_bringup.monitor import MonitorNode
+    from rover_bringup.runner import ProcessGraph
+    from rover_nav.runtime.spinning import spin_slice
+
+    children = ProcessGraph(cfg.out / 'logs')
+    link_stats = cfg.out / 'logs' / 'link.json'
+    level = 'info' if cfg.verbose else 'warn'
+    context = _private_context([])
+    monitor = MonitorNode(context=context, parameter_overrides=_parameters({'use_sim_time': True}))
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(monitor)
+    failed = False
+    codes: dict[str, int] = {}
+    try:
+        children.start('earth_link', [sys.executable, '-m', 'rover_nav.link.link_main', '--profile',
+                                      profile.source or profile.name, '--ground-domain', str(ground_domain),
+                                      '--seed', str(cfg.seed or 0), '--summary', str(link_stats)])
+        for spec in rover_side():
+            if spec is PLAN_EXECUTOR:
+                argv = graph.ros_args(spec, cfg.params_files, {'use_sim_time': True}) + ['--log-level', level]
+                children.start(spec.name, [sys.executable, '-m', 'rover_nav.link.executor_node', *argv])
+            else:
+                children.start_node(spec, cfg.params_files, cfg.overrides(spec), level)
+        with _domain(ground_domain):
+            children.start_node(graph.OPERATOR, cfg.params_files,
+                                {**cfg.overrides(graph.OPERATOR), 'tick_topic': 'clock'}, level)
+        problem = _drive_until_done(lambda _pause: spin_slice(executor, 0.05), monitor, cfg, children.exited)
+        if problem:
+            print(f'rover run: {problem} (logs in {children.logs})', file=sys.stderr)
+            failed = True
+    except KeyboardInterrupt:
+        pass
+    finally:
+        codes = children.stop()
+        executor.shutdown()
+        monitor.destroy_node()
+        rclpy.try_shutdown(context=context)
+        try:
+            add_link_summary(cfg, json.loads(link_stats.read_text()))
+        except (OSError, json.JSONDecodeError) as exc:
+            print(f'rover run: no link statistics from the link process: {exc}', file=sys.stderr)
+    bad = {name: code for name, code in codes.items() if code != 0}
+    if bad:
+        print(f'rover run: processes exited with errors: {bad} (logs in {children.logs})', file=sys.stderr)
+        return 1
+    return 1 if failed else 0

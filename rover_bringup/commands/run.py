@@ -77,20 +77,18 @@ def _link_profile(args: argparse.Namespace) -> object:
     from rover_nav.link.profile import load_profile
     from rover_nav.runtime.params import ConfigError
 
-    if args.processes:
-        raise ConfigError('--link runs in one process for now; --processes is not supported with it')
     if args.no_operator:
         raise ConfigError('--link needs the scenario operator on the ground side; drop --no-operator')
     return load_profile(args.link)
 
 
 def _run_linked(cfg: object, link: object) -> int:
-    from rover_bringup.linked_run import run_linked_in_process
+    from rover_bringup.linked_run import run_linked_in_process, run_linked_processes
     from rover_bringup.ros_domain import claim_spare_domain
 
     ground = claim_spare_domain()
     print(f'link: {link.name} ({link.source}); ground station in private ROS domain {ground}', flush=True)
-    return run_linked_in_process(cfg, link, ground)
+    return (run_linked_processes if cfg.processes else run_linked_in_process)(cfg, link, ground)
 
 
 def private_domain() -> str:

@@ -18,11 +18,10 @@ sends = st.lists(st.tuples(st.sampled_from(['/a', '/b', '/c']), st.floats(0.0, 0
 
 def _run(channel: Channel, plan: list[tuple[str, float]], tick: float = 0.1) -> list:
     """Send (topic, gap) messages at increasing times, polling due() at each tick until drained."""
-    out, t, i = [], 0.0, 0
-    for topic, gap in plan:
+    out, t = [], 0.0
+    for i, (topic, gap) in enumerate(plan):
         t += gap
         channel.send(topic, i, t)
-        i += 1
     now = 0.0
     while channel.in_flight:
         now += tick

@@ -49,7 +49,8 @@ class LinkRig:
         self.bridge = LinkBridge(profile, self.ground_ctx, self.rover_ctx, seed=3, parameter_overrides=SIM)
         self.rover = rclpy.create_node('rover_probe', context=self.rover_ctx, parameter_overrides=SIM)
         self.ground = rclpy.create_node('ground_probe', context=self.ground_ctx, parameter_overrides=SIM)
-        self.executors = [SingleThreadedExecutor(context=self.rover_ctx), SingleThreadedExecutor(context=self.ground_ctx)]
+        self.executors = [SingleThreadedExecutor(context=self.rover_ctx),
+                          SingleThreadedExecutor(context=self.ground_ctx)]
         self.executors[0].add_node(self.bridge.rover)
         self.executors[0].add_node(self.rover)
         self.executors[1].add_node(self.bridge.ground)
@@ -174,7 +175,8 @@ def test_command_stamped_t_arrives_at_t_plus_delay_within_the_jitter_bound(make_
 
 def test_loss_rate_over_1000_messages_is_within_three_sigma(make_rig):
     loss = 0.1
-    rig = make_rig(LinkProfile('lossy', ChannelConfig(loss=loss, retransmit=()), ChannelConfig(), heartbeat_period_s=600))
+    rig = make_rig(LinkProfile('lossy', ChannelConfig(loss=loss, retransmit=()), ChannelConfig(),
+                               heartbeat_period_s=600))
     got = Box(rig)
     rig.rover.create_subscription(String, 'drive_plan', got, qos.EVENTS)
     pub = rig.ground.create_publisher(String, 'drive_plan', qos.EVENTS)

@@ -152,3 +152,19 @@ def test_stuck_segment_is_aborted():
         seq.uplink_heard(i * 0.1)
         events += seq.tick(i * 0.1)[2]  # the pose never moves
     assert kinds(events) == [ABORTED] and 'progress' in events[0][1]
+
+
+def test_scenario_files_hold_plans_and_name_bad_keys():
+    from rover_bringup.scenario import load_scenario, parse_scenario
+    from rover_nav.runtime.params import ConfigError
+
+    scen = load_scenario('egress_plan')
+    assert [p.seq for p in scen.plans] == [1, 2, 3] and not scen.segments
+    assert json.loads(scen.plans[0].text) == {'seq': 1, 'segments': [{'distance_m': 2.5, 'speed': 0.0559}]}
+    assert scen.duration_s >= scen.plans[-1].at_s + scen.plans[-1].expected_s
+    with pytest.raises(ConfigError, match=r'plans\[0\]: unknown key\(s\) \[\'when\'\]'):
+        parse_scenario({'plans': [{'when': 3, 'segments': STRAIGHT}]}, 's.yaml')
+    with pytest.raises(ConfigError, match=r'plans\[0\].segments\[0\] needs exactly one'):
+        parse_scenario({'plans': [{'at_s': 3, 'segments': [{'speed': 0.1}]}]}, 's.yaml')
+    with pytest.raises(ConfigError, match='commands must be a non-empty list'):
+        parse_scenario({'name': 'x'}, 's.yaml')
