@@ -28,6 +28,8 @@ from typing import Any
 #: Event kinds this module emits (published on /events by the executor node).
 ACCEPTED, REFUSED, DONE, ABORTED = 'plan_accepted', 'plan_refused', 'plan_done', 'plan_aborted'
 LINK_LOST, LINK_RESTORED = 'link_lost', 'link_restored'
+#: The operator's uplinked command went stale while it moved the rover (a gap, a loss, a blackout).
+UPLINK_STALE = 'uplink_stale'
 #: Guard events that stop a plan (ROVER_SPEC section 3 event kinds).
 GUARD_TRIPS = ('obstacle_stop', 'slope_stop')
 
@@ -333,6 +335,9 @@ class Sequencer:
             if now - received <= self.command_timeout + 1e-9:
                 return v, w, events
             self._teleop = None
+            if v or w:
+                events.append((UPLINK_STALE, f'no operator command for {now - received:.1f} s '
+                                             f'(command_timeout {self.command_timeout} s): stopped'))
         return 0.0, 0.0, events
 
     def _start_segment(self, now: float) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from e2e.conftest import rover_run
 from geometry_msgs.msg import TwistStamped
 import pytest
 from rclpy.serialization import deserialize_message
@@ -90,3 +91,23 @@ def test_bad_link_profiles_exit_2_naming_the_key(run_drive, tmp_path):
     assert drive.code == 2 and "unknown key(s) ['lossy']" in drive.output
     drive = run_drive('--link', 'mars', '--duration', '5')
     assert drive.code == 2 and 'named profiles' in drive.output
+
+
+def test_same_seed_same_drive_and_the_processes_variant_runs(run_drive, tmp_path):
+    """Lockstep with a seeded link is deterministic in one process; --processes drives too."""
+    args = ('--world', 'flat', '--scenario', 'straight', '--link', 'earth', '--duration', '25', '--seed', '2')
+    for sub in ('again', 'procs'):
+        (tmp_path / sub).mkdir()
+    first = run_drive(*args, timeout_s=600.0)
+    assert first.code == 0, first.output[-3000:]
+    second = rover_run(tmp_path / 'again', *args, timeout_s=600.0)
+    assert second.code == 0, second.output[-3000:]
+    for key in ('x', 'y', 'z'):
+        assert abs(first.summary['final_pose'][key] - second.summary['final_pose'][key]) < 1e-3
+    for direction in ('uplink', 'downlink'):
+        a, b = first.summary['link'][direction], second.summary['link'][direction]
+        assert (a['lost_random'], a['lost_blackout']) == (b['lost_random'], b['lost_blackout'])
+    procs = rover_run(tmp_path / 'procs', *args, '--processes', timeout_s=600.0)
+    assert procs.code == 0, procs.output[-3000:]
+    assert procs.summary['link']['uplink']['delivered'] > 0 and procs.summary['distance_m'] > 0.5
+    assert (procs.out / 'logs' / 'earth_link.log').exists()

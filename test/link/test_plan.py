@@ -14,6 +14,7 @@ from rover_nav.link.plan import (
     LINK_LOST,
     LINK_RESTORED,
     REFUSED,
+    UPLINK_STALE,
     Limits,
     PlanAssembler,
     Sequencer,
@@ -135,7 +136,8 @@ def test_teleop_is_held_only_while_fresh_and_overrides_a_plan():
     seq = Sequencer(Limits(), command_timeout=0.5)
     seq.teleop(0.04, 0.01, 1.0)
     assert seq.tick(1.4)[:2] == (0.04, 0.01)
-    assert seq.tick(1.6)[:2] == (0.0, 0.0)  # stale: never drive on an old command
+    v, w, events = seq.tick(1.6)
+    assert (v, w) == (0.0, 0.0) and kinds(events) == [UPLINK_STALE]  # stale: never drive on an old command
     seq.plan_text(plan_message(1, STRAIGHT), 2.0)
     assert kinds(seq.teleop(0.0, 0.0, 2.1)) == []  # a zero command does not stop the plan
     assert seq.tick(2.1)[0] == pytest.approx(0.05)
