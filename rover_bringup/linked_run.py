@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 import json
 import os
+from pathlib import Path
 import sys
 from typing import Any
 
@@ -230,3 +231,19 @@ def run_linked_processes(cfg: RunConfig, profile: LinkProfile, ground_domain: in
         print(f'rover run: processes exited with errors: {bad} (logs in {children.logs})', file=sys.stderr)
         return 1
     return 1 if failed else 0
+
+
+def start_link_processes(children: Any, cfg: RunConfig, profile: LinkProfile, ground_domain: int,
+                         level: str = 'warn') -> Path:
+    """Start the link process and the rover's plan executor (for `rover teleop --link`); returns
+    where the link writes its statistics when it stops."""
+    stats = cfg.out / 'logs' / 'link.json'
+    children.start('earth_link', [sys.executable, '-m', 'rover_nav.link.link_main', '--profile',
+                                  profile.source or profile.name, '--ground-domain', str(ground_domain),
+                                  '--summary', str(stats)])
+    argv = graph.ros_args(PLAN_EXECUTOR, cfg.params_files, {'use_sim_time': True}) + ['--log-level', level]
+    children.start(PLAN_EXECUTOR.name, [sys.executable, '-m', 'rover_nav.link.executor_node', *argv])
+    return stats
+
+
+ground_domain_env = _domain  # children started inside run in the ground station's domain
