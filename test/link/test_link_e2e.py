@@ -111,3 +111,21 @@ def test_same_seed_same_drive_and_the_processes_variant_runs(run_drive, tmp_path
     assert procs.code == 0, procs.output[-3000:]
     assert procs.summary['link']['uplink']['delivered'] > 0 and procs.summary['distance_m'] > 0.5
     assert (procs.out / 'logs' / 'earth_link.log').exists()
+
+
+def test_a_plan_into_a_rock_is_stopped_by_the_obstacle_guard(run_drive, tmp_path):
+    """Plans go through the chain: the guard stops the rover before the 0.3 m rock and the plan is aborted."""
+    from rover_description.geometry import load_geometry
+
+    scenario = tmp_path / 'rock_plan.yaml'
+    scenario.write_text(yaml.safe_dump({'name': 'rock_plan', 'rate_hz': 10, 'plans': [
+        {'at_s': 1.0, 'segments': [{'distance_m': 12.0, 'speed': CAP}]}]}))
+    drive = run_drive('--world', 'rock_test', '--scenario', str(scenario), '--link', 'earth', '--duration', '180',
+                      timeout_s=1200.0)
+    assert drive.code == 0, drive.output[-3000:]
+    assert drive.events('obstacle_stop'), 'the obstacle guard never stopped the rover'
+    aborted = drive.events('plan_aborted')
+    assert aborted and 'obstacle_stop' in aborted[0]['detail']
+    assert not drive.events('plan_done')
+    front = drive.summary['final_pose']['x'] + load_geometry('yutu2').front_x
+    assert front <= -1.0 - 0.25 - 0.1 + 0.05, f'rover front at {front:.2f} m: clearance to the rock lost'
