@@ -12,7 +12,8 @@ domain (`ground_link`). Only it passes messages between them (ROVER_SPEC section
 Time: the rover side's simulator `/clock` is the one clock. The bridge forwards it to the ground
 side at once (time is shared, not a message about the rover), and every send and delivery is
 judged on it: a message sent at t is published on the other side at the first clock tick at
-or after its due time, with its stamp untouched. Link statistics go on `/diagnostics` (both
+or after its due time (at once if it is already due: a zero-delay link adds nothing), with its
+stamp untouched. Link statistics go on `/diagnostics` (both
 sides) every `diagnostic_period` and into the run summary (`Link.summary()`).
 """
 
@@ -161,8 +162,7 @@ class LinkBridge:
             header = Header(frame_id='ground')
             header.stamp.sec, header.stamp.nanosec = seconds, int(round((now - seconds) * 1e9))
             self.link.uplink.send(HEARTBEAT, header, now, size=message_size(header))
-        for delivery in self.link.uplink.due(now):
-            self._deliver_up(delivery)
+        self._flush_up(now)
         if now + 1e-9 >= self._next_diag:
             self._next_diag = now + DIAG_PERIOD_S
             self._publish_diagnostics()
@@ -170,11 +170,20 @@ class LinkBridge:
     # ---- uplink -------------------------------------------------------------------------------
     def _uplink_callback(self, topic: str) -> Callable[[Any], None]:
         def send(msg: Any) -> None:
-            self.link.uplink.send(topic, msg, self.now(), size=message_size(msg))
+            now = self.now()
+            self.link.uplink.send(topic, msg, now, size=message_size(msg))
+            self._flush_up(now)
         return send
 
+    def _flush_up(self, now: float) -> None:
+        """Deliver what is already due (a zero-delay link passes a message on at once, not a tick later)."""
+        for delivery in self.link.uplink.due(now):
+            self._deliver_up(delivery)
+
     def _on_reset(self, _request: Any, response: Any) -> Any:
-        self.link.uplink.send(RESET, None, self.now(), size=16)
+        now = self.now()
+        self.link.uplink.send(RESET, None, now, size=16)
+        self._flush_up(now)
         response.success = True
         response.message = (f'reset sent up the {self.profile.name} link; the rover acts on it in about '
                             f'{self.profile.uplink.delay_s:.2f} s (its answer comes down on /events)')
@@ -206,8 +215,10 @@ class LinkBridge:
         is_cloud = DOWNLINK[topic][0] is PointCloud2
 
         def send(msg: Any) -> None:
-            self.link.downlink.send(topic, msg, self.now(), size=message_size(msg),
-                                    thin=thin_cloud if is_cloud else None)
+            now = self.now()
+            self.link.downlink.send(topic, msg, now, size=message_size(msg), thin=thin_cloud if is_cloud else None)
+            for delivery in self.link.downlink.due(now):  # zero delay: at once
+                self._ground_pubs[delivery.topic].publish(delivery.payload)
         return send
 
     # ---- statistics ---------------------------------------------------------------------------

@@ -303,3 +303,18 @@ def test_estop_reaches_the_rover_after_the_link_delay_and_latches(make_rig):
     stopped = [g.t for g in out if g.t > pressed_at and g.msg.twist.linear.x == 0.0]
     assert stopped and stopped[0] >= pressed_at + 1.0 - 1e-6
     assert all(g.msg.twist.linear.x == 0.0 for g in out if g.t > stopped[0])  # latched
+
+
+def test_a_zero_delay_link_passes_messages_on_at_once(make_rig):
+    """`ideal` adds nothing: a message is published on the other side when it arrives, not a tick later."""
+    rig = make_rig(_profile(delay_s=0.0))
+    got = Box(rig)
+    rig.rover.create_subscription(TwistStamped, UPLINK_CMD, got, qos.COMMAND)
+    pub = rig.ground.create_publisher(TwistStamped, 'teleop/cmd_vel', qos.COMMAND)
+    rig.connect(pub)
+    rig.step()
+    cmd = TwistStamped()
+    cmd.header.stamp = _time(rig.t)
+    pub.publish(cmd)
+    rig.wait(lambda: len(got) == 1, 'the command on the rover side within the same tick')
+    assert got[0].t == rig.t
