@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 import time
 
 from builtin_interfaces.msg import Time
@@ -45,7 +48,8 @@ class LinkRig:
         self.rover_ctx = rclpy.Context()
         rclpy.init(context=self.rover_ctx)
         self.ground_ctx = rclpy.Context()
-        rclpy.init(context=self.ground_ctx, domain_id=claim_spare_domain())
+        self.ground_domain = claim_spare_domain()
+        rclpy.init(context=self.ground_ctx, domain_id=self.ground_domain)
         self.bridge = LinkBridge(profile, self.ground_ctx, self.rover_ctx, seed=3, parameter_overrides=SIM)
         self.rover = rclpy.create_node('rover_probe', context=self.rover_ctx, parameter_overrides=SIM)
         self.ground = rclpy.create_node('ground_probe', context=self.ground_ctx, parameter_overrides=SIM)
@@ -318,3 +322,28 @@ def test_a_zero_delay_link_passes_messages_on_at_once(make_rig):
     pub.publish(cmd)
     rig.wait(lambda: len(got) == 1, 'the command on the rover side within the same tick')
     assert got[0].t == rig.t
+
+
+def test_rover_plan_command_sends_a_plan_and_reports_the_answer(make_rig, tmp_path):
+    rig = make_rig(_profile(delay_s=0.5), executor_node=True)
+    out = Box(rig)
+    rig.rover.create_subscription(TwistStamped, 'teleop/cmd_vel', out, qos.COMMAND)
+    rig.connect()
+    rig.step(out)
+    env = dict(os.environ, ROS_DOMAIN_ID=str(rig.ground_domain))
+    log = tmp_path / 'plan.log'
+    with open(log, 'wb') as sink:
+        proc = subprocess.Popen([sys.executable, '-m', 'rover_bringup.cli', 'plan', '--seq', '7', '1m@0.05',
+                                 '90deg@5'], env=env, stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60.0
+            while proc.poll() is None and time.monotonic() < deadline:
+                rig.step(out)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+    text = log.read_text()
+    assert proc.returncode == 0, text
+    assert 'plan_accepted: plan 7 accepted: 2 segment(s)' in text
+    assert any(g.msg.twist.linear.x == pytest.approx(0.05) for g in out)

@@ -170,3 +170,12 @@ def test_scenario_files_hold_plans_and_name_bad_keys():
         parse_scenario({'plans': [{'at_s': 3, 'segments': [{'speed': 0.1}]}]}, 's.yaml')
     with pytest.raises(ConfigError, match='commands must be a non-empty list'):
         parse_scenario({'name': 'x'}, 's.yaml')
+
+
+def test_rover_plan_segment_syntax():
+    from rover_bringup.commands.plan import parse_segments
+
+    assert parse_segments(['2.5m@0.05', '-90deg@5', '.5m@.04']) == [
+        {'distance_m': 2.5, 'speed': 0.05}, {'angle_deg': -90.0, 'speed': 5.0}, {'distance_m': 0.5, 'speed': 0.04}]
+    with pytest.raises(ValueError, match="bad segment '2m'"):
+        parse_segments(['2m'])
