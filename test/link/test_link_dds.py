@@ -276,7 +276,13 @@ def test_plans_out_of_order_or_incomplete_are_refused_with_an_event(make_rig):
 
 
 def test_estop_reaches_the_rover_after_the_link_delay_and_latches(make_rig):
+    from rover_nav.safety.speed_limiter_node import SpeedLimiterNode
+
     rig = make_rig(_profile(delay_s=1.0), executor_node=True)
+    limiter = SpeedLimiterNode(context=rig.rover_ctx, parameter_overrides=SIM,
+                               cli_args=['--ros-args', '-r', 'cmd_vel_in:=teleop/cmd_vel'])
+    rig.executors[0].add_node(limiter)
+    latched_at = []
     out = Box(rig)
     estops = Box(rig)
     rig.rover.create_subscription(TwistStamped, 'teleop/cmd_vel', out, qos.COMMAND)
@@ -302,11 +308,28 @@ def test_estop_reaches_the_rover_after_the_link_delay_and_latches(make_rig):
     while rig.t < pressed_at + 3.0:
         command()  # the operator keeps pushing: the latch must win
         rig.step(out)
+        if limiter.estopped and not latched_at:
+            latched_at.append(rig.t)
     assert estops and estops[0].msg.data is True
     assert estops[0].t >= pressed_at + 1.0 - 1e-6
     stopped = [g.t for g in out if g.t > pressed_at and g.msg.twist.linear.x == 0.0]
     assert stopped and stopped[0] >= pressed_at + 1.0 - 1e-6
     assert all(g.msg.twist.linear.x == 0.0 for g in out if g.t > stopped[0])  # latched
+    # the chain latches too (the limiter: only its estop/reset service clears it), after the delay
+    assert latched_at and pressed_at + 1.0 - 1e-6 <= latched_at[0] <= pressed_at + 1.0 + 2 * TICK + 1e-6
+    # the reset goes up the link the same way: answered at once on the ground, done on arrival
+    from std_srvs.srv import Trigger
+    client = rig.ground.create_client(Trigger, 'estop/reset')
+    rig.wait(lambda: client.service_is_ready(), 'the ground side of /estop/reset')
+    future = client.call_async(Trigger.Request())
+    rig.wait(lambda: future.done(), 'the ground answer')
+    assert future.result().success and 'sent up the' in future.result().message
+    reset_at = rig.t
+    while limiter.estopped and rig.t < reset_at + 5.0:
+        rig.step(out)
+    assert not limiter.estopped and rig.t >= reset_at + 1.0 - 1e-6
+    rig.executors[0].remove_node(limiter)
+    limiter.destroy_node()
 
 
 def test_a_zero_delay_link_passes_messages_on_at_once(make_rig):
