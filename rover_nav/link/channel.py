@@ -7,8 +7,10 @@ The model, per message sent at time t (sim seconds, the clock both sides share):
    it. Telemetry (anything without a `thin` function) always goes and is charged, possibly into
    debt; a thinnable message (a hazcam cloud) is thinned to the bytes left, or dropped when
    none are: the stream that can shrink gives way.
-3. Loss: lost with probability `loss` (a seeded numpy Generator: the same seed, the same
-   losses, so lockstep runs stay deterministic). Topics in `retransmit` are sent again one
+3. Loss: lost with probability `loss`, drawn from a numpy Generator per topic, seeded from the
+   channel's seed and the topic name: the same seed and the same messages on a topic, the same
+   losses, whatever other topics send (a node's wall-clock diagnostics cannot shift the
+   command stream), so lockstep runs stay deterministic. Topics in `retransmit` are sent again one
    round trip later (2 x delay_s) until one copy survives or `max_retransmissions` are spent.
 4. Delay: due at t + delay_s + U(0, jitter_s) (+ the round trips spent retransmitting), and
    never before the previous message of the same topic: in order per topic, so the jitter bound
@@ -19,11 +21,12 @@ The model, per message sent at time t (sim seconds, the clock both sides share):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 import heapq
 import itertools
 from typing import Any
+import zlib
 
 import numpy as np
 
@@ -84,9 +87,10 @@ class ChannelStats:
 class Channel:
     """One direction of the link (see the module docstring); not thread-safe, one caller."""
 
-    def __init__(self, cfg: ChannelConfig, rng: np.random.Generator) -> None:
+    def __init__(self, cfg: ChannelConfig, seed: int | Sequence[int] = 0) -> None:
         self.cfg = cfg
-        self.rng = rng
+        self._seed = [int(seed)] if isinstance(seed, int) else [int(s) for s in seed]
+        self._rngs: dict[str, np.random.Generator] = {}
         self.stats = ChannelStats()
         self._queue: list[tuple[float, int, Delivery]] = []
         self._order = itertools.count()
@@ -119,8 +123,9 @@ class Channel:
         self.stats.sent += 1
         # draw every random number for every message, in a fixed order, whatever happens to it:
         # one message's fate does not shift the random stream of the next
-        lost_draw = float(self.rng.random())
-        jitter_draw = float(self.rng.random())
+        rng = self.rng(topic)
+        lost_draw = float(rng.random())
+        jitter_draw = float(rng.random())
         if cfg.in_blackout(now):
             self.stats.lost_blackout += 1
             self.stats.per_topic_lost[topic] += 1
@@ -145,7 +150,7 @@ class Channel:
                 self.stats.lost_random += 1
                 self.stats.per_topic_lost[topic] += 1
                 return 'lost'
-            extra = self._retransmit(now)
+            extra = self._retransmit(now, rng)
             if extra < 0.0:
                 self.stats.lost_random += 1
                 self.stats.per_topic_lost[topic] += 1
@@ -156,14 +161,21 @@ class Channel:
         heapq.heappush(self._queue, (due, next(self._order), Delivery(topic, payload, now, due)))
         return outcome
 
-    def _retransmit(self, now: float) -> float:
+    def rng(self, topic: str) -> np.random.Generator:
+        """The topic's own random stream (seed, crc32 of the name)."""
+        rng = self._rngs.get(topic)
+        if rng is None:
+            rng = self._rngs[topic] = np.random.default_rng([*self._seed, zlib.crc32(topic.encode())])
+        return rng
+
+    def _retransmit(self, now: float, rng: np.random.Generator) -> float:
         """Extra seconds until a retransmitted copy gets through, or -1 when every copy is lost."""
         cfg = self.cfg
         round_trip = max(2.0 * cfg.delay_s, 1e-3)
         for attempt in range(1, cfg.max_retransmissions + 1):
             self.stats.retransmissions += 1
             t = now + attempt * round_trip
-            survived = float(self.rng.random()) >= cfg.loss
+            survived = float(rng.random()) >= cfg.loss
             if survived and not cfg.in_blackout(t):
                 return attempt * round_trip
         return -1.0
@@ -194,9 +206,8 @@ class Link:
 
     def __init__(self, profile: Any, run_seed: int = 0) -> None:
         self.profile = profile
-        up, down = np.random.SeedSequence([int(profile.seed), int(run_seed)]).spawn(2)
-        self.uplink = Channel(profile.uplink, np.random.default_rng(up))
-        self.downlink = Channel(profile.downlink, np.random.default_rng(down))
+        self.uplink = Channel(profile.uplink, (int(profile.seed), int(run_seed), 0))
+        self.downlink = Channel(profile.downlink, (int(profile.seed), int(run_seed), 1))
         self._next_heartbeat: float | None = None
 
     def heartbeat_due(self, now: float) -> bool:

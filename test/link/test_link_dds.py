@@ -162,7 +162,7 @@ def test_command_stamped_t_arrives_at_t_plus_delay_within_the_jitter_bound(make_
     sent = 0
     for k in range(60):
         rig.step()
-        if k % 3 == 0 and k < 40:  # every 0.3 s: depth-1 history never overwrites one in flight
+        if k % 5 == 0 and k < 40:  # every 0.5 s > the jitter: never two in one tick on a depth-1 topic
             cmd = TwistStamped()
             cmd.header.stamp = _time(rig.t)
             cmd.twist.linear.x = 0.01 * k

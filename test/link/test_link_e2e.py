@@ -104,9 +104,12 @@ def test_same_seed_same_drive_and_the_processes_variant_runs(run_drive, tmp_path
     assert second.code == 0, second.output[-3000:]
     for key in ('x', 'y', 'z'):
         assert abs(first.summary['final_pose'][key] - second.summary['final_pose'][key]) < 1e-3
-    for direction in ('uplink', 'downlink'):
-        a, b = first.summary['link'][direction], second.summary['link'][direction]
-        assert (a['lost_random'], a['lost_blackout']) == (b['lost_random'], b['lost_blackout'])
+    # the uplink (what drives the rover) loses the same messages; downlink counts may differ by the
+    # messages nodes send on wall-clock timers (diagnostics), each topic having its own random stream
+    assert first.summary['link']['uplink'] == second.summary['link']['uplink']
+    for topic in ('/odom', '/events'):
+        a, b = first.summary['link']['downlink'], second.summary['link']['downlink']
+        assert a['lost_by_topic'].get(topic, 0) == b['lost_by_topic'].get(topic, 0)
     procs = rover_run(tmp_path / 'procs', *args, '--processes', timeout_s=600.0)
     assert procs.code == 0, procs.output[-3000:]
     assert procs.summary['link']['uplink']['delivered'] > 0 and procs.summary['distance_m'] > 0.5
