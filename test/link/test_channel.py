@@ -6,6 +6,7 @@ import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+import pytest
 
 from rover_nav.link.channel import Channel, Link
 from rover_nav.link.profile import Blackout, ChannelConfig, LinkProfile
@@ -43,15 +44,16 @@ def test_order_per_topic_is_kept_and_delay_is_bounded(cfg, plan, seed):
     assert channel.stats.delivered + channel.stats.lost == channel.stats.sent
 
 
-@settings(max_examples=30, deadline=None)
-@given(loss=st.floats(0.0, 0.3), seed=st.integers(0, 2**31))
+@pytest.mark.parametrize('loss', [0.01, 0.05, 0.1, 0.3])
+@pytest.mark.parametrize('seed', range(5))
 def test_loss_rate_within_three_sigma(loss, seed):
+    """Fixed seeds: a search over seeds would, rightly, find the 0.3 % of streams beyond 3 sigma."""
     n = 1000
     channel = Channel(ChannelConfig(loss=loss, retransmit=()), seed)
     for i in range(n):
         channel.send('/x', i, i * 0.01)
     sigma = math.sqrt(n * loss * (1 - loss))
-    assert abs(channel.stats.lost_random - n * loss) <= 3 * sigma + 1
+    assert abs(channel.stats.lost_random - n * loss) <= 3 * sigma
 
 
 def test_same_seed_same_fate():
