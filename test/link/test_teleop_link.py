@@ -42,6 +42,7 @@ def _pane(session: str) -> str:
 
 @pytest.mark.e2e
 @pytest.mark.ros
+@pytest.mark.timeout(900)
 def test_keyboard_drives_through_the_earth_link(tmp_path):
     require_tool('tmux', 'tmux')
     session = f'rover_link_{tmp_path.name}'[:60]
