@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'board': ('rover_bringup.commands.board', 'bring up the real rover board without ROS launch (embedded tier)'),
     'sim': ('rover_bringup.commands.sim', 'the lunar simulator alone, for your own ROS 2 stack (viewer, PNG snapshot)'),
     'estop': ('rover_bringup.commands.estop', 'latch the e-stop on every node, or clear it with --reset'),
+    'plan': ('rover_bringup.commands.plan', 'send a drive plan from the ground station (behind the Earth-Moon link)'),
 }
 
 EXIT_USAGE = 2

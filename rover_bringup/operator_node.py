@@ -4,7 +4,10 @@ On simulated time it is driven by the simulator's `ground_truth` (one reliable m
 control tick, stamped with that tick's time): one command per tick, stamped t_k, which keeps
 lockstep runs deterministic. `/clock` is best effort and a dropped tick would stall lockstep
 until the simulator's step timeout. On wall time it uses a timer. After the scenario ends it
-keeps commanding zero, as a live operator with hands off would.
+keeps commanding zero, as a live operator with hands off would. The scenario's drive plans go
+out once each on `drive_plan` when their time comes. Behind the Earth-Moon link the operator
+sits on the ground side, where there is no `ground_truth`: `tick_topic: clock` then paces it
+by `/clock` (shared by the link), one command per tick, as before.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import sys
 
 from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Odometry
+from rosgraph_msgs.msg import Clock
+from std_msgs.msg import String
 
 from rover_bringup.scenario import Scenario, load_scenario
 from rover_nav.runtime import qos
@@ -24,6 +29,9 @@ PARAMS = (
     ParamSpec('scenario', str, 'egress', 'Scenario name (rover_bringup/scenarios) or YAML path.', read_only=True),
     ParamSpec('start_delay', float, 0.0, 'Seconds of zero command before the scenario starts.', lo=0.0, hi=3600.0,
               read_only=True),
+    ParamSpec('tick_topic', str, 'ground_truth', 'On sim time, what paces the commands: ground_truth (reliable, '
+              'one per simulator tick) or clock (/clock: the ground side of the link has no ground truth).',
+              choices=('ground_truth', 'clock'), read_only=True),
 )
 
 
@@ -38,10 +46,14 @@ class ScenarioOperator(RoverNode):
         except (ConfigError, FileNotFoundError) as exc:
             raise ConfigError(f"parameter 'scenario': {exc}") from exc
         self._pub = self.create_publisher(TwistStamped, 'teleop/cmd_vel', qos.COMMAND)
+        self._plan_pub = self.create_publisher(String, 'drive_plan', qos.EVENTS) if self.scenario.plans else None
+        self._plans_sent = 0
         self._t0: float | None = None
         self._last_pub = -1.0e9
         self._period = 1.0 / self.scenario.rate_hz
-        if self.get_parameter('use_sim_time').value:
+        if self.get_parameter('use_sim_time').value and snap.tick_topic == 'clock':
+            self.create_subscription(Clock, '/clock', self._on_clock, qos.CLOCK)
+        elif self.get_parameter('use_sim_time').value:
             self.create_subscription(Odometry, 'ground_truth', self._on_tick, qos.STATE)
         else:
             self.create_timer(self._period, self._on_timer)
@@ -62,12 +74,23 @@ class ScenarioOperator(RoverNode):
         if now_s - self._last_pub >= self._period - 1e-6 or now_s == self._last_pub:
             self._publish(now_s, stamp)
 
+    def _on_clock(self, msg: Clock) -> None:
+        stamp = msg.clock
+        now_s = stamp.sec + stamp.nanosec * 1e-9
+        if now_s - self._last_pub >= self._period - 1e-6:
+            self._publish(now_s, stamp)
+
     def _on_timer(self) -> None:
         now = self.get_clock().now()
         self._publish(now.nanoseconds * 1e-9, now.to_msg())
 
     def _publish(self, now_s: float, stamp: object) -> None:
-        v, w = self.scenario.command_at(self.elapsed(now_s))
+        elapsed = self.elapsed(now_s)
+        v, w = self.scenario.command_at(elapsed)
+        plans = self.scenario.plans
+        while self._plan_pub is not None and self._plans_sent < len(plans) and plans[self._plans_sent].at_s <= elapsed:
+            self._plan_pub.publish(String(data=plans[self._plans_sent].text))
+            self._plans_sent += 1
         msg = TwistStamped()
         msg.header.stamp = stamp
         msg.header.frame_id = 'base_link'

@@ -48,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--no-operator', action='store_true',
                         help='no scripted operator: drive it yourself on teleop/cmd_vel (implies --realtime; '
                              'prints how to drive it; give --duration)')
+    parser.add_argument('--link', default=None, metavar='PROFILE',
+                        help='drive from the ground station through an emulated Earth-Moon link: earth (Queqiao '
+                             'relay, ~1.75 s one way), ideal, or a profile YAML (docs/link.md)')
     parser.add_argument('--quiet', action='store_true', help='no progress lines')
     parser.add_argument('--verbose', action='store_true', help="show the nodes' INFO logs (default: warnings)")
 
@@ -61,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = runner.prepare(args.world, args.scenario, args.duration, args.out, args.seed, realtime,
                              args.processes, args.quiet, operator=not args.no_operator, verbose=args.verbose,
                              intra_process=not args.dds_only)
+        link = _link_profile(args)
         runner.claim_output_dir(cfg.out)  # atomic: a second run with the same --out stops here
     except (ConfigError, FileNotFoundError) as exc:
         print(f'rover run: {exc}', file=sys.stderr)
@@ -75,12 +79,36 @@ def run(args: argparse.Namespace) -> int:
     if not cfg.operator:
         print(drive_hint(), flush=True)
     start = time.monotonic()
-    code = runner.run_processes(cfg) if cfg.processes else runner.run_in_process(cfg)
+    if link is not None:
+        code = _run_linked(cfg, link)
+    else:
+        code = runner.run_processes(cfg) if cfg.processes else runner.run_in_process(cfg)
     wall = time.monotonic() - start
     if code != 0:
         return code
     finish(cfg.out, wall)
     return runner.recording_verdict(cfg.out)
+
+
+def _link_profile(args: argparse.Namespace) -> object:
+    """The --link profile, validated (None without --link); ConfigError names the bad key."""
+    if args.link is None:
+        return None
+    from rover_nav.link.profile import load_profile
+    from rover_nav.runtime.params import ConfigError
+
+    if args.no_operator:
+        raise ConfigError('--link needs the scenario operator on the ground side; drop --no-operator')
+    return load_profile(args.link)
+
+
+def _run_linked(cfg: object, link: object) -> int:
+    from rover_bringup.linked_run import run_linked_in_process, run_linked_processes
+    from rover_bringup.ros_domain import claim_spare_domain
+
+    ground = claim_spare_domain()
+    print(f'link: {link.name} ({link.source}); ground station in private ROS domain {ground}', flush=True)
+    return (run_linked_processes if cfg.processes else run_linked_in_process)(cfg, link, ground)
 
 
 def private_domain() -> str:
@@ -128,6 +156,9 @@ def finish(out: Path, wall_s: float) -> None:
     except Exception as exc:  # a missing map must not hide the drive's results
         print(f'rover run: could not draw track.png: {exc}', file=sys.stderr)
     print(summary_table(summary))
+    if summary.get('link'):
+        from rover_bringup.linked_run import link_line
+        print(link_line(summary))
     print(f'wall time {wall_s:.1f} s; files in {out}:')
     for path in sorted(out.iterdir()):
         print(f'  {path.name}{"/" if path.is_dir() else ""}')

@@ -11,6 +11,8 @@ exists. The drive is logged like any `rover run`, and the track map is drawn at 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 import os
 from pathlib import Path
 import signal
@@ -34,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--world', default='change4', help='world name (worlds/NAME.yaml) or YAML file')
     parser.add_argument('--out', default=None, help='output folder (default: runs/WORLD-teleop-TIME)')
     parser.add_argument('--viewer', action='store_true', help='live MuJoCo viewer (needs a display)')
+    parser.add_argument('--link', default=None, metavar='PROFILE',
+                        help='drive from the ground station through an emulated Earth-Moon link (earth, ideal, '
+                             'or a profile YAML; docs/link.md)')
 
 
 def _teleop_argv(args: argparse.Namespace, params_files: list[str]) -> tuple[list[list[str]], list[str] | None]:
@@ -180,6 +185,33 @@ def stop_simulator_first(children, grace_s: float = 10.0) -> None:
                 proc.wait(timeout=grace_s)
 
 
+@contextmanager
+def _linked(children: object, cfg: object, link: object, env: dict[str, str]) -> Iterator[int | None]:
+    """With a link: start it and the rover's plan executor, and run what is started inside (the
+    operator's processes) and `env` in the ground station's own private domain."""
+    if link is None:
+        yield None
+        return
+    from rover_bringup.linked_run import ground_domain_env, start_link_processes
+    from rover_bringup.ros_domain import claim_spare_domain
+
+    ground = claim_spare_domain()
+    start_link_processes(children, cfg, link, ground)
+    env['ROS_DOMAIN_ID'] = str(ground)
+    with ground_domain_env(ground):
+        yield ground
+
+
+def _add_link_summary(cfg: object) -> None:
+    import json
+
+    from rover_bringup.linked_run import add_link_summary
+    try:
+        add_link_summary(cfg, json.loads((cfg.out / 'logs' / 'link.json').read_text()))
+    except (OSError, ValueError) as exc:
+        print(f'rover teleop: no link statistics: {exc}', file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from rover_bringup import graph, runner
     from rover_bringup.commands.run import finish, private_domain
@@ -195,6 +227,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = runner.prepare(args.world, 'straight', 1e9, args.out, None, realtime=True, processes=True,
                              quiet=True, operator=False)
+        link = None
+        if args.link is not None:
+            from rover_nav.link.profile import load_profile
+            link = load_profile(args.link)
     except (ConfigError, FileNotFoundError) as exc:
         print(f'rover teleop: {exc}', file=sys.stderr)
         return EXIT_CONFIG
@@ -210,16 +246,24 @@ def run(args: argparse.Namespace) -> int:
     children.start('lunar_sim', sim)
     for spec in (*graph.CHAIN, *graph.DRIVE, graph.LOGGER):
         children.start_node(spec, cfg.params_files, cfg.overrides(spec), 'warn')
-    for i, argv in enumerate(background):
-        children.start(Path(argv[0]).name or f'teleop{i}', argv)
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    with _linked(children, cfg, link, env) as ground:
+        for i, argv in enumerate(background):
+            children.start(Path(argv[0]).name or f'teleop{i}', argv)
     print(f'rover teleop: world {args.world}, {domain}; logs and track in {cfg.out}', flush=True)
+    if link is not None:
+        print(f'link: {link.name}, ~{link.uplink.delay_s:.2f} s up and {link.downlink.delay_s:.2f} s down; you are '
+              f'the ground station (ROS domain {ground})', flush=True)
+        if args.joystick:
+            print('WARNING: stick driving behind a delayed link is unsafe: what you see is '
+                  f'{link.downlink.delay_s:.1f} s old and the rover obeys {link.uplink.delay_s:.1f} s late; only the '
+                  "rover's own guards stop it in time. Prefer drive plans (docs/link.md).", flush=True)
     start = time.monotonic()
     holder = ZeroHolder() if foreground is not None else None
     try:
         if foreground is not None:
             # The keyboard UI owns this terminal; the rest of the stack logs to files.
-            subprocess.run(foreground, env=dict(os.environ, PYTHONUNBUFFERED='1'), check=False,
-                           preexec_fn=die_with_parent)
+            subprocess.run(foreground, env=env, check=False, preexec_fn=die_with_parent)
         else:
             watch_gamepad(children, args.device)
             print(f'rover teleop: {", ".join(children.exited())} stopped (logs in {children.logs})', file=sys.stderr)
@@ -235,5 +279,7 @@ def run(args: argparse.Namespace) -> int:
     bad = {name: code for name, code in codes.items() if code not in (0, -signal.SIGINT)}
     if bad:
         print(f'rover teleop: processes exited with errors: {bad} (logs in {children.logs})', file=sys.stderr)
+    if link is not None:
+        _add_link_summary(cfg)
     finish(cfg.out, time.monotonic() - start)
     return 1 if bad else 0

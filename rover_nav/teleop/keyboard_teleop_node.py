@@ -19,6 +19,7 @@ import threading
 import time
 from typing import Any
 
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import Imu
@@ -82,6 +83,7 @@ class KeyboardTeleop(RoverNode):
         self.create_subscription(Imu, 'imu', self._on_imu, qos.SENSOR_SUB)
         self.create_subscription(String, 'events', self._on_event, qos.EVENTS)
         self.create_subscription(Bool, 'estop', self._on_estop, qos.LATCHED)
+        self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, qos.DIAGNOSTICS)
         self._timer = self.create_timer(1.0 / snap.publish_rate, self._tick)
         self.params.on_change(self._reconfigure)
 
@@ -143,7 +145,15 @@ class KeyboardTeleop(RoverNode):
             cmd = self._core.command(time.monotonic())
         self._publish(cmd)
 
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            if status.name.startswith('link: '):  # the Earth-Moon link's own status (rover teleop --link)
+                self.status.on_link_status(f'{status.name[6:]}: {status.message}', time.monotonic())
+
     def _on_odom(self, topic: str, msg: Odometry) -> None:
+        if topic == 'odom' and self.status.link is not None:
+            stamp = msg.header.stamp
+            self.status.on_telemetry_stamp(self.now_s() - (stamp.sec + stamp.nanosec * 1e-9))
         self.status.on_odometry(topic, msg.twist.twist.linear.x, msg.twist.twist.angular.z, time.monotonic())
 
     def _on_imu(self, msg: Imu) -> None:

@@ -69,6 +69,18 @@ class RoverStatus:
     estop: tuple[bool, float] | None = None                  # (latched, rx time)
     events_seen: int = 0
     recent: list[str] = field(default_factory=list)
+    # behind the Earth-Moon link (rover teleop --link); None without a link, and the screen is as before
+    link: tuple[str, float] | None = None                    # (link status message, rx time)
+    telemetry_age: float | None = None                       # sim s between the last odom's stamp and its arrival
+    plan: tuple[Event, float] | None = None                  # (last plan/link event, rx time)
+
+    def on_link_status(self, message: str, now: float) -> None:
+        """The link's own /diagnostics status (`link: NAME`), published on the ground side."""
+        self.link = (message, now)
+
+    def on_telemetry_stamp(self, age_s: float) -> None:
+        if math.isfinite(age_s):
+            self.telemetry_age = age_s
 
     def on_odometry(self, topic: str, v: float, w: float, now: float) -> None:
         """Body-frame forward speed and yaw rate. Ground truth wins while it is fresh (< 1 s)."""
@@ -92,6 +104,8 @@ class RoverStatus:
         self.events_seen += 1
         if event.kind in GUARD_KINDS:
             self.guard = (event, now)
+        elif event.kind.startswith(('plan_', 'link_', 'uplink_')):
+            self.plan = (event, now)
 
     def on_estop(self, latched: bool, now: float) -> None:
         self.estop = (bool(latched), now)
@@ -149,5 +163,14 @@ def render_lines(cmd: KeyboardCommand, fraction: float, config_max: tuple[float,
         lines.append('e-stop    clear (never latched)')
     else:
         lines.append('e-stop    LATCHED - clear with `rover estop --reset`' if status.estop[0] else 'e-stop    clear')
+    if status.link is not None:
+        message, rx = status.link
+        age = 'no telemetry yet' if status.telemetry_age is None else f'telemetry {status.telemetry_age:.1f} s old'
+        lines.append(f'link      {message[:40]}  {age}{"  STALE" if now - rx > stale_s else ""}')
+        if status.plan is None:
+            lines.append('plan      none (stick driving under delay is unsafe: send plans)')
+        else:
+            event, rx = status.plan
+            lines.append(f'plan      {event.kind}: {event.detail[:44]} ({_age(rx, now)})')
     lines.extend(HELP)
     return lines

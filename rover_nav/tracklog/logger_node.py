@@ -90,6 +90,10 @@ TOPICS = (
     # its own process lost 4.6 % of the ticks from the bag, history overwritten before it was taken)
     Recorded('/clock', ClockMsg, _SENSOR_REC, True, _BEST),
     Recorded('hazcam/points', PointCloud2, qos.SENSOR_SUB, True, _REL),
+    # behind the Earth-Moon link (rover run --link): the operator's commands as they arrived, logged at
+    # arrival (not at their stamp), so the bag shows the delay; and the drive plans
+    Recorded('uplink/teleop/cmd_vel', TwistStamped, _RELIABLE_REC, False, _CMD),
+    Recorded('drive_plan', String, qos.EVENTS, False, QosOffer(depth=50)),
 )
 
 #: Derived channels the bag carries so ROS tools can draw the rover (see `tf_frames`).

@@ -1,0 +1,67 @@
+"""The link as a process of its own: `python -m rover_nav.link.link_main --profile earth --ground-domain N`.
+
+The rover's domain is this process's ROS_DOMAIN_ID; the ground station's is `--ground-domain`.
+One rclpy context per domain, one `LinkBridge` between them, both executors spun in turn. Used
+by `rover run --link --processes` and `rover teleop --link`, where every other node is a
+process of its own. SIGINT/SIGTERM end it cleanly (exit 0); with `--summary FILE` it writes the
+link statistics (the run summary's `link` entry) there as JSON on the way out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+    from rclpy.signals import SignalHandlerOptions
+
+    from rover_nav.link.link_node import LinkBridge
+    from rover_nav.link.profile import load_profile
+    from rover_nav.runtime.params import ConfigError
+    from rover_nav.runtime.spinning import spin_slice, use_python_signal_handlers
+
+    parser = argparse.ArgumentParser(prog='link_main', description=__doc__.splitlines()[0])
+    parser.add_argument('--profile', default='earth', help='link profile name or YAML file')
+    parser.add_argument('--ground-domain', type=int, required=True, help="the ground station's ROS_DOMAIN_ID")
+    parser.add_argument('--seed', type=int, default=0, help="the run's seed (with the profile's)")
+    parser.add_argument('--summary', default=None, help='write the link statistics here (JSON) at exit')
+    args, _ros = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    try:
+        profile = load_profile(args.profile)
+    except ConfigError as exc:
+        print(f'link: {exc}', file=sys.stderr)
+        return 2
+    rover_ctx, ground_ctx = rclpy.Context(), rclpy.Context()
+    rclpy.init(context=rover_ctx, signal_handler_options=SignalHandlerOptions.NO)
+    rclpy.init(context=ground_ctx, domain_id=args.ground_domain, signal_handler_options=SignalHandlerOptions.NO)
+    use_python_signal_handlers()
+    bridge = LinkBridge(profile, ground_ctx, rover_ctx, seed=args.seed,
+                        parameter_overrides=[Parameter('use_sim_time', value=True)])
+    executors = (SingleThreadedExecutor(context=rover_ctx), SingleThreadedExecutor(context=ground_ctx))
+    executors[0].add_node(bridge.rover)
+    executors[1].add_node(bridge.ground)
+    try:
+        while rover_ctx.ok() and ground_ctx.ok():
+            spin_slice(executors[0], 0.01)
+            spin_slice(executors[1], 0.0)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if args.summary:
+            Path(args.summary).write_text(json.dumps(bridge.link.summary(), indent=2))
+        for executor in executors:
+            executor.shutdown()
+        bridge.destroy()
+        rclpy.try_shutdown(context=ground_ctx)
+        rclpy.try_shutdown(context=rover_ctx)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
