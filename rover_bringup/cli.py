@@ -15,6 +15,8 @@ import sys
 # name -> (module, one-line help). Order is the order shown by --help.
 COMMANDS: dict[str, tuple[str, str]] = {
     'run': ('rover_bringup.commands.run', 'drive the simulated rover through the whole chain: the main job'),
+    'campaign': ('rover_bringup.commands.campaign',
+                 'many drives (worlds x scenarios x seeds) in parallel or on Ray, with guard statistics'),
     'teleop': ('rover_bringup.commands.teleop', 'drive the simulated rover yourself: keyboard or gamepad'),
     'bench': ('rover_bringup.commands.bench', 'speed and latency benchmarks, as ratios to a same-run baseline'),
     'doctor': ('rover_bringup.commands.doctor',

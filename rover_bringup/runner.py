@@ -41,6 +41,7 @@ class RunConfig:
     duration_s: float
     out: Path
     seed: int | None = None
+    terrain_seed: int | None = None  # replaces the world's terrain.seed (campaign seeds)
     realtime: bool = False
     processes: bool = False
     profile: str = 'yutu2'
@@ -66,6 +67,8 @@ class RunConfig:
                           output_dir=str(self.out), step_timeout=3.0)
             if self.seed is not None:
                 values['seed'] = self.seed
+            if self.terrain_seed is not None:
+                values['terrain_seed'] = self.terrain_seed
         elif spec is graph.OPERATOR:
             values['scenario'] = self.scenario_ref
         elif spec is graph.LOGGER:
@@ -75,11 +78,17 @@ class RunConfig:
 
 def prepare(world: str, scenario: str, duration: float | None, out: str | None, seed: int | None,
             realtime: bool, processes: bool, quiet: bool = False, operator: bool = True,
-            verbose: bool = False, intra_process: bool = True) -> RunConfig:
-    """Validate world and scenario before anything starts (ConfigError names the bad key)."""
+            verbose: bool = False, intra_process: bool = True, params: list[str] | None = None,
+            terrain_seed: int | None = None) -> RunConfig:
+    """Validate world, scenario and parameter files before anything starts (ConfigError names the bad key)."""
+    from rover_bringup.params_file import check_params_files
     from rover_sim.terrain import load_world
 
     world_cfg = load_world(world)
+    if terrain_seed is not None:
+        world_cfg = world_cfg.with_seed(terrain_seed)
+    user_params = [str(Path(p).resolve()) for p in params or ()]
+    check_params_files(user_params, graph.simulated_drive(operator))
     scen = load_scenario(scenario)
     duration_s = duration if duration is not None else scen.duration_s + 10.0
     if not duration_s > 0:  # nan too
@@ -91,9 +100,10 @@ def prepare(world: str, scenario: str, duration: float | None, out: str | None, 
     world_ref = str(Path(world).resolve()) if Path(world).suffix in ('.yaml', '.yml') else world
     scen_ref = str(Path(scenario).resolve()) if Path(scenario).suffix in ('.yaml', '.yml') else scenario
     return RunConfig(world=world_ref, scenario=scen, scenario_ref=scen_ref, duration_s=duration_s,
-                     out=out_dir.resolve(), seed=seed, realtime=realtime, processes=processes, quiet=quiet,
+                     out=out_dir.resolve(), seed=seed, terrain_seed=terrain_seed, realtime=realtime,
+                     processes=processes, quiet=quiet,
                      operator=operator, verbose=verbose, intra_process=intra_process,
-                     params_files=[str(data_file('config', 'rover.yaml'))])
+                     params_files=[str(data_file('config', 'rover.yaml')), *user_params])
 
 
 CLAIM_FILE = '.rover-run.claim'

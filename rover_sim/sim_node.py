@@ -53,6 +53,8 @@ SPECS = (
               choices=PROFILES, read_only=True),
     ParamSpec('seed', int, 0, 'Seed of the sensor noise; same world + commands + seed -> same run.', lo=0,
               read_only=True),
+    ParamSpec('terrain_seed', int, -1, "Replaces the world's terrain.seed (-1: keep the world file's): the "
+              'same crater and rock statistics on another terrain.', lo=-1, hi=2**32 - 1, read_only=True),
     ParamSpec('physics_rate', float, 200.0, 'Hz of the MuJoCo steps. Higher is slower; below ~100 Hz the '
               'contacts of the 135 kg rover get bouncy.', lo=100.0, hi=2000.0, read_only=True),
     ParamSpec('control_rate', float, 10.0, 'Hz of the control ticks (/clock, joint_states, ground_truth; '
@@ -102,6 +104,8 @@ class LunarSim(RoverNode):
         p = self.params.snapshot
         try:
             world = load_world(p.world)
+            if p.terrain_seed >= 0:
+                world = world.with_seed(p.terrain_seed)
         except (WorldConfigError, FileNotFoundError) as exc:
             raise ConfigError(f"parameter 'world': {exc}") from exc
         self.terrain = build_terrain(world)

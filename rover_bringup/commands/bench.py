@@ -18,6 +18,7 @@ SUITES = {
     'simulator': 'rover_sim.bench',
     'chain': 'rover_nav.safety.bench',
     'full run': 'rover_bringup.run_bench',
+    'campaign': 'rover_bringup.campaign.bench',
 }
 
 

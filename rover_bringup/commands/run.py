@@ -38,6 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--out', default=None, help='output folder (default: runs/WORLD-SCENARIO-TIME)')
     parser.add_argument('--seed', type=int, default=None,
                         help="seed of the simulator's sensor noise (default 0); the terrain is the world file's")
+    parser.add_argument('--terrain-seed', type=int, default=None,
+                        help="replace the world's terrain.seed: the same crater and rock statistics, another terrain")
+    parser.add_argument('--params', action='append', default=[], metavar='FILE',
+                        help='ROS 2 parameters file applied after config/rover.yaml to every node (repeatable); '
+                             'a key no node declares, or a bad value, exits 2 naming it')
     parser.add_argument('--realtime', action='store_true',
                         help='free-running simulator at real time (1 simulated second per wall second) '
                              'instead of lockstep (as fast as the chain answers, faster than real time)')
@@ -63,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = runner.prepare(args.world, args.scenario, args.duration, args.out, args.seed, realtime,
                              args.processes, args.quiet, operator=not args.no_operator, verbose=args.verbose,
-                             intra_process=not args.dds_only)
+                             intra_process=not args.dds_only, params=args.params,
+                             terrain_seed=args.terrain_seed)
         link = _link_profile(args)
         runner.claim_output_dir(cfg.out)  # atomic: a second run with the same --out stops here
     except (ConfigError, FileNotFoundError) as exc:
