@@ -41,8 +41,8 @@ def test_package_xml_parses_with_catkin_pkg():
     assert pkg.name == 'rover_testbed'
     assert pkg.package_format == 3
     assert any(e.tagname == 'build_type' and e.content == 'ament_python' for e in pkg.exports)
-    # real ament_python packages have no buildtool_depend: there is no rosdep key `ament_python`
-    assert not pkg.buildtool_depends
+    # real ament_python packages say so in <export>: there is no rosdep key `ament_python`
+    assert 'ament_python' not in {d.name for d in pkg.buildtool_depends}
     deps = _declared('exec_depends', 'test_depends')
     for needed in ('rclpy', 'launch', 'launch_ros', 'launch_testing', 'launch_testing_ros', 'ros_gz_sim',
                    'ros_gz_bridge', 'robot_state_publisher', 'xacro', 'joy', 'geometry_msgs', 'sensor_msgs',
@@ -106,7 +106,7 @@ def test_every_imported_module_has_a_declared_key(kind):
         declared = _declared('exec_depends')
     else:
         paths = list((ROOT / 'test').rglob('*.py'))
-        declared = _declared('exec_depends', 'test_depends')
+        declared = _declared('buildtool_depends', 'exec_depends', 'test_depends')
     local = {*PACKAGES, *(p.name for p in (ROOT / 'test').iterdir() if p.is_dir()), 'conftest'}
     missing = []
     for module, where in sorted(_third_party_imports(paths, local).items()):
@@ -154,6 +154,38 @@ def test_layout_and_marker_files():
         assert (ROOT / folder).is_dir(), folder
     assert (ROOT / 'resource' / 'rover_testbed').is_file()
     assert 'script_dir=$base/lib/rover_testbed' in (ROOT / 'setup.cfg').read_text()
+
+
+def test_console_scripts_are_found_in_a_colcon_install(tmp_path, monkeypatch):
+    """On tier 1 the scripts live in <prefix>/lib/rover_testbed (where `ros2 run` looks), not beside python
+    nor on PATH: `rover run --processes` and `rover teleop` must still start them."""
+    from rover_bringup.runner import executable_argv
+
+    script = tmp_path / 'install' / 'lib' / 'rover_testbed' / 'drive_controller'
+    script.parent.mkdir(parents=True)
+    script.write_text('#!/bin/sh\n')
+    script.chmod(0o755)
+    monkeypatch.setattr(sys, 'executable', str(tmp_path / 'usr' / 'bin' / 'python3'))
+    monkeypatch.setenv('PATH', str(tmp_path / 'empty'))
+    monkeypatch.setenv('AMENT_PREFIX_PATH', os.pathsep.join([str(tmp_path / 'other'), str(tmp_path / 'install')]))
+    assert executable_argv('drive_controller') == [str(script)]
+    monkeypatch.setenv('AMENT_PREFIX_PATH', str(tmp_path / 'other'))
+    with pytest.raises(FileNotFoundError, match='drive_controller'):
+        executable_argv('drive_controller')
+
+
+def test_package_data_is_found_through_paths_only():
+    """A path built from __file__ breaks in a colcon install (site-packages has no config/ beside it):
+    only rover_bringup/paths.py may do that; every other module asks it (data_dir / data_file)."""
+    offenders = []
+    for pkg in PACKAGES:
+        for path in (ROOT / pkg).rglob('*.py'):
+            if path == ROOT / 'rover_bringup' / 'paths.py':
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Name) and node.id == '__file__':
+                    offenders.append(f'{path.relative_to(ROOT)}:{node.lineno}')
+    assert not offenders, f'use rover_bringup.paths instead of __file__: {offenders}'
 
 
 def test_venv_is_hidden_from_colcon():

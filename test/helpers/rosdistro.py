@@ -36,6 +36,7 @@ MODULE_KEYS = {
     'catkin_pkg': 'python3-catkin-pkg',
     'hypothesis': 'python3-hypothesis',
     'pytest': 'python3-pytest',
+    'setuptools': 'python3-setuptools',
     'rosbags': 'python3-rosbags-pip',
 }
 
