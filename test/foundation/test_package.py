@@ -15,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
 def _setup_tables() -> dict[str, object]:
     tree = ast.parse((ROOT / 'setup.py').read_text())
     tables = {}
