@@ -108,7 +108,7 @@ for kind in launch config scenarios urdf worlds; do
     [ -d "$WS/install/rover_testbed/share/rover_testbed/$kind" ] || fail "share/rover_testbed/$kind not installed"
 done
 
-say "a plain (copying) colcon build: data from share/rover_testbed, not from the source tree"
+say "a plain (copying) colcon build reads its data from the install, not from the source tree"
 # --symlink-install imports the source tree; a plain install must find its data through ament_index
 colcon build --build-base build-copy --install-base install-copy >/dev/null
 (
@@ -120,12 +120,12 @@ colcon build --build-base build-copy --install-base install-copy >/dev/null
     python - <<'EOF'
 from pathlib import Path
 from rover_bringup.paths import data_file
-share = Path('install-copy/rover_testbed/share/rover_testbed').resolve()
+prefix = Path('install-copy/rover_testbed').resolve()
 for kind, name in [('config', 'rover.yaml'), ('worlds', 'change4.yaml'), ('urdf', 'rover.urdf.xacro'),
                    ('scenarios', 'egress.yaml'), ('launch', 'sim.launch.py')]:
     path = data_file(kind, name)
-    assert path.is_relative_to(share), f'{kind}/{name} read from {path}, not from {share}'
-print('tier1: a copying install reads its data from', share)
+    assert path.is_relative_to(prefix), f'{kind}/{name} read from {path}, not from the install {prefix}'
+    print(f'tier1: {kind}/{name}: {path.relative_to(prefix)}')
 EOF
     "$WS/install-copy/rover_testbed/lib/rover_testbed/rover" describe --help >/dev/null
 )
