@@ -18,7 +18,8 @@ PLAIN = 'test/teleop/test_device_select.py'  # does not
 def _pytest_without_hypothesis(tmp_path, ci: bool) -> subprocess.CompletedProcess:
     # sys.modules[name] = None makes both `import hypothesis` and importlib.util.find_spec fail
     (tmp_path / 'hide_hypothesis.py').write_text("import sys\nsys.modules['hypothesis'] = None\n")
-    env = {k: v for k, v in os.environ.items() if k != 'CI'} | {
+    # not the outer session's options (colcon test passes -n 2 and its --junit-xml in PYTEST_ADDOPTS)
+    env = {k: v for k, v in os.environ.items() if k != 'CI' and not k.startswith('PYTEST_')} | {
         'PYTHONPATH': os.pathsep.join([str(tmp_path), os.environ.get('PYTHONPATH', '')]).rstrip(os.pathsep)}
     if ci:
         env['CI'] = 'true'
