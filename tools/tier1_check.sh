@@ -17,6 +17,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 VENV="${NOBLE_VENV:-$ROOT/.venv-noble}"
 SNAPSHOT="${ROSDISTRO_SNAPSHOT:-$ROOT/../shared/rosdistro}"
+SNAPSHOT="$(cd "$SNAPSHOT" 2>/dev/null && pwd || echo "$SNAPSHOT")"  # absolute: the tests run elsewhere
 MIN_TESTS="${TIER1_MIN_TESTS:-1000}"
 JOBS="${TIER1_JOBS:-2}"
 SETUP_ONLY=0
@@ -166,7 +167,6 @@ if [ ! -f "$SNAPSHOT/rosdep/base.yaml" ]; then
     [ "$CI_STRICT" = 1 ] && fail "no rosdistro snapshot at $SNAPSHOT (set ROSDISTRO_SNAPSHOT)"
     echo "tier1: SKIPPED rosdep: no snapshot at $SNAPSHOT (set ROSDISTRO_SNAPSHOT)"
 else
-    SNAPSHOT="$(cd "$SNAPSHOT" && pwd)"
     mkdir -p "$WS/rosdep/sources.list.d"
     printf 'yaml file://%s/rosdep/base.yaml\nyaml file://%s/rosdep/python.yaml\n' "$SNAPSHOT" "$SNAPSHOT" \
         > "$WS/rosdep/sources.list.d/20-default.list"
