@@ -1,5 +1,6 @@
 # Two commands for users: `make run` (the default lunar traverse) and `make test` (everything).
-# Both create the virtual environment on first use; nothing outside .venv is touched.
+# Both create the virtual environment on first use; nothing outside .venv is touched, except by the
+# tier-1 job (`make tier1`, part of `make test`): .venv-noble and a temporary colcon workspace.
 
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUN_ARGS ?=
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test tier1 lint bench clean
 
 setup: $(STAMP)
 
@@ -27,9 +28,15 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(MAKE) tier1
+
+# Tier-1 conformance: real colcon build/test/test-result in a venv pinned to Ubuntu 24.04's versions,
+# on a clean copy of the repository, and rosdep against the offline Jazzy snapshot (tools/tier1_check.sh).
+tier1:
+	PYTHON=$(PYTHON) tools/tier1_check.sh
 
 bench: $(STAMP)
 	$(BIN)/rover bench
 
 clean:
-	rm -rf $(VENV) build install log *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-noble build install log *.egg-info .pytest_cache .ruff_cache

@@ -56,6 +56,9 @@ setup(
         *_tree('worlds', 'worlds'),
     ],
     install_requires=['setuptools'],
+    # colcon test runs pytest only for a package that declares it as a test dependency (colcon-core reads
+    # tests_require and extras_require['test']); otherwise it runs `python -m unittest`, which finds nothing.
+    extras_require={'test': ['pytest', 'pytest-timeout', 'pytest-xdist', 'hypothesis']},
     zip_safe=False,
     maintainer='Rover testbed team',
     maintainer_email='rover-testbed@example.org',

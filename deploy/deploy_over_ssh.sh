@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Copy this checkout to a Raspberry Pi over SSH and install it there as the rover board service.
-#   deploy/deploy_over_ssh.sh rover@rover.local --tier pip  [--boot-config] [--start]
-#   deploy/deploy_over_ssh.sh ubuntu@10.0.0.7 --tier jazzy --dest rover_testbed
+# Copy this checkout to the rover's computer over SSH and install it there as the rover board service.
+#   deploy/deploy_over_ssh.sh ubuntu@rover.local --tier jazzy [--boot-config] [--start]  # Raspberry Pi, Ubuntu 24.04
+#   deploy/deploy_over_ssh.sh rover@10.0.0.7 --tier pip --dest rover_testbed             # an x86_64 board only
 # Everything after the host is passed to install_on_board.sh; --dest (default rover_testbed, relative to
 # the remote home) is where the source goes. Needs ssh access with sudo rights on the Pi.
 set -euo pipefail

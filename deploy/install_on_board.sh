@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Install the rover stack on a Raspberry Pi 4/5 and register it as a systemd service.
-# Run ON THE PI from the source checkout (deploy_over_ssh.sh does that for you):
-#   deploy/install_on_board.sh --tier jazzy      # Ubuntu 24.04 + ROS 2 Jazzy, colcon workspace
-#   deploy/install_on_board.sh --tier pip        # Raspberry Pi OS / Ubuntu, embedded tier: .venv + `rover board`
+# Install the rover stack on the rover's computer and register it as a systemd service.
+# Run ON THE BOARD from the source checkout (deploy_over_ssh.sh does that for you):
+#   deploy/install_on_board.sh --tier jazzy      # Ubuntu 24.04 + ROS 2 Jazzy, colcon workspace (Raspberry Pi 4/5)
+#   deploy/install_on_board.sh --tier pip        # x86_64 only (the ros-jazzy-* wheels): .venv + `rover board`
 # Options: --boot-config (enable UART + I2C at 10 kHz, disable the serial console; reboot needed)
 #          --start (start the service now)   --dry-run (print the commands, change nothing)
+# A Raspberry Pi (aarch64) runs tier 1: PyPI has the ros-jazzy-* wheels for x86_64 only.
 set -euo pipefail
 
 TIER=''
@@ -15,7 +16,10 @@ SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUN_USER="${SUDO_USER:-$(id -un)}"
 WS="${ROVER_WS:-$(getent passwd "$RUN_USER" | cut -d: -f6)/rover_ws}"
 
-usage() { sed -n '2,9p' "$0"; exit "${1:-0}"; }
+MACHINE="${ROVER_MACHINE:-$(uname -m)}"          # overridable for tests
+OS_RELEASE="${ROVER_OS_RELEASE:-/etc/os-release}"
+
+usage() { sed -n '2,8p' "$0"; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --tier) TIER="${2:-}"; shift 2 ;;
@@ -28,6 +32,24 @@ while [ $# -gt 0 ]; do
     esac
 done
 case "$TIER" in jazzy|pip) ;; *) echo "--tier jazzy or --tier pip is required" >&2; usage 2 ;; esac
+
+# Refuse what cannot work before changing anything.
+if [ "$TIER" = pip ] && [ "$MACHINE" != x86_64 ]; then
+    cat >&2 <<EOF
+install_on_board.sh: the pip tier cannot install on $MACHINE: PyPI has the ros-jazzy-* wheels
+(rclpy, the message packages, Fast DDS) for x86_64 only. A Raspberry Pi runs tier 1:
+install Ubuntu 24.04 server (64-bit) on it and use --tier jazzy (ROS 2 Jazzy debs, rosdep, colcon).
+EOF
+    exit 2
+fi
+if [ "$TIER" = jazzy ]; then
+    CODENAME=$(. "$OS_RELEASE" 2>/dev/null && echo "${VERSION_CODENAME:-}")
+    if [ "$CODENAME" != noble ]; then
+        echo "install_on_board.sh: --tier jazzy needs Ubuntu 24.04 (noble), the platform of the ROS 2 Jazzy" \
+             "packages; this is '${CODENAME:-unknown}' ($OS_RELEASE)" >&2
+        exit 2
+    fi
+fi
 
 run() {  # run (or, with --dry-run, print) one command
     echo "+ $*"
@@ -61,9 +83,11 @@ if [ "$TIER" = jazzy ]; then
     as_user ln -sfn "$SRC" "$WS/src/rover_testbed"
     if [ ! -f /etc/ros/rosdep/sources.list.d/20-default.list ]; then run sudo rosdep init; fi
     as_user rosdep update
-    # no Gazebo on the board: skip the simulator bridge packages
-    as_user bash -c "source /opt/ros/jazzy/setup.bash && rosdep install --from-paths '$WS/src' --ignore-src -y \
-        --skip-keys 'ros_gz_sim ros_gz_bridge'"
+    # what the board runs (no test keys); no Gazebo and no simulator on the board. The pip keys
+    # (mcap-ros2-support) need PIP_BREAK_SYSTEM_PACKAGES on Ubuntu 24.04 (PEP 668; rosdep's advice).
+    as_user bash -c "source /opt/ros/jazzy/setup.bash && PIP_BREAK_SYSTEM_PACKAGES=1 rosdep install \
+        --from-paths '$WS/src' --ignore-src -y --dependency-types buildtool --dependency-types exec \
+        --skip-keys 'ros_gz_sim ros_gz_bridge python3-mujoco-pip'"
     as_user bash -c "source /opt/ros/jazzy/setup.bash && cd '$WS' && colcon build --symlink-install"
 else
     step "embedded tier: virtual environment in $SRC/.venv"

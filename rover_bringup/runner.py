@@ -24,7 +24,7 @@ from typing import Any
 
 from rover_bringup import graph
 from rover_bringup.child_process import die_with_parent
-from rover_bringup.paths import data_file
+from rover_bringup.paths import PACKAGE, data_file
 from rover_bringup.scenario import Scenario, load_scenario
 from rover_nav.runtime.params import ConfigError
 
@@ -302,6 +302,11 @@ def executable_argv(name: str) -> list[str]:
     beside = Path(sys.executable).with_name(name)
     if beside.is_file():
         return [str(beside)]
+    # tier 1: colcon installs them into <prefix>/lib/rover_testbed, where `ros2 run` looks (not on PATH)
+    for prefix in filter(None, os.environ.get('AMENT_PREFIX_PATH', '').split(os.pathsep)):
+        installed = Path(prefix) / 'lib' / PACKAGE / name
+        if installed.is_file() and os.access(installed, os.X_OK):
+            return [str(installed)]
     found = shutil.which(name)
     if found:
         return [found]

@@ -177,19 +177,19 @@ class _Driver:
 
 def run_benchmarks(seconds: float = 10.0) -> list[BenchResult]:
     """Latency of the chain vs one bare hop, and CPU of each node vs a bare relay (see module doc)."""
+    from rover_bringup.paths import data_file
     from rover_bringup.ros_domain import claim_domain
 
     domain_id = claim_domain()  # a locked private domain, localhost discovery, exported to the children
     env = dict(os.environ, PYTHONUNBUFFERED='1')
-    params = Path(__file__).resolve().parents[2] / 'rover_bringup' / 'config' / 'rover.yaml'
+    params = data_file('config', 'rover.yaml')  # the source tree, or share/rover_testbed on tier 1
     procs: dict[str, subprocess.Popen] = {}
     driver = None
     try:
         for name, module, src, dst in CHAIN:
             args = ['--ros-args', '-r', f'__node:={name}', '-r', f'cmd_vel_in:={src}', '-r', f'cmd_vel_out:={dst}',
                     '-p', 'max_linear_accel:=100.0']
-            if params.exists():
-                args[1:1] = ['--params-file', str(params)]
+            args[1:1] = ['--params-file', str(params)]
             procs[name] = _spawn(module, args, env)
         relay_args = ['relay', '--ros-args', '-r', 'cmd_vel_in:=bench/relay_in', '-r', 'cmd_vel_out:=bench/relay_out']
         procs['bare_relay'] = _spawn('rover_nav.safety.bench', relay_args, env)

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-import sys
-
 from geometry_msgs.msg import TwistStamped
 from helpers.processes import NodeProcess
 import pytest
 from sensor_msgs.msg import JointState
 
+from rover_bringup.runner import executable_argv
 from rover_nav.runtime import qos
 
 pytestmark = pytest.mark.ros
 
 
 def _script(name: str) -> str:
-    return str(Path(sys.executable).with_name(name))
+    return executable_argv(name)[0]  # the installed console script, on either tier
 
 
 @pytest.mark.parametrize('exe, args, key', [

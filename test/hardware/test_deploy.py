@@ -107,10 +107,22 @@ def test_udev_rules_are_well_formed():
     assert any('SYMLINK+="roboclaw"' in r for r in rules)
 
 
-@pytest.mark.parametrize('tier, needle', [('pip', 'pip install -r'), ('jazzy', 'colcon build')])
-def test_install_dry_run_covers_every_step(tier, needle):
-    out = subprocess.run(['bash', str(DEPLOY / 'install_on_board.sh'), '--tier', tier, '--dry-run', '--boot-config'],
-                         capture_output=True, text=True, timeout=60)
+def _install(tmp_path: Path, *args: str, machine: str, codename: str = 'noble') -> subprocess.CompletedProcess:
+    """install_on_board.sh as it would run on `machine` under an OS with `codename`."""
+    os_release = tmp_path / 'os-release'
+    os_release.write_text(f'ID=ubuntu\nVERSION_ID="24.04"\nVERSION_CODENAME={codename}\n')
+    env = dict(os.environ, ROVER_MACHINE=machine, ROVER_OS_RELEASE=str(os_release))
+    return subprocess.run(['bash', str(DEPLOY / 'install_on_board.sh'), *args], capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+@pytest.mark.parametrize('tier, machine, needle', [
+    ('pip', 'x86_64', 'pip install -r'),
+    ('jazzy', 'aarch64', 'colcon build'),  # a Raspberry Pi
+    ('jazzy', 'x86_64', 'colcon build'),
+])
+def test_install_dry_run_covers_every_step(tmp_path, tier, machine, needle):
+    out = _install(tmp_path, '--tier', tier, '--dry-run', '--boot-config', machine=machine)
     assert out.returncode == 0, out.stderr
     text = out.stdout
     for step in (needle, '99-rover.rules', 'usermod -aG dialout,i2c,gpio', 'enable_uart=1',
@@ -118,6 +130,28 @@ def test_install_dry_run_covers_every_step(tier, needle):
                  'ROVER_TIER=%s'):
         assert step in text, step
     assert f"'{tier}'" in text
+
+
+def test_pip_tier_is_refused_on_a_raspberry_pi(tmp_path):
+    """The ros-jazzy-* wheels are x86_64 only: on aarch64 the pip tier stops before changing anything."""
+    out = _install(tmp_path, '--tier', 'pip', '--dry-run', machine='aarch64')
+    assert out.returncode == 2
+    assert out.stdout == ''  # not a single step printed
+    assert 'x86_64 only' in out.stderr and '--tier jazzy' in out.stderr
+
+
+def test_jazzy_tier_needs_ubuntu_noble(tmp_path):
+    out = _install(tmp_path, '--tier', 'jazzy', '--dry-run', machine='aarch64', codename='bookworm')
+    assert out.returncode == 2 and out.stdout == ''
+    assert 'Ubuntu 24.04' in out.stderr and 'bookworm' in out.stderr
+
+
+def test_jazzy_rosdep_install_takes_the_pip_keys_on_noble(tmp_path):
+    """mcap-ros2-support is a pip key: rosdep refuses pip on Ubuntu 24.04 (PEP 668) without this variable."""
+    out = _install(tmp_path, '--tier', 'jazzy', '--dry-run', machine='aarch64')
+    rosdep = next(line for line in out.stdout.splitlines() if 'rosdep install' in line)
+    assert 'PIP_BREAK_SYSTEM_PACKAGES=1' in rosdep
+    assert '--dependency-types exec' in rosdep  # the board needs no test keys
 
 
 def test_install_requires_a_tier():
