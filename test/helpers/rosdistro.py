@@ -40,8 +40,10 @@ MODULE_KEYS = {
     'rosbags': 'python3-rosbags-pip',
 }
 
-# Modules imported only as an alternative to a declared one (estop_backend: gpiozero instead of lgpio).
-OPTIONAL_MODULES = {'gpiozero'}
+# Modules imported only as an alternative to a declared one (estop_backend: gpiozero instead of lgpio), or
+# for an optional back end with no rosdep key: `rover campaign --ray` (the default runs drives locally;
+# without ray, --ray says `pip install ray`; the Ray test skips without it).
+OPTIONAL_MODULES = {'gpiozero', 'ray'}
 
 _INSTALLERS = ('apt', 'pip', 'source', 'gem', 'npm')
 
