@@ -16,11 +16,12 @@ Pure numpy, no MuJoCo and no rclpy. The model is the Wong-Reece rigid-wheel mode
 Grousers (height h, count N), one mechanism: the soil between the grousers is carried by the wheel,
 so the shear surface lies at the grouser tips, ``r_s = r + h`` (a longer shear path on a larger
 radius); the rim (radius r) carries the normal stress. No passive (Rankine) plate resistance is
-added on top: the literature models a grousered wheel with one or the other (Wong, Theory of
-Ground Vehicles; Ding et al. 2011, J. Terramechanics 48, 27-45), and both together counted the
-grousers twice. Radius, width, grouser height and count come from the rover description
-(`WheelSoilParams.from_wheel`). With the spec's `lss` soil a 1 cm grousered wheel tops out near
-16 degrees (ROVER_SPEC section 1); the soils are data (`rover_sim.soils`).
+added on top: the literature models a grousered wheel with one or the other (tip shear: Jia, Smith
+and Peng 2012, Robotica 30, 491-503; the two conventions: Higa, Nagaoka and Yoshida 2019,
+J. Terramechanics), and both together counted the grousers twice. Radius, width, grouser height
+and count come from the rover description (`WheelSoilParams.from_wheel`). With the spec's `lss`
+soil a 1 cm grousered wheel tops out near 16 degrees (ROVER_SPEC section 1); the soils are data
+(`rover_sim.soils`).
 
 Slip convention: ``s = (r omega - v) / max(|r omega|, |v|)`` in [-1, 1]; positive when driving
 (the rim moves faster than the hub over ground). Skid (s < 0) is modelled as mirrored driving
