@@ -188,3 +188,26 @@ def test_a_parked_rover_holds_twenty_degrees_for_ten_minutes():
           f'(motor limit {limit:g} N m)')
     assert moved < 0.005
     assert worst < limit
+
+
+# --- start-independent ruts that do not tilt the rover ---------------------------------------------------
+
+def test_ruts_neither_tilt_the_rover_on_flat_ground_nor_start_with_a_hole():
+    """Every wheel stands in its own rut (no nose-up bias from front wheels on fresh soil), and the
+    breakaway of a standing start presses no deeper than the static Bekker sinkage."""
+    from rover_sim.sensors import roll_pitch_yaw
+
+    sim = Simulation(build_terrain(load_world('flat')), SimConfig(hazcam_rate=0.2, imu_rate=10.0))
+    static = sim.traction.lookup(sim.loads, np.zeros(6)).sinkage
+    start = sim.data.xpos[sim.layout.tread_body, :2].copy()
+    sim.command(np.full(6, V_TOP / sim.layout.wheel_radius), np.zeros(4))
+    pitches = []
+    for _ in range(30):
+        sim.advance(1.0)
+        pitches.append(math.degrees(roll_pitch_yaw(sim.base_rotation())[1]))
+    grid, depth = sim.terrain.grid, sim.ruts.depth_map()
+    near_start = [float(grid.bilinear(depth, x, y)) for x, y in start]
+    print(f'flat: pitch {min(pitches[5:]):+.3f}..{max(pitches[5:]):+.3f} deg after 5 s; rut at the start '
+          f'{np.round(1000 * np.array(near_start), 1)} mm, static sinkage {np.round(1000 * static, 1)} mm')
+    assert max(abs(p) for p in pitches[5:]) < 0.2
+    assert np.all(np.array(near_start) <= static + 2e-4)
