@@ -469,25 +469,29 @@ class Simulation:
         # bogie) would otherwise press its disc ahead of itself, under its own path, and dig a ditch
         # that stalls it for good
         axle = d.xmat[lay.tread_body].reshape(-1, 3, 3)[:, :, 1]
-        heading = np.stack([axle[:, 1], -axle[:, 0]], axis=1)
-        heading /= np.maximum(np.linalg.norm(heading, axis=1, keepdims=True), 1e-9)
-        heading *= np.where(d.qvel[lay.hub_dof] >= 0.0, 1.0, -1.0)[:, None]
-        along = np.maximum(np.einsum('ij,ij->i', vel, heading), 0.0)
-        vel = heading * along[:, None]
-        # the contact point: below the centre along the ground's normal (uphill of it on a slope)
-        grid, ground = self.ruts.grid, self.ruts.original
-        e = grid.resolution
-        gx = (grid.bilinear(ground, xy[:, 0] + e, xy[:, 1]) - grid.bilinear(ground, xy[:, 0] - e, xy[:, 1])) / (2 * e)
-        gy = (grid.bilinear(ground, xy[:, 0], xy[:, 1] + e) - grid.bilinear(ground, xy[:, 0], xy[:, 1] - e)) / (2 * e)
+        hx, hy = axle[:, 1], -axle[:, 0]
+        norm = np.maximum(np.hypot(hx, hy), 1e-9) * np.where(d.qvel[lay.hub_dof] >= 0.0, 1.0, -1.0)
+        hx, hy = hx / norm, hy / norm
+        along = np.maximum(vel[:, 0] * hx + vel[:, 1] * hy, 0.0)
+        alpha = 1.0 - math.exp(-self._rut_every * self.dt / RUT_DIG_TIME)
+        if not np.any(along >= 1e-4):  # nothing rolls: nothing to press (RutPress's min_speed)
+            self._rut_depth = self._rut_depth + alpha * (self.sinkage - self._rut_depth)
+            return
+        # the contact point: below the centre along the ground's normal (uphill of it on a slope);
+        # the ground's gradient from one look-up of 4 points per wheel
+        grid, e = self.ruts.grid, self.ruts.grid.resolution
+        x, y = xy[:, 0], xy[:, 1]
+        h = grid.bilinear(self.ruts.original, np.concatenate([x + e, x - e, x, x]),
+                          np.concatenate([y, y, y + e, y - e])).reshape(4, -1)
+        gx, gy = (h[0] - h[1]) / (2 * e), (h[2] - h[3]) / (2 * e)
         lean = self.layout.wheel_radius / np.sqrt(1.0 + gx * gx + gy * gy)
-        cx, cy = xy[:, 0] + lean * gx, xy[:, 1] + lean * gy
+        cx, cy = x + lean * gx, y + lean * gy
         # A wheel digs to its slip-sinkage over time, not at once: the rut depth follows the model's
         # sinkage with a lag of RUT_DIG_TIME. The breakaway slip of a standing start lasts a few
         # tenths of a second and no longer presses a hole 2-3x the steady rut (38 mm against 12 on
         # `flat` before); a wheel held spinning still digs in within seconds.
-        alpha = 1.0 - math.exp(-self._rut_every * self.dt / RUT_DIG_TIME)
         self._rut_depth = self._rut_depth + alpha * (self.sinkage - self._rut_depth)
-        window = self.ruts.press(cx, cy, vel[:, 0], vel[:, 1], self._rut_depth)
+        window = self.ruts.press(cx, cy, hx * along, hy * along, self._rut_depth)
         if window is not None:
             write_heights(self.model, self.layout.fine, self.heights, *window)
 
