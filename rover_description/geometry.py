@@ -43,6 +43,8 @@ class Wheel:
     width: float
     steer_min: float = 0.0
     steer_max: float = 0.0
+    grouser_height: float = 0.0  # m the grousers stand out of the rim (radius is the rim's)
+    grouser_count: int = 0
 
     @property
     def steerable(self) -> bool:
@@ -180,7 +182,9 @@ def load_geometry(profile: str = 'yutu2') -> RoverGeometry:
     """The `RoverGeometry` of a description profile ('yutu2' or 'hobby'), read from its expanded URDF.
 
     Wheel positions compose the joint origins at nominal stance (all joints at 0); radius and
-    width come from each wheel's collision cylinder; steering limits and rates from the steering
+    width come from each wheel's collision cylinder (the rim), grouser height and count from its
+    `grouser` plates (box visuals whose radial size is the height they stand out of the rim);
+    steering limits and rates from the steering
     joints; footprint is the top view bounding box of every collision shape; belly_z the lowest
     point of the chassis collision; the hazcam parameters from its `<gazebo><sensor>` block.
     Cached per profile. Raises ValueError for an unknown profile or a description lacking a part.
@@ -198,6 +202,11 @@ def load_geometry(profile: str = 'yutu2') -> RoverGeometry:
         if len(cylinders) != 1:
             raise ValueError(f'wheel link {joint.child!r} must have exactly one collision cylinder')
         radius, width = cylinders[0].size
+        grousers = [v for v in model.links[joint.child].visuals if v.material == 'grouser' and v.kind == 'box']
+        heights = {round(v.size[0], 9) for v in grousers}
+        if len(heights) > 1:
+            raise ValueError(f'wheel link {joint.child!r}: grousers of different heights {sorted(heights)}')
+        grouser_height = float(grousers[0].size[0]) if grousers else 0.0
         centre = poses[joint.child][:3, 3]
         steer_name = f'steer_{name}_joint' if name in STEERED_WHEELS else None
         lo = hi = 0.0
@@ -205,7 +214,7 @@ def load_geometry(profile: str = 'yutu2') -> RoverGeometry:
             steer = model.joints[steer_name]
             lo, hi = steer.lower, steer.upper
         wheels.append(Wheel(name, joint.name, steer_name, float(centre[0]), float(centre[1]), float(centre[2]),
-                            float(radius), float(width), float(lo), float(hi)))
+                            float(radius), float(width), float(lo), float(hi), grouser_height, len(grousers)))
 
     lows, highs = [math.inf, math.inf], [-math.inf, -math.inf]
     for link in model.links.values():

@@ -65,6 +65,7 @@ class Shape:
     size: tuple[float, ...]
     origin: np.ndarray = field(repr=False)
     rgba: tuple[float, float, float, float] | None = None
+    material: str | None = None  # the visual's material name (the wheel's grousers are found by it)
 
     def extent_along(self, frame_to_shape: np.ndarray, direction: np.ndarray) -> tuple[float, float]:
         """(min, max) of the shape's points projected on a unit `direction` of the frame that
@@ -173,13 +174,14 @@ def _shape(elem: ET.Element, materials: Mapping[str, tuple[float, ...]]) -> Shap
         return None  # meshes are not used by this description
     rgba = None
     mat = elem.find('material')
+    name = mat.get('name') if mat is not None else None
     if mat is not None:
         color = mat.find('color')
         if color is not None:
             rgba = _floats(color.get('rgba'), 4)
         elif mat.get('name') in materials:
             rgba = materials[mat.get('name')]
-    return Shape(g.tag, size, _origin(elem.find('origin')), rgba)
+    return Shape(g.tag, size, _origin(elem.find('origin')), rgba, name)
 
 
 def _inertial(elem: ET.Element | None) -> Inertial | None:

@@ -28,11 +28,13 @@ class RutPress:
     width: rut width (m, the wheel width); max_depth: cap (m) so a bad sinkage value cannot dig
     a hole (and so the physics heightfield keeps its bottom headroom); depth_scale: optional
     (ny, nx) factor in [0, 1] on the depth per node (0 = rigid ground, never pressed; see
-    `fade_near`), None = soil everywhere.
+    `fade_near`), None = soil everywhere; behind: distance (m) the disc's centre trails the
+    given point along the motion (default half a width plus a cell: the rut left behind a wheel;
+    negative: the disc leads it, as the simulator presses it under and just ahead of the contact).
     """
 
     def __init__(self, grid: Grid, heights: np.ndarray, width: float, max_depth: float,
-                 depth_scale: np.ndarray | None = None) -> None:
+                 depth_scale: np.ndarray | None = None, behind: float | None = None) -> None:
         if heights.shape != grid.shape:
             raise ValueError(f'RutPress: heights shape {heights.shape} does not match the grid {grid.shape}')
         if depth_scale is not None:
@@ -48,7 +50,8 @@ class RutPress:
         self.heights = heights
         self.original = heights.copy()
         self.radius = width / 2.0
-        self.offset = width / 2.0 + grid.resolution
+        # how far behind the given point (along the motion) the disc is centred; negative = ahead
+        self.offset = width / 2.0 + grid.resolution if behind is None else float(behind)
         self.max_depth = float(max_depth)
         self.scale = None if depth_scale is None or np.all(depth_scale == 1.0) else depth_scale.astype(float)
 

@@ -22,7 +22,7 @@ joint's simulated angle, not the command.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 import math
 from pathlib import Path
 
@@ -31,6 +31,7 @@ import numpy as np
 from rover_description.geometry import load_geometry
 from rover_sim.ruts import RutPress, fade_near
 from rover_sim.sensors import HeightfieldScanner, ImuModel, ImuSample, quat_from_matrix, ray_directions
+from rover_sim.soils import load_soil
 from rover_sim.terrain import Rect, Terrain, WorldConfig, build_terrain, lander_surfaces, save_terrain
 from rover_sim.terramechanics import Soil, TractionTable, WheelSoilParams
 from rover_sim.world_model import RUT_ROOM_M, build_world, write_heights
@@ -54,9 +55,7 @@ class SimConfig:
     hazcam_decimation: int = 2
     ruts: bool = True
     rut_rate: float = 5.0
-    soil: Soil = field(default_factory=Soil)
-    grouser_height: float = 0.03
-    grouser_count: int = 24
+    soil: Soil | None = None  # None: the terrain's (the world's `soil:`, rover_sim/soils.py)
     hold_gain: float = 2.0  # 1/s: how fast a wheel servo removes its angle error
     park_delay: float = 1.0  # s a wheel must have been commanded 0 before it is locked
     settle_time: float = 1.0  # s of physics before t = 0, wheels held, so the rover starts at rest
@@ -105,6 +104,10 @@ class GroundTruth:
 # follows the hub (5 N m of traction -> 5e-5 rad/s, 0.01 % slip). The damper is integrated
 # implicitly, so it is stable at any value; the soil's secant damping is capped at 200.
 RIGID_SLIP_DAMPING = 1.0e5
+# s: the lag with which a wheel's rut follows its (slip-dependent) sinkage (see `Simulation._press_ruts`)
+RUT_DIG_TIME = 2.0
+# MuJoCo noslip iterations while all six wheels are parked (see `Simulation._update_locks`)
+PARKED_NOSLIP_ITERATIONS = 10
 
 
 def rigid_distance(zones: Sequence[Rect], x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -170,12 +173,21 @@ class Simulation:
         self.rigid_mask = distance <= 0.0
         # a wheel rolling off metal sinks in over about its own radius (see RutPress)
         scale = fade_near(distance, r) if self.rigid_zones else None
-        self.ruts = RutPress(grid, self.heights, width=self.geometry.wheels[0].width,
-                             max_depth=0.5 * RUT_ROOM_M, depth_scale=scale)
-        wheel = WheelSoilParams(radius=r, width=self.geometry.wheels[0].width,
-                                grouser_height=config.grouser_height, grouser_count=config.grouser_count)
+        # Each wheel stands in its own rut: the disc is pressed under the contact point, leading it by
+        # a quarter of the rut's radius, so the sphere collider (which touches a rut's front edge
+        # only beyond sqrt(2 r z), ~6 cm ahead) sits at its sinkage on fresh soil as in the rut of
+        # the wheel ahead. Left behind the wheel (the earlier placement), the front wheels rode on
+        # the fresh surface and the others in the rut: a 0.8 deg nose-up bias on flat ground.
+        width = self.geometry.wheels[0].width
+        self.ruts = RutPress(grid, self.heights, width=width, max_depth=0.5 * RUT_ROOM_M, depth_scale=scale,
+                             behind=-0.125 * width)
+        # one wheel: radius, width and grousers as the rover description has them
+        wheel = WheelSoilParams.from_wheel(self.geometry.wheels[0])
+        if abs(wheel.radius - r) > 1e-9:
+            raise ValueError(f"the MuJoCo wheel collider ({r} m) is not the description's rim ({wheel.radius} m)")
+        self.soil = config.soil if config.soil is not None else load_soil(terrain.soil)
         weight = self.geometry.mass * terrain.gravity
-        self.traction = TractionTable.cached(config.soil, wheel, max_load=max(weight, 1.0), gravity=terrain.gravity)
+        self.traction = TractionTable.cached(self.soil, wheel, max_load=max(weight, 1.0), gravity=terrain.gravity)
         seeds = np.random.SeedSequence(config.seed).spawn(2)
         self.imu = ImuModel(terrain.gravity, config.imu_accel_noise, config.imu_gyro_noise,
                             config.imu_orientation_noise, np.random.default_rng(seeds[0]))
@@ -236,7 +248,15 @@ class Simulation:
         self._zero_time = [0.0] * 6
         self._tread_xy = self.data.xpos[lay.tread_body, :2].copy()
         self._soil_update()
+        # no ruts while the rover settles onto its wheels: on a slope it eases downhill by a few
+        # millimetres, and a rut pressed 'behind' that motion lies uphill, under the wheels' path
+        # (a 10 mm ditch across the track that stalled every climb after ~0.1 m)
+        self._settling = True
         self.advance(config.settle_time, record=False)
+        self._settling = False
+        self._tread_xy = self.data.xpos[lay.tread_body, :2].copy()
+        # the depth each wheel presses starts at its static Bekker sinkage (see _press_ruts)
+        self._rut_depth = self.traction.lookup(self.loads, np.zeros(6)).sinkage
         self.steps = 0
         self.imu_out.clear()
         self.cloud_out.clear()
@@ -327,7 +347,7 @@ class Simulation:
         """Run the processes due now (`_SOIL | _RUTS | _IMU | _CLOUD` bits), in that order."""
         if what & _SOIL:
             self._soil_update()
-        if what & _RUTS:
+        if what & _RUTS and not self._settling:
             self._press_ruts()
         if record and what & _IMU:
             self.imu_out.append(self._imu_sample())
@@ -430,14 +450,48 @@ class Simulation:
                 d.eq_active[lock] = 1
                 d.eq_active[brake] = 1
                 active[k] = 1
+        # A parked rover stands on static friction. MuJoCo's friction is a soft constraint without a
+        # position term: under a steady sideways load (a slope) locked wheels creep over the ground
+        # at a speed proportional to the load (20 cm in 10 min on 20 degrees, 2.6 cm on 1 degree in
+        # the egress). The noslip pass removes that creep while every wheel is parked; it costs
+        # nothing while driving (0 iterations) and releases with the first wheel command.
+        m.opt.noslip_iterations = PARKED_NOSLIP_ITERATIONS if all(active) else 0
         return [bool(a) for a in active]
 
     def _press_ruts(self) -> None:
-        """Lower the grid behind each wheel by its sinkage; the physics field is edited in place."""
-        xy = self.data.xpos[self.layout.tread_body, :2].copy()
+        """Lower the grid under each moving wheel to its sinkage; the physics field is edited in place."""
+        d, lay = self.data, self.layout
+        xy = d.xpos[lay.tread_body, :2].copy()
         vel = (xy - self._tread_xy) / (self._rut_every * self.dt)
         self._tread_xy = xy
-        window = self.ruts.press(xy[:, 0], xy[:, 1], vel[:, 0], vel[:, 1], self.sinkage)
+        # 'behind' is against the way the wheel rolls (its heading, signed by the hub's rate), and a
+        # wheel presses only while it moves that way: a wheel jostled backwards (a stalling or pitching
+        # bogie) would otherwise press its disc ahead of itself, under its own path, and dig a ditch
+        # that stalls it for good
+        axle = d.xmat[lay.tread_body].reshape(-1, 3, 3)[:, :, 1]
+        hx, hy = axle[:, 1], -axle[:, 0]
+        norm = np.maximum(np.hypot(hx, hy), 1e-9) * np.where(d.qvel[lay.hub_dof] >= 0.0, 1.0, -1.0)
+        hx, hy = hx / norm, hy / norm
+        along = np.maximum(vel[:, 0] * hx + vel[:, 1] * hy, 0.0)
+        alpha = 1.0 - math.exp(-self._rut_every * self.dt / RUT_DIG_TIME)
+        if not np.any(along >= 1e-4):  # nothing rolls: nothing to press (RutPress's min_speed)
+            self._rut_depth = self._rut_depth + alpha * (self.sinkage - self._rut_depth)
+            return
+        # the contact point: below the centre along the ground's normal (uphill of it on a slope);
+        # the ground's gradient from one look-up of 4 points per wheel
+        grid, e = self.ruts.grid, self.ruts.grid.resolution
+        x, y = xy[:, 0], xy[:, 1]
+        h = grid.bilinear(self.ruts.original, np.concatenate([x + e, x - e, x, x]),
+                          np.concatenate([y, y, y + e, y - e])).reshape(4, -1)
+        gx, gy = (h[0] - h[1]) / (2 * e), (h[2] - h[3]) / (2 * e)
+        lean = self.layout.wheel_radius / np.sqrt(1.0 + gx * gx + gy * gy)
+        cx, cy = x + lean * gx, y + lean * gy
+        # A wheel digs to its slip-sinkage over time, not at once: the rut depth follows the model's
+        # sinkage with a lag of RUT_DIG_TIME. The breakaway slip of a standing start lasts a few
+        # tenths of a second and no longer presses a hole 2-3x the steady rut (38 mm against 12 on
+        # `flat` before); a wheel held spinning still digs in within seconds.
+        self._rut_depth = self._rut_depth + alpha * (self.sinkage - self._rut_depth)
+        window = self.ruts.press(cx, cy, hx * along, hy * along, self._rut_depth)
         if window is not None:
             write_heights(self.model, self.layout.fine, self.heights, *window)
 

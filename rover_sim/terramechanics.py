@@ -13,12 +13,15 @@ Pure numpy, no MuJoCo and no rclpy. The model is the Wong-Reece rigid-wheel mode
 - gross thrust ``H = r_s b integral(tau cos) + F_g`` and compaction resistance
   ``R_c = r b integral(sigma sin)``; drawbar pull ``DP = H - R_c``.
 
-Grousers (height h, count N): the soil between the grousers is carried by the wheel, so the shear
-surface lies at the tip radius ``r_s = r + h`` (longer shear path and larger area), and every
-grouser inside the contact arc adds the Rankine passive resistance of a plate of height h,
-``b (gamma h (z + h/2) N_phi + 2 c h sqrt(N_phi))`` with ``N_phi = tan^2(45 deg + phi/2)``,
-mobilised like the shear. With the spec's soil a smooth wheel tops out near 14 degrees; the
-grousers are what make 20 degrees climbable (ROVER_SPEC section 1).
+Grousers (height h, count N), one mechanism: the soil between the grousers is carried by the wheel,
+so the shear surface lies at the grouser tips, ``r_s = r + h`` (a longer shear path on a larger
+radius); the rim (radius r) carries the normal stress. No passive (Rankine) plate resistance is
+added on top: the literature models a grousered wheel with one or the other (tip shear: Jia, Smith
+and Peng 2012, Robotica 30, 491-503; the two conventions: Higa, Nagaoka and Yoshida 2019,
+J. Terramechanics), and both together counted the grousers twice. Radius, width, grouser height
+and count come from the rover description (`WheelSoilParams.from_wheel`). With the spec's `lss`
+soil a 1 cm grousered wheel tops out near 16 degrees (ROVER_SPEC section 1); the soils are data
+(`rover_sim.soils`).
 
 Slip convention: ``s = (r omega - v) / max(|r omega|, |v|)`` in [-1, 1]; positive when driving
 (the rim moves faster than the hub over ground). Skid (s < 0) is modelled as mirrored driving
@@ -82,10 +85,16 @@ class WheelSoilParams:
 
     radius: float
     width: float
-    grouser_height: float = 0.03
-    grouser_count: int = 24
+    grouser_height: float = 0.0
+    grouser_count: int = 0
     c1: float = 0.43
     c2: float = 0.32
+
+    @classmethod
+    def from_wheel(cls, wheel) -> WheelSoilParams:
+        """The soil's view of a `rover_description.geometry.Wheel`: rim radius, width and grousers."""
+        return cls(radius=wheel.radius, width=wheel.width, grouser_height=wheel.grouser_height,
+                   grouser_count=wheel.grouser_count)
 
     def __post_init__(self) -> None:
         for name in ('radius', 'width'):
@@ -139,16 +148,7 @@ def _integrals(theta1: np.ndarray, s: np.ndarray, soil: Soil, wheel: WheelSoilPa
     shear_thrust = r_s * wheel.width * _trapezoid(tau * np.cos(th), th, axis=-1)
     resistance = rb * _trapezoid(sigma * np.sin(th), th, axis=-1)
     sinkage = wheel.radius * (1.0 - np.cos(theta1))
-    h = wheel.grouser_height
-    grouser = np.zeros_like(theta1)
-    if h > 0.0 and wheel.grouser_count > 0:
-        n_phi = math.tan(math.pi / 4.0 + math.radians(soil.friction_deg) / 2.0) ** 2
-        gamma = soil.density * gravity
-        per_grouser = wheel.width * (gamma * h * (sinkage + h / 2.0) * n_phi
-                                     + 2.0 * soil.cohesion * h * math.sqrt(n_phi))
-        engaged = theta1 / (2.0 * math.pi / wheel.grouser_count)
-        grouser = per_grouser * engaged * mobilised.mean(axis=-1)
-    return load, shear_thrust + grouser, resistance, sinkage
+    return load, shear_thrust, resistance, sinkage
 
 
 def wong_reece(load: np.ndarray, slip: np.ndarray, soil: Soil, wheel: WheelSoilParams,

@@ -179,6 +179,7 @@ class WorldConfig:
     spawn: SpawnSpec = field(default_factory=SpawnSpec)
     clear_radius_m: float = 2.0
     source: Path | None = None
+    soil: str = 'change4'  # a name in the soil catalogue (rover_sim/soils.py); change4 when the file names none
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -276,7 +277,7 @@ _SPAWN_FIELDS: dict[str, _Field] = {
     'y': (-1e4, 1e4, 0.0, False),
     'yaw_deg': (-360.0, 360.0, 0.0, False),
 }
-_TOP_KEYS = ('name', 'size_m', 'resolution_m', 'gravity', 'terrain', 'rocks', 'ramps', 'lander', 'spawn',
+_TOP_KEYS = ('name', 'size_m', 'resolution_m', 'gravity', 'soil', 'terrain', 'rocks', 'ramps', 'lander', 'spawn',
              'clear_radius_m')
 
 
@@ -320,6 +321,18 @@ def _list(key: str, raw: Any, spec: dict[str, _Field], cls: type, where: str) ->
     return tuple(cls(**_fields(f'{key}[{i}]', item, spec, where)) for i, item in enumerate(raw))
 
 
+def _check_soil(value: Any, where: str) -> str:
+    """The world's soil name (`soil:`), one of the catalogue's; absent or null -> the default (change4)."""
+    from rover_sim.soils import DEFAULT_SOIL, soil_names
+
+    if value is None:
+        return DEFAULT_SOIL
+    names = soil_names()
+    if not isinstance(value, str) or value not in names:
+        raise WorldConfigError(f"world {where!r}: key 'soil' must be one of {', '.join(names)}, got {value!r}")
+    return value
+
+
 def parse_world(data: Any, where: str = '<memory>', source: Path | None = None) -> WorldConfig:
     """Validate a parsed world YAML (a mapping) and return the WorldConfig; raises WorldConfigError."""
     if not isinstance(data, Mapping):
@@ -349,6 +362,7 @@ def parse_world(data: Any, where: str = '<memory>', source: Path | None = None) 
             f"world {where!r}: key 'resolution_m' = {resolution:g} gives a {nx} x {ny} grid for size_m "
             f'{list(size_m)}; allowed: 3 .. {int(math.sqrt(MAX_CELLS))} nodes a side')
     gravity = _check_number('gravity', data.get('gravity', 1.62), 0.01, 30.0, where=where)
+    soil = _check_soil(data.get('soil'), where)
 
     terrain_raw = data.get('terrain') or {}
     t = _fields('terrain', terrain_raw, _TERRAIN_FIELDS, where, extra=('craters', 'rocks'))
@@ -390,7 +404,7 @@ def parse_world(data: Any, where: str = '<memory>', source: Path | None = None) 
 
     world = WorldConfig(name=name, size_m=size_m, resolution_m=resolution, gravity=gravity, terrain=relief,
                         rocks=rocks, ramps=ramps, lander=lander, spawn=spawn, clear_radius_m=clear_radius,
-                        source=source)
+                        source=source, soil=soil)
     _check_inside(world, where)
     return world
 

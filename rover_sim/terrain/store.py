@@ -70,6 +70,7 @@ def terrain_metadata(terrain: Terrain, extra: dict[str, Any] | None = None) -> d
         'height_min': _r(h_min),
         'height_max': _r(h_max),
         'gravity': terrain.gravity,
+        'soil': terrain.soil,
         'layout': 'heights[i, j] at x = origin_x + j * resolution_m, y = origin_y + i * resolution_m; '
                   'metres, world frame ENU',
         'spawn': {'x': terrain.spawn.x, 'y': terrain.spawn.y, 'z': terrain.spawn.z, 'yaw': terrain.spawn.yaw},
@@ -125,4 +126,4 @@ def load_terrain(path: Path | str) -> Terrain:
         spawn=Spawn(s['x'], s['y'], s['z'], s['yaw']), seed=int(meta['seed']),
         rocks=tuple(Rock(**r) for r in meta['rocks']),
         craters=np.array(meta['craters'], dtype=float).reshape(-1, 3),
-        corridors=tuple(Rect(**c) for c in meta['corridors']))
+        corridors=tuple(Rect(**c) for c in meta['corridors']), soil=str(meta.get('soil', 'change4')))

@@ -95,6 +95,7 @@ class Terrain:
     rocks: tuple[Rock, ...] = ()
     craters: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     corridors: tuple[Rect, ...] = ()
+    soil: str = 'change4'  # the world's soil (rover_sim/soils.py)
     _slope: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -335,4 +336,4 @@ def build_terrain(world: WorldConfig) -> Terrain:
     return Terrain(name=world.name, heights=heights, resolution=world.resolution_m,
                    origin_xy=(grid.origin_x, grid.origin_y), gravity=world.gravity, spawn=spawn,
                    seed=relief.seed, rocks=tuple(rocks), craters=np.array(craters).reshape(-1, 3),
-                   corridors=corridors)
+                   corridors=corridors, soil=world.soil)

@@ -20,7 +20,8 @@ from rover_description.geometry import STEER_JOINTS, WHEEL_JOINTS, load_geometry
 from rover_description.urdf_model import rpy_matrix
 from rover_nav.runtime import qos
 from rover_sim.sensors import roll_pitch_yaw, tilt_deg
-from rover_sim.terramechanics import Soil, TractionTable, WheelSoilParams
+from rover_sim.soils import load_soil
+from rover_sim.terramechanics import TractionTable, WheelSoilParams
 
 pytestmark = pytest.mark.ros
 V_TOP = 0.0559
@@ -97,7 +98,7 @@ def test_lockstep_drive_steer_clock_and_imu(tmp_path, probe):
         end = truth[-1].msg.pose.pose.position
         dist = math.hypot(end.x - start.x, end.y - start.y)
         geometry = load_geometry('yutu2')
-        table = TractionTable(Soil(), WheelSoilParams(RADIUS, geometry.wheels[0].width, 0.03), 135 * 1.62)
+        table = TractionTable(load_soil('change4'), WheelSoilParams.from_wheel(geometry.wheels[0]), 135 * 1.62)
         s_flat = table.steady_slip(135 * 1.62 / 6, 0.0)
         expected = V_TOP * 10.0 * (1.0 - s_flat)
         print(f'flat: {dist:.3f} m in 10 s, expected {expected:.3f} m (s_flat {s_flat:.3f})')

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 import numpy as np
 import pytest
 
+from rover_description.geometry import load_geometry
+from rover_sim.soils import load_soil
 from rover_sim.terramechanics import (
     Soil,
     TractionTable,
@@ -18,8 +20,9 @@ from rover_sim.terramechanics import (
     wong_reece,
 )
 
-SOIL = Soil()
-WHEEL = WheelSoilParams(radius=0.15, width=0.15)
+SOIL = load_soil('change4')
+LSS = load_soil('lss')
+WHEEL = WheelSoilParams.from_wheel(load_geometry('yutu2').wheels[0])  # the description's wheel
 W_WHEEL = 135.0 * 1.62 / 6.0  # N, one wheel's share of the rover's lunar weight
 
 
@@ -29,22 +32,44 @@ def table() -> TractionTable:
 
 
 def test_bekker_sinkage_supports_the_load_of_a_static_wheel():
-    forces = wong_reece(np.array([W_WHEEL]), np.array([0.0]), SOIL, WHEEL)
+    forces = wong_reece(np.array([W_WHEEL]), np.array([0.0]), LSS, WHEEL)
     z = float(forces.sinkage[0])
-    # closed form for n = 1 with a linear pressure profile: W = (2/3) b k z sqrt(2 r z)
-    k = SOIL.k_c / WHEEL.width + SOIL.k_phi
+    # closed form for n = 1 (lss) with a linear pressure profile: W = (2/3) b k z sqrt(2 r z)
+    k = LSS.k_c / WHEEL.width + LSS.k_phi
     z_closed = (W_WHEEL / ((2.0 / 3.0) * WHEEL.width * k * math.sqrt(2 * WHEEL.radius))) ** (2.0 / 3.0)
     assert z == pytest.approx(z_closed, rel=0.35)  # same order: the Wong-Reece profile is not linear
     assert 0.005 < z < 0.02
 
 
-def test_smooth_wheel_cannot_climb_twenty_degrees_but_the_grousered_one_can():
-    smooth = WheelSoilParams(radius=0.15, width=0.15, grouser_height=0.0)
-    best_smooth = wong_reece(np.array([W_WHEEL]), np.array([1.0]), SOIL, smooth).drawbar_pull[0] / W_WHEEL
-    best_grouser = wong_reece(np.array([W_WHEEL]), np.array([1.0]), SOIL, WHEEL).drawbar_pull[0] / W_WHEEL
-    assert math.degrees(math.atan(best_smooth)) < 16.0  # the spec's note: ~14 degrees for a smooth wheel
-    assert best_grouser > math.tan(math.radians(20.0))
-    assert best_grouser < math.tan(math.radians(30.0))  # 30 degrees stays out of reach
+def best_slope_deg(soil: Soil, wheel: WheelSoilParams) -> float:
+    """The steepest slope one wheel carrying its share holds at 100 % slip (equal loads)."""
+    lo, hi = 0.0, 60.0
+    for _ in range(30):
+        mid = 0.5 * (lo + hi)
+        a = math.radians(mid)
+        dp = wong_reece(np.array([W_WHEEL * math.cos(a)]), np.array([1.0]), soil, wheel).drawbar_pull[0]
+        lo, hi = (mid, hi) if dp >= W_WHEEL * math.sin(a) else (lo, mid)
+    return lo
+
+
+def test_the_grousers_count_once_as_shear_at_their_tips():
+    """ROVER_SPEC section 1 with `lss`: smooth ~14 deg, 1 cm grousers ~16 deg (the 3 cm + Rankine wheel gave > 20)."""
+    smooth = WheelSoilParams(radius=0.15, width=0.15)
+    assert WHEEL.grouser_height == pytest.approx(0.01) and WHEEL.grouser_count == 16
+    assert 13.0 < best_slope_deg(LSS, smooth) < 15.0
+    assert 15.0 < best_slope_deg(LSS, WHEEL) < 17.5
+    # one mechanism: the thrust is the shear integral on the tip radius alone, so the grouser count
+    # (which only the passive-plate mechanism would use) changes nothing
+    more = WheelSoilParams(radius=0.15, width=0.15, grouser_height=0.01, grouser_count=48)
+    a = wong_reece(np.array([W_WHEEL]), np.array([0.4]), LSS, WHEEL)
+    b = wong_reece(np.array([W_WHEEL]), np.array([0.4]), LSS, more)
+    assert a.drawbar_pull[0] == b.drawbar_pull[0]
+
+
+def test_the_rated_envelope_of_one_wheel_on_each_soil():
+    """change4 (default): 20 deg within reach, 30 deg not; lss: 25 deg not."""
+    assert 20.0 < best_slope_deg(SOIL, WHEEL) < 30.0
+    assert best_slope_deg(LSS, WHEEL) < 25.0
 
 
 @pytest.mark.parametrize(('slope_deg', 'max_slip'), [(0.0, 0.15), (10.0, 0.5), (20.0, 0.8)])
