@@ -102,9 +102,10 @@ def rover_body(profile: str = 'yutu2') -> Body:
 def known_rocks(world: str, seed: int) -> list[KnownRock]:
     """The rocks of the world as this seed builds it (the drive never sees this list)."""
     from rover_sim.terrain import build_terrain, load_world
+    from rover_sim.terrain.relief import ROCK_SHAPE_POWER
 
     terrain = build_terrain(load_world(world).with_seed(seed))
-    return [KnownRock(r.x, r.y, r.diameter_m, r.height_m) for r in terrain.rocks]
+    return [KnownRock(r.x, r.y, r.diameter_m, r.height_m, ROCK_SHAPE_POWER) for r in terrain.rocks]
 
 
 @contextmanager
