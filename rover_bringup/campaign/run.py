@@ -5,6 +5,8 @@ Outputs in the campaign folder: `runs/<drive>/` (each drive's `rover run` folder
 `campaign.json` (settings, totals, per-world and per-scenario statistics, throughput) and
 `campaign.png`. Rows are written as drives finish, so an interrupted campaign can `--resume`:
 drives whose row says ok (and whose summary.json exists) are kept, every other drive runs again.
+Kept drives are judged again from their outputs, so a resumed campaign's rows follow the current
+rules of `outcome` (the drives themselves are not rerun).
 """
 
 from __future__ import annotations
@@ -240,8 +242,11 @@ def run_campaign(cfg: CampaignConfig) -> dict[str, Any]:
         pending: list[Drive] = []
         for drive in cfg.drives:
             saved = _saved_row(cfg, drive)
-            if saved is not None:
-                rows[drive.key] = saved
+            if saved is not None:  # kept, and judged again from its outputs with this version's rules
+                kept = execute.DriveResult('ok', saved.get('exit_code'), float(saved.get('wall_time_s') or 0.0),
+                                           float(saved.get('max_rss_mb') or 0.0), str(saved.get('message') or ''))
+                rows[drive.key] = drive_row(drive, kept, drive_dir(cfg.out, drive),
+                                            known_rocks(drive.world, drive.seed), body, limits)
             else:
                 shutil.rmtree(drive_dir(cfg.out, drive), ignore_errors=True)  # an interrupted or failed try
                 pending.append(drive)
