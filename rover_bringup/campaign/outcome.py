@@ -3,13 +3,16 @@
 Besides the summary's figures, a row says how the guards did, judged by what was really there
 (the world's rocks, which the drive never sees, and the ground-truth track):
 
-- a *false obstacle stop* is an `obstacle_stop` with no known rock taller than `max_step_height`
-  in the swept box ahead of the rover (in its direction of travel): from the footprint's edge
+- a rock counts where it stands taller than `max_step_height`: its *tall core*, the disc inside
+  which its rounded profile is above that height (a wheel brushing the low flank of a 0.21 m rock
+  meets no 0.20 m step);
+- a *false obstacle stop* is an `obstacle_stop` with no tall core in the swept box ahead of the
+  rover (in its direction of travel): from the footprint's edge
   out to clearance + obstacle_lookahead + JUDGE_MARGIN_M, as wide as the footprint plus the
   clearance on each side. Crater walls are not rocks: on a cratered world a stop for a crater
   rim counts as false, so judge the guard on rock fields;
-- a *rock miss* is a rock taller than `max_step_height` whose disc the ground projection of a
-  wheel (2 r long, b wide) overlapped somewhere along the track;
+- a *rock miss* is a rock whose tall core the ground projection of a wheel (2 r long, b wide)
+  overlapped somewhere along the track;
 - an *early slope stop* is a `slope_stop` while the ground-truth tilt stayed below
   `stop_tilt_deg` - SLOPE_TOLERANCE_DEG over the TILT_WINDOW_S before it.
 """
@@ -52,10 +55,21 @@ class GuardLimits:
 
 @dataclass(frozen=True)
 class KnownRock:
+    """A rock of the world: centre, diameter, peak height, and the power of its rounded profile
+    h(r) = H (1 - (r/R)^p)^(1/p) (rover_sim.terrain.relief.rock_profile)."""
+
     x: float
     y: float
     diameter_m: float
     height_m: float
+    shape_power: float = 2.0
+
+    def radius_above(self, height: float) -> float:
+        """Radius (m) of the part of the rock that stands taller than `height` (0 if none does)."""
+        if self.height_m <= height:
+            return 0.0
+        p = self.shape_power
+        return self.diameter_m / 2 * (1.0 - (max(height, 0.0) / self.height_m) ** p) ** (1.0 / p)
 
 
 @dataclass(frozen=True)
@@ -129,10 +143,9 @@ def is_false_obstacle_stop(x: float, y: float, yaw: float, direction: int, rocks
     """True when no rock taller than max_step_height touches the swept box ahead."""
     box = swept_box(body, limits, direction)
     for rock in rocks:
-        if rock.height_m > limits.max_step_height:
-            bx, by = _to_body(rock, x, y, yaw)
-            if _rect_distance(bx, by, box) < rock.diameter_m / 2:
-                return False
+        core = rock.radius_above(limits.max_step_height)
+        if core > 0.0 and _rect_distance(*_to_body(rock, x, y, yaw), box) < core:
+            return False
     return True
 
 
@@ -151,18 +164,18 @@ def densify(track: Sequence[TrackSample], step_m: float = DENSIFY_STEP_M) -> lis
 
 def rock_misses(track: Sequence[TrackSample], rocks: Iterable[KnownRock], body: Body, limits: GuardLimits) -> int:
     """How many rocks taller than max_step_height a wheel ran into along the track."""
-    tall = [r for r in rocks if r.height_m > limits.max_step_height]
+    tall = [(r, r.radius_above(limits.max_step_height)) for r in rocks if r.height_m > limits.max_step_height]
     if not tall:
         return 0
     hit: set[int] = set()
     for pose in densify(track):
-        for i, rock in enumerate(tall):
+        for i, (rock, core) in enumerate(tall):
             if i in hit:
                 continue
             bx, by = _to_body(rock, pose.x, pose.y, pose.yaw)
             for wx, wy, radius, width in body.wheels:
                 patch = (wx - radius, wx + radius, wy - width / 2, wy + width / 2)
-                if _rect_distance(bx, by, patch) < rock.diameter_m / 2:
+                if _rect_distance(bx, by, patch) < core:
                     hit.add(i)
                     break
     return len(hit)

@@ -5,6 +5,8 @@ Outputs in the campaign folder: `runs/<drive>/` (each drive's `rover run` folder
 `campaign.json` (settings, totals, per-world and per-scenario statistics, throughput) and
 `campaign.png`. Rows are written as drives finish, so an interrupted campaign can `--resume`:
 drives whose row says ok (and whose summary.json exists) are kept, every other drive runs again.
+Kept drives are judged again from their outputs, so a resumed campaign's rows follow the current
+rules of `outcome` (the drives themselves are not rerun).
 """
 
 from __future__ import annotations
@@ -102,9 +104,10 @@ def rover_body(profile: str = 'yutu2') -> Body:
 def known_rocks(world: str, seed: int) -> list[KnownRock]:
     """The rocks of the world as this seed builds it (the drive never sees this list)."""
     from rover_sim.terrain import build_terrain, load_world
+    from rover_sim.terrain.relief import ROCK_SHAPE_POWER
 
     terrain = build_terrain(load_world(world).with_seed(seed))
-    return [KnownRock(r.x, r.y, r.diameter_m, r.height_m) for r in terrain.rocks]
+    return [KnownRock(r.x, r.y, r.diameter_m, r.height_m, ROCK_SHAPE_POWER) for r in terrain.rocks]
 
 
 @contextmanager
@@ -236,11 +239,15 @@ def run_campaign(cfg: CampaignConfig) -> dict[str, Any]:
     with campaign_lock(cfg.out):
         _fresh_start(cfg)
         rows: dict[str, dict[str, Any]] = {}
+        ran_now: set[str] = set()  # the drives this invocation runs (throughput counts only these)
         pending: list[Drive] = []
         for drive in cfg.drives:
             saved = _saved_row(cfg, drive)
-            if saved is not None:
-                rows[drive.key] = saved
+            if saved is not None:  # kept, and judged again from its outputs with this version's rules
+                kept = execute.DriveResult('ok', saved.get('exit_code'), float(saved.get('wall_time_s') or 0.0),
+                                           float(saved.get('max_rss_mb') or 0.0), str(saved.get('message') or ''))
+                rows[drive.key] = drive_row(drive, kept, drive_dir(cfg.out, drive),
+                                            known_rocks(drive.world, drive.seed), body, limits)
             else:
                 shutil.rmtree(drive_dir(cfg.out, drive), ignore_errors=True)  # an interrupted or failed try
                 pending.append(drive)
@@ -257,6 +264,7 @@ def run_campaign(cfg: CampaignConfig) -> dict[str, Any]:
             if run_dir.is_dir():
                 (run_dir / ROW_FILE).write_text(json.dumps(row, indent=1) + '\n', encoding='utf-8')
             rows[drive.key] = row
+            ran_now.add(drive.key)
             progress.update(row)
 
         progress.update()
@@ -266,12 +274,13 @@ def run_campaign(cfg: CampaignConfig) -> dict[str, Any]:
             progress.close()
             wall = time.monotonic() - start
             ordered = [rows[d.key] for d in cfg.drives if d.key in rows]
-            report = _write_outputs(cfg, ordered, wall, limits, rss_start)
+            report = _write_outputs(cfg, ordered, [rows[k] for k in ran_now], wall, limits, rss_start)
     return report
 
 
-def _write_outputs(cfg: CampaignConfig, rows: list[dict[str, Any]], wall_s: float, limits: GuardLimits,
-                   rss_start_mb: float) -> dict[str, Any]:
+def _write_outputs(cfg: CampaignConfig, rows: list[dict[str, Any]], ran: list[dict[str, Any]], wall_s: float,
+                   limits: GuardLimits, rss_start_mb: float) -> dict[str, Any]:
+    """campaign.csv/json/png of every row; throughput from the drives run now (`ran`), not those kept."""
     from rover_bringup.campaign.plot import draw_campaign
 
     tmp = cfg.out / 'campaign.csv.tmp'
@@ -280,13 +289,14 @@ def _write_outputs(cfg: CampaignConfig, rows: list[dict[str, Any]], wall_s: floa
         writer.writeheader()
         writer.writerows({k: ('' if v is None else v) for k, v in row.items()} for row in rows)
     os.replace(tmp, cfg.out / 'campaign.csv')
-    ran = [r for r in rows if r.get('wall_time_s')]
     drive_wall = sum(float(r['wall_time_s']) for r in ran)
     report = {
         'settings': {'drives': len(cfg.drives), 'duration_s': cfg.duration_s, 'params': list(cfg.params),
                      'jobs': cfg.jobs, 'ray': cfg.ray, 'guard_limits': limits.__dict__,
                      'seeds': sorted({d.seed for d in cfg.drives})},
         'throughput': {
+            'drives_run': len(ran),
+            'drives_kept_from_an_earlier_run': len(rows) - len(ran),
             'wall_time_s': round(wall_s, 2),
             'drives_per_hour': round(3600.0 * len(ran) / wall_s, 1) if wall_s > 0 and ran else None,
             'sum_of_drive_wall_times_s': round(drive_wall, 2),

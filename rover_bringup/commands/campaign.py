@@ -85,8 +85,11 @@ def run(args: argparse.Namespace) -> int:
         ('with obstacle stop', rate('drives_with_obstacle_stop')),
         ('with false stop', rate('drives_with_false_obstacle_stop')),
         ('with rock miss', rate('drives_with_rock_miss')),
-        ('wall time', f"{speed['wall_time_s']:.1f} s, {speed['drives_per_hour'] or 0:.0f} drives/h, "
-                      f"parallel speed-up {speed['parallel_speedup'] or 0:.2f}x"),
+        ('wall time', f"{speed['wall_time_s']:.1f} s for {speed['drives_run']} drives run now, "
+                      f"{speed['drives_per_hour'] or 0:.0f} drives/h, "
+                      f"parallel speed-up {speed['parallel_speedup'] or 0:.2f}x"
+                      + (f" ({speed['drives_kept_from_an_earlier_run']} kept)"
+                         if speed['drives_kept_from_an_earlier_run'] else '')),
     ]))
     print(f'files in {cfg.out}: campaign.csv, campaign.json, campaign.png, runs/')
     return 0 if totals['status']['ok'] == totals['drives'] else 1

@@ -88,6 +88,9 @@ def test_resume_reruns_nothing(campaign, tmp_path):
     assert '4 drives (4 already done)' in text
     assert {p: p.stat().st_mtime_ns for p in (campaign / 'runs').glob('*/summary.json')} == before
     assert len(read_rows(campaign)) == 4
+    speed = json.loads((campaign / 'campaign.json').read_text())['throughput']
+    assert speed['drives_run'] == 0 and speed['drives_kept_from_an_earlier_run'] == 4
+    assert speed['drives_per_hour'] is None  # no drive ran: no throughput figure to claim
 
 
 def test_a_second_campaign_into_the_same_folder_needs_resume(campaign, tmp_path):

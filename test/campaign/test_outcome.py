@@ -6,6 +6,7 @@ import math
 
 from hypothesis import given
 from hypothesis import strategies as st
+import pytest
 
 from rover_bringup.campaign.outcome import (
     JUDGE_MARGIN_M,
@@ -80,3 +81,18 @@ def test_slope_stop_below_the_threshold_is_early():
     assert early_slope_stops(steep, event, LIMITS) == 0
     assert early_slope_stops(gentle, event, LIMITS) == 1
     assert early_slope_stops(gentle, [{'kind': 'obstacle_stop', 't': 100.0}], LIMITS) == 0
+
+
+def test_only_the_part_of_a_rock_above_the_step_height_counts():
+    # rover_sim's rounded rock profile: h(r) = H (1 - (r/R)^p)^(1/p)
+    rock = KnownRock(x=0.0, y=0.0, diameter_m=0.4, height_m=0.21, shape_power=3.0)
+    core = rock.radius_above(0.2)
+    assert 0.0 < core < 0.11  # of a 0.2 m radius
+    assert 0.21 * (1 - (core / 0.2) ** 3) ** (1 / 3) == pytest.approx(0.2)  # h(core) = 0.2 m
+    assert rock.radius_above(0.25) == 0.0 and rock.radius_above(0.0) == pytest.approx(0.2)
+    # a wheel brushing the low flank of a 0.21 m rock (seen in a campaign) meets no 0.20 m step ...
+    flank = KnownRock(x=5.0, y=0.5 + 0.075 + 0.15, diameter_m=0.42, height_m=0.21, shape_power=3.0)
+    assert rock_misses(straight_track(0.0, 8.0), [flank], BODY, LIMITS) == 0
+    # ... but driving over its middle does
+    middle = KnownRock(x=5.0, y=0.5, diameter_m=0.42, height_m=0.21, shape_power=3.0)
+    assert rock_misses(straight_track(0.0, 8.0), [middle], BODY, LIMITS) == 1
