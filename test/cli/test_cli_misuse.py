@@ -40,7 +40,7 @@ def headless(**extra: str) -> dict[str, str]:
     (('run', '--duration', '0'), '--duration'),
     (('run', '--world', 'moon'), 'named worlds: change4, flat, rock_test, slope_test'),
     (('run', '--world', 'change4.sdf'), 'type --world change4'),
-    (('run', '--scenario', 'zigzag'), 'named scenarios: climb_and_back, egress, square, straight'),
+    (('run', '--scenario', 'zigzag'), 'named scenarios: climb_and_back, egress, egress_plan, square, straight'),
     (('sim', '--world', 'moon'), 'named worlds'),
     (('sim', '--world', 'no_such_world', '--snapshot', 'x.png'), 'no_such_world'),
     (('sim', '--world', 'flat', '--camera', 'nope', '--snapshot', 'x.png'), 'cameras: '),
