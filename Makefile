@@ -27,7 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 	$(MAKE) tier1
 
 # Tier-1 conformance: real colcon build/test/test-result in a venv pinned to Ubuntu 24.04's versions,

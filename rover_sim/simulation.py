@@ -104,7 +104,6 @@ class GroundTruth:
 # follows the hub (5 N m of traction -> 5e-5 rad/s, 0.01 % slip). The damper is integrated
 # implicitly, so it is stable at any value; the soil's secant damping is capped at 200.
 RIGID_SLIP_DAMPING = 1.0e5
-FOOTPRINT_SETTLE_S = 0.5  # s of physics before t = 0 for the rover to sink into its static footprints
 # s: the lag with which a wheel's rut follows its (slip-dependent) sinkage (see `Simulation._press_ruts`)
 RUT_DIG_TIME = 2.0
 # MuJoCo noslip iterations while all six wheels are parked (see `Simulation._update_locks`)
@@ -256,16 +255,10 @@ class Simulation:
         self.advance(config.settle_time, record=False)
         self._settling = False
         self._tread_xy = self.data.xpos[lay.tread_body, :2].copy()
-        # the depth each wheel presses starts at its static Bekker sinkage (see _press_ruts)
-        self._rut_depth = self.traction.lookup(self.loads, np.zeros(6)).sinkage
-        # a standing wheel has sunk to that depth already: press it under the wheels and let the rover
-        # settle into it, so that it starts at rest in its ruts (without this it sank the ~1 cm on its
-        # first metres, lurching forward: a 1 s average of 0.064 m/s on `flat` against the 0.0559 cap)
-        if self._press_footprints():
-            self._settling = True
-            self.advance(FOOTPRINT_SETTLE_S, record=False)
-            self._settling = False
-            self._tread_xy = self.data.xpos[lay.tread_body, :2].copy()
+        # the depth each wheel presses grows from nothing (see _press_ruts): starting it at the static
+        # Bekker sinkage sank the rover ~1 cm within its first centimetres of travel, a short downhill that
+        # lurched it forward (a 1 s average of 0.064 m/s on `flat` against the 0.0559 m/s cap)
+        self._rut_depth = np.zeros(6)
         self.steps = 0
         self.imu_out.clear()
         self.cloud_out.clear()
@@ -503,28 +496,6 @@ class Simulation:
         window = self.ruts.press(cx, cy, hx * along, hy * along, self._rut_depth)
         if window is not None:
             write_heights(self.model, self.layout.fine, self.heights, *window)
-
-    def _press_footprints(self) -> bool:
-        """Lower the ground under each standing wheel's contact point to its static sinkage."""
-        d, lay = self.data, self.layout
-        xy = d.xpos[lay.tread_body, :2].copy()
-        axle = d.xmat[lay.tread_body].reshape(-1, 3, 3)[:, :, 1]
-        hx, hy = axle[:, 1], -axle[:, 0]
-        norm = np.maximum(np.hypot(hx, hy), 1e-9)
-        hx, hy = hx / norm, hy / norm
-        grid, e = self.ruts.grid, self.ruts.grid.resolution
-        x, y = xy[:, 0], xy[:, 1]
-        h = grid.bilinear(self.ruts.original, np.concatenate([x + e, x - e, x, x]),
-                          np.concatenate([y, y, y + e, y - e])).reshape(4, -1)
-        gx, gy = (h[0] - h[1]) / (2 * e), (h[2] - h[3]) / (2 * e)
-        lean = self.layout.wheel_radius / np.sqrt(1.0 + gx * gx + gy * gy)
-        # RutPress centres a disc `offset` behind the point it is given: give it the point that far ahead
-        ahead = self.ruts.offset
-        window = self.ruts.press(x + lean * gx + hx * ahead, y + lean * gy + hy * ahead, hx, hy, self._rut_depth)
-        if window is None:
-            return False
-        write_heights(self.model, self.layout.fine, self.heights, *window)
-        return True
 
     # --- placing the rover ------------------------------------------------------------------------------
     def _place_at_spawn(self) -> None:
