@@ -58,7 +58,8 @@ def test_invalid_scenarios_name_the_key(data, key):
 
 
 def test_missing_named_scenario_lists_the_available_ones():
-    with pytest.raises(FileNotFoundError, match='named scenarios: climb_and_back, egress, egress_plan, square, straight'):
+    names = 'climb_and_back, egress, egress_plan, square, straight'
+    with pytest.raises(FileNotFoundError, match=f'named scenarios: {names}'):
         load_scenario('no_such_scenario')
 
 
