@@ -18,26 +18,13 @@ from pathlib import Path
 import signal
 import sys
 
-from helpers.processes import NodeProcess, wait_until
+from helpers.processes import NodeProcess, children_of, is_alive, wait_until
 import pytest
 
 from rover_nav.tracklog import bag as bagmod
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ros]
 
-
-def _children(pid: int) -> list[int]:
-    """Direct children of `pid` (from /proc)."""
-    kids = []
-    for entry in Path('/proc').iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / 'stat').read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(')', 1)[1].split()[1]) == pid:
-                kids.append(int(entry.name))
-    return kids
 
 
 def _cmdline(pid: int) -> str:
@@ -46,12 +33,6 @@ def _cmdline(pid: int) -> str:
     except OSError:
         return ''
 
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] != 'Z'
-    except OSError:
-        return False
 
 
 def _start(tmp_path: Path, out: Path, *args: str) -> NodeProcess:
@@ -85,7 +66,7 @@ def test_killing_the_writer_child_fails_the_run_loudly_with_true_counts(tmp_path
     run = _start(tmp_path, out, '--duration', '40')
     try:
         def writer_child() -> int | None:
-            kids = [p for p in _children(run.proc.pid) if 'spawn_main' in _cmdline(p)]
+            kids = [p for p in children_of(run.proc.pid) if 'spawn_main' in _cmdline(p)]
             return kids[0] if kids else None
 
         wait_until(lambda: writer_child() is not None and _sim_time(out) >= 5.0, 240.0, poll_s=0.2,
@@ -132,11 +113,11 @@ def test_sigkill_of_the_run_leaves_a_summary_at_most_a_second_behind_the_bag(tmp
     writer: list[int] = []
     try:
         wait_until(lambda: _sim_time(out) >= 30.0, 300.0, poll_s=0.2, what='30 s of the drive')
-        writer = [p for p in _children(run.proc.pid) if 'spawn_main' in _cmdline(p)]
+        writer = [p for p in children_of(run.proc.pid) if 'spawn_main' in _cmdline(p)]
         os.kill(run.proc.pid, signal.SIGKILL)
         run.proc.wait(timeout=30)
         # the writer child sees the pipe close, finishes the bag and exits by itself: no orphan
-        wait_until(lambda: not any(_alive(p) for p in writer), 60.0, poll_s=0.2, what='the writer child to finish')
+        wait_until(lambda: not any(is_alive(p) for p in writer), 60.0, poll_s=0.2, what='the writer child to finish')
     finally:
         run.stop()
         for pid in writer:
@@ -158,7 +139,7 @@ def test_a_paused_guard_stops_the_rover_within_the_timeout_and_the_run_recovers(
     guard = None
     try:
         def find_guard() -> int | None:
-            kids = [p for p in _children(run.proc.pid) if 'obstacle_guard' in _cmdline(p)]
+            kids = [p for p in children_of(run.proc.pid) if 'obstacle_guard' in _cmdline(p)]
             return kids[0] if kids else None
 
         wait_until(lambda: find_guard() is not None and _sim_time(out) >= 10.0, 600.0, poll_s=0.2,
@@ -198,4 +179,4 @@ def test_a_paused_guard_stops_the_rover_within_the_timeout_and_the_run_recovers(
     assert moved < 0.005, f'{moved:.4f} m moved while the guard was paused'
     after = [s for s in truth if s[0] >= gap_end + 2.0]
     assert after and math.dist(after[0][1:], after[-1][1:]) > 0.1  # drives on after SIGCONT
-    assert not [p for p in _children(run.proc.pid) if _alive(p)]
+    assert not [p for p in children_of(run.proc.pid) if is_alive(p)]

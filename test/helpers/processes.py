@@ -92,3 +92,26 @@ def wait_until(predicate, timeout_s: float, poll_s: float = 0.02, spin=None, wha
             spin(poll_s)
         else:
             time.sleep(poll_s)
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children of `pid`, read from /proc (for tests that check nothing outlives a run)."""
+    kids = []
+    for entry in Path('/proc').iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / 'stat').read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(')', 1)[1].split()[1]) == pid:
+                kids.append(int(entry.name))
+    return kids
+
+
+def is_alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
+    try:
+        state = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != 'Z'
