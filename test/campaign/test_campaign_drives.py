@@ -140,11 +140,11 @@ def test_failed_and_hung_drives_are_recorded_and_the_others_complete(tmp_path, m
     shim.write_text(SHIM)
     monkeypatch.setattr(execute, 'rover_argv', lambda: [sys.executable, str(shim)])
     cfg = CampaignConfig(out=tmp_path / 'out', drives=plan_drives(['flat', *worlds], ['straight'], [0]),
-                         duration_s=5.0, jobs=2, timeout_s=90.0, quiet=True)
+                         duration_s=5.0, jobs=2, timeout_s=45.0, quiet=True)
     report = run_campaign(cfg)
     rows = {Path(r['world']).stem: r for r in read_rows(cfg.out)}
     assert rows['flat']['status'] == 'ok' and float(rows['flat']['distance_m']) > 0.1
     assert rows['crash']['status'] == 'failed' and rows['crash']['exit_code'] == '3'
     assert 'fell over' in rows['crash']['message']
-    assert rows['hang']['status'] == 'timeout' and '90 s timeout' in rows['hang']['message']
+    assert rows['hang']['status'] == 'timeout' and '45 s timeout' in rows['hang']['message']
     assert report['totals']['status'] == {'ok': 1, 'failed': 1, 'timeout': 1}
