@@ -39,7 +39,7 @@ from rover_sim.terrain.grid import Grid
 FINE_CONTYPE = 1
 COARSE_CONTYPE = 4
 CHASSIS_CONAFFINITY = 4
-RUT_ROOM_M = 0.1  # room below the lowest terrain point for ruts (m)
+RUT_ROOM_M = 0.2  # room below the lowest terrain point for ruts (m; a spinning wheel digs to half of it)
 HEADROOM_M = 0.1  # room above the highest point (m); heights above the top are ignored by MuJoCo
 TREAD_MASS = 0.2  # kg of the tread body (taken from the hub, total mass unchanged)
 SLIP_ARMATURE = 0.01  # kg m^2 on the slip hinge: keeps an unloaded tread well conditioned
