@@ -187,8 +187,16 @@ class Simulation:
         self.materials = materials
         self.rigid_mask = materials != REGOLITH
         # a wheel rolling off rock or metal sinks in over about its own radius (see RutPress)
-        distance = distance_to_cells(self.rigid_mask, grid.resolution, r)
+        reach = r + grid.resolution  # a wheel's contacts lie within this of the node nearest its centre
+        distance = distance_to_cells(self.rigid_mask, grid.resolution, reach)
         scale = fade_near(distance, r) if self.rigid_mask.any() else None
+        # where a wheel centred over a node can touch only that node's material, its material needs no
+        # look at the contacts (most of the time: the contacts cost ~0.1 ms per soil update)
+        boundary = np.zeros(grid.shape, dtype=bool)
+        if self.rigid_mask.any():
+            boundary = ~self.rigid_mask & (distance <= reach)
+            boundary |= self.rigid_mask & (distance_to_cells(~self.rigid_mask, grid.resolution, reach) <= reach)
+        self._uniform_material = np.where(boundary, -1, materials).astype(np.int8)
         # Each wheel stands in its own rut: the disc is pressed under the contact point, leading it by
         # a quarter of the rut's radius, so the sphere collider (which touches a rut's front edge
         # only beyond sqrt(2 r z), ~6 cm ahead) sits at its sinkage on fresh soil as in the rut of
@@ -450,14 +458,23 @@ class Simulation:
         contact friction is the tread geom's (the heightfield's is 0, MuJoCo takes the larger).
         """
         d = self.data
+        grid = self.terrain.grid
+        x0, y0, res, nx, ny = grid.origin_x, grid.origin_y, grid.resolution, grid.nx - 1, grid.ny - 1
+        field = self._uniform_material
+        uniform = []
+        for x, y in d.xpos[self._tread_body, :2].tolist():
+            col, row = round((x - x0) / res), round((y - y0) / res)
+            row = 0 if row < 0 else (ny if row > ny else row)
+            uniform.append(int(field[row, 0 if col < 0 else (nx if col > nx else col)]))
         n = d.ncon
-        if n:
+        if min(uniform) >= 0:
+            self._material = uniform
+        elif n:
             con = d.contact
             geoms = con.geom[:n]
             wheel = np.maximum(self._geom_wheel[geoms[:, 0]], self._geom_wheel[geoms[:, 1]])
             on = wheel >= 0
             if on.any():
-                grid = self.terrain.grid
                 pos = con.pos[:n][on]
                 cols = np.clip(np.rint((pos[:, 0] - grid.origin_x) / grid.resolution), 0, grid.nx - 1).astype(int)
                 rows = np.clip(np.rint((pos[:, 1] - grid.origin_y) / grid.resolution), 0, grid.ny - 1).astype(int)
