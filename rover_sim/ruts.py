@@ -56,12 +56,14 @@ class RutPress:
         self.scale = None if depth_scale is None or np.all(depth_scale == 1.0) else depth_scale.astype(float)
 
     def press(self, x: np.ndarray, y: np.ndarray, vx: np.ndarray, vy: np.ndarray, depth: np.ndarray,
-              min_speed: float = 1e-4) -> tuple[slice, slice] | None:
+              min_speed: float = 1e-4, behind: float | None = None) -> tuple[slice, slice] | None:
         """Press one rut disc per wheel behind contact points (x, y) moving at (vx, vy) m/s.
 
         depth: sinkage (m) per wheel. Wheels slower than `min_speed` leave nothing (a standing
-        wheel has no 'behind'). Returns the (rows, cols) window that changed, or None.
+        wheel has no 'behind'). `behind` overrides the disc's offset for this call (m, negative = ahead).
+        Returns the (rows, cols) window that changed, or None.
         """
+        offset = self.offset if behind is None else float(behind)
         x, y, vx, vy, depth = (np.atleast_1d(np.asarray(a, dtype=float)) for a in (x, y, vx, vy, depth))
         rows_lo, rows_hi, cols_lo, cols_hi = self.grid.ny, 0, self.grid.nx, 0
         for xi, yi, vxi, vyi, di in zip(x, y, vx, vy, depth, strict=True):
@@ -70,8 +72,8 @@ class RutPress:
                 continue
             if speed < min_speed or di <= 0.0:
                 continue
-            cx = xi - vxi / speed * self.offset
-            cy = yi - vyi / speed * self.offset
+            cx = xi - vxi / speed * offset
+            cy = yi - vyi / speed * offset
             rows, cols, dx, dy = self.grid.window(cx, cy, self.radius)
             if rows.start >= rows.stop or cols.start >= cols.stop:
                 continue
@@ -82,6 +84,46 @@ class RutPress:
             target = self.original[rows, cols] - sink
             block = self.heights[rows, cols]
             np.copyto(block, np.minimum(block, target), where=inside)
+            rows_lo, rows_hi = min(rows_lo, rows.start), max(rows_hi, rows.stop)
+            cols_lo, cols_hi = min(cols_lo, cols.start), max(cols_hi, cols.stop)
+        if rows_lo >= rows_hi:
+            return None
+        return slice(rows_lo, rows_hi), slice(cols_lo, cols_hi)
+
+    def imprint(self, x: np.ndarray, y: np.ndarray, gx: np.ndarray, gy: np.ndarray, depth: np.ndarray,
+                wheel_radius: float) -> tuple[slice, slice] | None:
+        """Carve the hole of a wheel (a sphere of `wheel_radius`, the collider) sunk `depth` (m) into the ground.
+
+        (x, y): the wheel centres, (gx, gy) the original ground's gradient under them. The sphere is placed
+        over (x, y) resting on the original ground (locally a plane) and lowered vertically until it is
+        `depth` into the ground along the normal (a wheel sinks under its weight, straight down: moved along
+        the normal on a slope, the hole crept uphill and the wheel with it); the ground is lowered to the
+        sphere's underside (never raised, at most `max_depth` below the original). A hole of the collider's
+        own shape lets it sink where a narrower disc would hold it up by its rim.
+        Returns the (rows, cols) window that changed, or None.
+        """
+        x, y, gx, gy, depth = (np.atleast_1d(np.asarray(a, dtype=float)) for a in (x, y, gx, gy, depth))
+        big_r = float(wheel_radius)
+        rows_lo, rows_hi, cols_lo, cols_hi = self.grid.ny, 0, self.grid.nx, 0
+        for xi, yi, gxi, gyi, di in zip(x, y, gx, gy, depth, strict=True):
+            if not all(math.isfinite(v) for v in (xi, yi, gxi, gyi, di)) or di <= 0.0:
+                continue
+            d = min(di, self.max_depth, big_r)
+            norm = math.sqrt(1.0 + gxi * gxi + gyi * gyi)
+            ground = float(self.grid.bilinear(self.original, xi, yi))
+            cx, cy, cz = xi, yi, ground + (big_r - d) * norm  # resting on a plane: R / cos(slope) above it
+            rows, cols, dx, dy = self.grid.window(cx, cy, big_r)
+            if rows.start >= rows.stop or cols.start >= cols.stop:
+                continue
+            r2 = dx * dx + dy * dy
+            inside = r2 < big_r * big_r
+            under = cz - np.sqrt(np.maximum(big_r * big_r - r2, 0.0))
+            original = self.original[rows, cols]
+            sink = np.clip(original - under, 0.0, self.max_depth)
+            if self.scale is not None:
+                sink = sink * self.scale[rows, cols]
+            block = self.heights[rows, cols]
+            np.copyto(block, np.minimum(block, original - sink), where=inside & (sink > 0.0))
             rows_lo, rows_hi = min(rows_lo, rows.start), max(rows_hi, rows.stop)
             cols_lo, cols_hi = min(cols_lo, cols.start), max(cols_hi, cols.stop)
         if rows_lo >= rows_hi:

@@ -43,6 +43,7 @@ from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 from rover_nav.safety.estop_link import EstopLink
+from rover_sim.materials import METAL, ROCK
 from rover_sim.simulation import SimConfig, Simulation
 
 REPEAT_PERIOD_S = 0.5  # wall s between repeats of tick 0 while waiting for the first command
@@ -332,7 +333,8 @@ class LunarSim(RoverNode):
             'sim_time_s': round(self.sim.time, 3), 'real_time_factor': round(self.sim.time / wall, 2) if wall else 0,
             'missed_steps': self.missed_steps, 'parked': bool(self._timed_out or self.estopped), 'estop': self.estopped,
             'slip': np.round(self.sim.slip, 3).tolist(), 'sinkage_mm': np.round(1000 * self.sim.sinkage, 1).tolist(),
-            'on_metal': [bool(v) for v in self.sim.on_rigid]})
+            'on_metal': [bool(v) for v in self.sim.wheel_materials == METAL],
+            'on_rock': [bool(v) for v in self.sim.wheel_materials == ROCK]})
 
     # --- shutdown -------------------------------------------------------------------------------------
     def save_terrain(self, folder: str | Path) -> Path:

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from rover_description.geometry import load_geometry
+from rover_sim.materials import METAL, REGOLITH, contact_friction, distance_to_cells
 from rover_sim.ruts import RutPress, fade_near
 from rover_sim.sensors import HeightfieldScanner, ImuModel, ImuSample, quat_from_matrix, ray_directions
 from rover_sim.soils import load_soil
@@ -100,12 +101,21 @@ class GroundTruth:
         return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
-# N m s/rad on the slip hinge of a wheel on metal: grousers on a plate do not shear, so the tread
-# follows the hub (5 N m of traction -> 5e-5 rad/s, 0.01 % slip). The damper is integrated
-# implicitly, so it is stable at any value; the soil's secant damping is capped at 200.
-RIGID_SLIP_DAMPING = 1.0e5
+# N m s/rad on the slip hinge of a wheel on rock or metal: grousers on a plate do not shear, so the tread
+# follows the hub (5 N m of traction -> 2.5e-3 rad/s, 0.7 % slip; rolling on flat metal needs far less).
+# 1e5 held the deck's treads tighter, but a wheel switching to it while pressed against a rock's face
+# launched the rover a metre high (the contact solve and the implicit damper fought); 1e4 still jumped,
+# 2e3 climbs a rock's face smoothly. The soil's secant damping is capped at 200. What such a wheel can
+# push with is its motor's torque (see `_soil_update`), and then the contact's Coulomb friction.
+RIGID_SLIP_DAMPING = 2.0e3
 # s: the lag with which a wheel's rut follows its (slip-dependent) sinkage (see `Simulation._press_ruts`)
 RUT_DIG_TIME = 2.0
+# Slip sinkage (see `Simulation._dig`): the fraction of a slipping wheel's grouser pockets' soil carried out
+# of its contact patch, and the driving slip above which they empty faster than they refill. Both assumed
+# (no published values for this wheel). With an onset of 50 % the rear wheels on 20 degrees (slip ~50 %,
+# their loads 2.3x the front ones') dug in and the rover stalled (100 % slip against the model's 50 %).
+EXCAVATION_EFFICIENCY = 1.0
+DIG_SLIP = 0.8
 # MuJoCo noslip iterations while all six wheels are parked (see `Simulation._update_locks`)
 PARKED_NOSLIP_ITERATIONS = 10
 
@@ -169,10 +179,24 @@ class Simulation:
         self.rigid_zones = tuple(rigid_zones)
         grid = terrain.grid
         r = lay.wheel_radius
-        distance = rigid_distance(self.rigid_zones, grid.x[None, :], grid.y[:, None])
-        self.rigid_mask = distance <= 0.0
-        # a wheel rolling off metal sinks in over about its own radius (see RutPress)
-        scale = fade_near(distance, r) if self.rigid_zones else None
+        # the material map: the terrain's (rocks, the lander's metal), and the rigid zones given here as metal
+        materials = (terrain.materials.copy() if terrain.materials is not None
+                     else np.full(grid.shape, REGOLITH, dtype=np.uint8))
+        if self.rigid_zones:
+            materials[rigid_distance(self.rigid_zones, grid.x[None, :], grid.y[:, None]) <= 0.0] = METAL
+        self.materials = materials
+        self.rigid_mask = materials != REGOLITH
+        # a wheel rolling off rock or metal sinks in over about its own radius (see RutPress)
+        reach = r + grid.resolution  # a wheel's contacts lie within this of the node nearest its centre
+        distance = distance_to_cells(self.rigid_mask, grid.resolution, reach)
+        scale = fade_near(distance, r) if self.rigid_mask.any() else None
+        # where a wheel centred over a node can touch only that node's material, its material needs no
+        # look at the contacts (most of the time: the contacts cost ~0.1 ms per soil update)
+        boundary = np.zeros(grid.shape, dtype=bool)
+        if self.rigid_mask.any():
+            boundary = ~self.rigid_mask & (distance <= reach)
+            boundary |= self.rigid_mask & (distance_to_cells(~self.rigid_mask, grid.resolution, reach) <= reach)
+        self._uniform_material = np.where(boundary, -1, materials).astype(np.int8)
         # Each wheel stands in its own rut: the disc is pressed under the contact point, leading it by
         # a quarter of the rut's radius, so the sphere collider (which touches a rut's front edge
         # only beyond sqrt(2 r z), ~6 cm ahead) sits at its sinkage on fresh soil as in the rut of
@@ -237,8 +261,13 @@ class Simulation:
         self._object_velocity, self._obj_site = self._mj.mj_objectVelocity, self._mj.mjtObj.mjOBJ_SITE
         self._wheel_limit_list = self._wheel_limit.tolist()
         self._max_steer_list = self.max_steer_rate.tolist()
-        self._zones = [(z.x, z.y, math.cos(math.radians(z.heading_deg)), math.sin(math.radians(z.heading_deg)),
-                        z.along_lo, z.along_hi, z.half_width) for z in self.rigid_zones]
+        # which wheel a contact belongs to (by geom id), and each wheel's current material and contact friction
+        self._geom_wheel = np.full(self.model.ngeom, -1, dtype=int)
+        self._geom_wheel[lay.tread_geom] = np.arange(6)
+        self._material = [REGOLITH] * 6
+        self._effort = [float(e) for e in self.model.actuator_forcerange[lay.wheel_act, 1]]
+        self._kv = [float(-b) for b in self.model.actuator_biasprm[lay.wheel_act, 2]]
+        self._friction = [float(f) for f in self.model.geom_friction[lay.tread_geom, 0]]
         self.imu_out: list[ImuSample] = []
         self.cloud_out: list[tuple[float, np.ndarray]] = []
         self.steps = 0
@@ -259,6 +288,7 @@ class Simulation:
         # Bekker sinkage sank the rover ~1 cm within its first centimetres of travel, a short downhill that
         # lurched it forward (a 1 s average of 0.064 m/s on `flat` against the 0.0559 m/s cap)
         self._rut_depth = np.zeros(6)
+        self._excavation = np.zeros(6)  # m each wheel has dug below its Bekker sinkage by spinning (slip sinkage)
         self.steps = 0
         self.imu_out.clear()
         self.cloud_out.clear()
@@ -301,8 +331,13 @@ class Simulation:
 
     @property
     def on_rigid(self) -> np.ndarray:
-        """Per wheel: is it over rigid (metal) ground?"""
+        """Per wheel: is it on rigid ground (rock or metal)?"""
         return np.array(self._on_rigid, dtype=bool)
+
+    @property
+    def wheel_materials(self) -> np.ndarray:
+        """Per wheel: the material it stands on (rover_sim.materials: regolith 0, rock 1, metal 2)."""
+        return np.array(self._material, dtype=int)
 
     @property
     def steer_reference(self) -> np.ndarray:
@@ -375,8 +410,8 @@ class Simulation:
         qvel = d.qvel
         omega_hub = qvel[self._hub_dof].tolist()
         omega_tread = [h + s for h, s in zip(omega_hub, qvel[self._slip_dof].tolist(), strict=True)]
-        self._on_rigid = rigid = self._over_rigid_ground()
-        # on metal the tread follows the hub: no soil shear, no compaction resistance, no sinkage
+        self._on_rigid = rigid = self._wheel_materials()
+        # on rock or metal the tread follows the hub: no soil shear, no compaction resistance, no sinkage
         # (couple_wheels skips the soil look-ups there and returns 0.0)
         damping, rolling, sinkage, self._slip = self.traction.couple_wheels(loads, omega_hub, omega_tread, rigid)
         if any(rigid):
@@ -398,7 +433,14 @@ class Simulation:
                 # the reference never runs more than 0.05 rad ahead of the hub (no wind-up while blocked)
                 ref = min(max(ref + t * dt, qk - 0.05), qk + 0.05)
             refs[k] = ref
-            ctrl.append(min(max(t + gain * (ref - qk), -lim), lim))
+            c = min(max(t + gain * (ref - qk), -lim), lim)
+            if rigid[k]:
+                # on rock or metal nothing soft limits the torque: the velocity servo is unclamped (see
+                # rover_sim.world_model), so its ask is held to the motor's torque, kv |c - omega| <= effort (a
+                # wheel blocked by a rock's face otherwise pushed with 50 N m and launched the rover)
+                reach = self._effort[k] / self._kv[k]
+                c = min(max(c, omega_hub[k] - reach), omega_hub[k] + reach)
+            ctrl.append(c)
         self._last_target = target
         d.ctrl[self._wheel_act] = ctrl
         # the reference's rate for the next soil period: lands exactly on the command, never faster
@@ -407,22 +449,46 @@ class Simulation:
         d.ctrl[self._steer_act] = [min(max((c - r) / dt, -v), v) for c, r, v in
                                    zip(self.steer_cmd.tolist(), ref, self._max_steer_list, strict=True)]
 
-    def _over_rigid_ground(self) -> list[bool]:
-        """Per wheel: is the tread's centre over a rigid zone (metal, not soil)?"""
-        if not self._zones:
-            return [False] * 6
-        xy = self.data.xpos[self._tread_body, :2].tolist()
-        out = []
-        for x, y in xy:
-            inside = False
-            for zx, zy, c, s, lo, hi, half in self._zones:
-                dx, dy = x - zx, y - zy
-                along = dx * c + dy * s
-                if lo <= along <= hi and abs(-dx * s + dy * c) <= half:
-                    inside = True
-                    break
-            out.append(inside)
-        return out
+    def _wheel_materials(self) -> list[bool]:
+        """Per wheel: is it on rigid ground (rock or metal)? Sets each tread's contact friction to match.
+
+        A wheel's material is that of its contacts with the ground, weighted by their penetration
+        (a wheel pressing on a rock's face with part of its tread still in the regolith is on the
+        material that carries more of it); a wheel without contact keeps its last material. The
+        contact friction is the tread geom's (the heightfield's is 0, MuJoCo takes the larger).
+        """
+        d = self.data
+        grid = self.terrain.grid
+        x0, y0, res, nx, ny = grid.origin_x, grid.origin_y, grid.resolution, grid.nx - 1, grid.ny - 1
+        field = self._uniform_material
+        uniform = []
+        for x, y in d.xpos[self._tread_body, :2].tolist():
+            col, row = round((x - x0) / res), round((y - y0) / res)
+            row = 0 if row < 0 else (ny if row > ny else row)
+            uniform.append(int(field[row, 0 if col < 0 else (nx if col > nx else col)]))
+        n = d.ncon
+        if min(uniform) >= 0:
+            self._material = uniform
+        elif n:
+            con = d.contact
+            geoms = con.geom[:n]
+            wheel = np.maximum(self._geom_wheel[geoms[:, 0]], self._geom_wheel[geoms[:, 1]])
+            on = wheel >= 0
+            if on.any():
+                pos = con.pos[:n][on]
+                cols = np.clip(np.rint((pos[:, 0] - grid.origin_x) / grid.resolution), 0, grid.nx - 1).astype(int)
+                rows = np.clip(np.rint((pos[:, 1] - grid.origin_y) / grid.resolution), 0, grid.ny - 1).astype(int)
+                mat = self.materials[rows, cols]
+                weight = np.maximum(-con.dist[:n][on], 0.0) + 1e-9
+                votes = np.bincount(wheel[on] * 3 + mat, weights=weight, minlength=18).reshape(6, 3)
+                touched = votes.sum(axis=1) > 0.0
+                best = votes.argmax(axis=1).tolist()
+                self._material = [b if t else m for b, t, m in zip(best, touched.tolist(), self._material, strict=True)]
+        friction = [contact_friction(m) for m in self._material]
+        if friction != self._friction:
+            self.model.geom_friction[self.layout.tread_geom, 0] = friction
+            self._friction = friction
+        return [m != REGOLITH for m in self._material]
 
     def _update_locks(self, target: list[float], omega_hub: list[float], omega_tread: list[float]) -> list[bool]:
         """Park a wheel commanded to 0 once hub and tread have stopped; release it on any rate command.
@@ -475,7 +541,11 @@ class Simulation:
         norm = np.maximum(np.hypot(hx, hy), 1e-9) * np.where(d.qvel[lay.hub_dof] >= 0.0, 1.0, -1.0)
         hx, hy = hx / norm, hy / norm
         along = np.maximum(vel[:, 0] * hx + vel[:, 1] * hy, 0.0)
-        alpha = 1.0 - math.exp(-self._rut_every * self.dt / RUT_DIG_TIME)
+        period = self._rut_every * self.dt
+        alpha = 1.0 - math.exp(-period / RUT_DIG_TIME)
+        digging = self._dig(along, period)
+        # a wheel that spins in place presses where it stands (along its heading): it digs itself in
+        along = np.where(digging & (along < 1e-4), 1e-3, along)
         if not np.any(along >= 1e-4):  # nothing rolls: nothing to press (RutPress's min_speed)
             self._rut_depth = self._rut_depth + alpha * (self.sinkage - self._rut_depth)
             return
@@ -494,8 +564,45 @@ class Simulation:
         # `flat` before); a wheel held spinning still digs in within seconds.
         self._rut_depth = self._rut_depth + alpha * (self.sinkage - self._rut_depth)
         window = self.ruts.press(cx, cy, hx * along, hy * along, self._rut_depth)
+        # the excavation is a hole under the contact, not ahead of it: a wheel that dug itself in has the hole's
+        # front wall to climb (pressed ahead, like the rut, a spinning wheel crept forward into its own hole)
+        dig = np.where(digging, self._rut_depth + self._excavation, 0.0)
+        if np.any(dig > 0.0):
+            hole = self.ruts.imprint(x, y, gx, gy, dig, self.layout.wheel_radius)
+            if hole is not None:
+                window = hole if window is None else (
+                    slice(min(window[0].start, hole[0].start), max(window[0].stop, hole[0].stop)),
+                    slice(min(window[1].start, hole[1].start), max(window[1].stop, hole[1].stop)))
         if window is not None:
             write_heights(self.model, self.layout.fine, self.heights, *window)
+
+    def _dig(self, along: np.ndarray, period: float) -> np.ndarray:
+        """Advance each wheel's excavation (slip sinkage) by `period` s; returns which wheels are digging.
+
+        A grousered wheel that slips carries soil out of its contact patch: the rim slides over the ground at
+        the slip speed v_s = s r omega, and the soil in its grouser pockets (height h) goes with it, a volume
+        EXCAVATION_EFFICIENCY h b v_s per second taken from the patch (width b, length L = r theta_1). The wheel
+        rolling on at ground speed v leaves its hole behind, so the excavation below the Bekker sinkage follows
+        de/dt = (eta h v_s - e v) / L, with v_s counted beyond DIG_SLIP: steady e = 0 up to 80 % slip, 17 mm
+        at 85 %, 50 mm at 90 %, growing without bound at 100 % slip until the rut's depth cap. On rock and
+        metal nothing is dug.
+        """
+        hub = self.data.qvel[self._hub_dof]
+        r = self.layout.wheel_radius
+        # driving slip beyond DIG_SLIP (skid carries no soil out; below it the grousers' soil is re-filled)
+        driving = np.maximum(np.array(self._slip) * np.sign(hub) - DIG_SLIP, 0.0) / (1.0 - DIG_SLIP)
+        soil = ~np.array(self._on_rigid, dtype=bool)
+        slip_speed = np.where(soil, driving * np.abs(hub) * r, 0.0)
+        z = np.clip(self.sinkage, 1e-3, r)
+        length = r * np.arccos(1.0 - z / r)
+        rate = EXCAVATION_EFFICIENCY * self.traction.wheel.grouser_height * slip_speed / length
+        decay = along / length
+        e = self._excavation
+        small = decay * period < 1e-9
+        grown = np.where(small, e + rate * period,
+                         e + (rate - decay * e) * -np.expm1(-decay * period) / np.where(small, 1.0, decay))
+        self._excavation = np.where(soil, np.minimum(grown, self.ruts.max_depth), 0.0)
+        return slip_speed > 1e-3
 
     # --- placing the rover ------------------------------------------------------------------------------
     def _place_at_spawn(self) -> None:

@@ -32,17 +32,21 @@ import math
 import numpy as np
 
 from rover_description.geometry import STEER_JOINTS, SUSPENSION_JOINTS, WHEEL_JOINTS, WHEEL_NAMES, load_geometry
+from rover_sim.materials import SOIL_CONTACT_FRICTION
 from rover_sim.terrain import Terrain
 from rover_sim.terrain.grid import Grid
 
 FINE_CONTYPE = 1
 COARSE_CONTYPE = 4
 CHASSIS_CONAFFINITY = 4
-RUT_ROOM_M = 0.1  # room below the lowest terrain point for ruts (m)
+RUT_ROOM_M = 0.2  # room below the lowest terrain point for ruts (m; a spinning wheel digs to half of it)
 HEADROOM_M = 0.1  # room above the highest point (m); heights above the top are ignored by MuJoCo
 TREAD_MASS = 0.2  # kg of the tread body (taken from the hub, total mass unchanged)
 SLIP_ARMATURE = 0.01  # kg m^2 on the slip hinge: keeps an unloaded tread well conditioned
-TREAD_FRICTION = 0.9  # contact friction; the slip hinge (soil shear) limits traction before it
+# contact friction on regolith (the slip hinge, soil shear, limits traction before it); on rock and metal
+# the simulator sets each tread's friction to the material's (rover_sim.materials); the heightfield's own
+# friction is 0, so the tread's wins MuJoCo's max
+TREAD_FRICTION = SOIL_CONTACT_FRICTION
 # The wheel servo gives full effort at this fraction of the wheel speed limit (kv = effort / (fraction *
 # limit): 133 N m s/rad for yutu2). The description's 0.02 (kv 1000) is so stiff against the hub's
 # inertia that MuJoCo's contact solve, which sees the servo's force at the start of each step while
@@ -81,6 +85,7 @@ class WorldLayout:
     lock_eq: np.ndarray
     brake_eq: np.ndarray
     tread_body: np.ndarray
+    tread_geom: np.ndarray
     load_sensor_adr: np.ndarray
     wheel_act: np.ndarray
     steer_act: np.ndarray
@@ -121,7 +126,8 @@ def coarse_heights(heights: np.ndarray, factor: int) -> np.ndarray:
 
 
 def _add_field(spec, name: str, heights: np.ndarray, extent: tuple[float, float, float, float],
-               z_lo: float, z_hi: float, contype: int, visible: bool) -> None:
+               z_lo: float, z_hi: float, contype: int, visible: bool,
+               friction: tuple[float, float, float] = (1.0, 0.005, 0.0001)) -> None:
     """A heightfield geom spanning `extent` (x0, x1, y0, y1) whose data are written after compiling."""
     import mujoco
 
@@ -131,6 +137,7 @@ def _add_field(spec, name: str, heights: np.ndarray, extent: tuple[float, float,
                     userdata=[float(v) for v in np.linspace(0.0, 1.0, nrow * ncol)])
     spec.worldbody.add_geom(name=name, type=mujoco.mjtGeom.mjGEOM_HFIELD, hfieldname=name,
                             pos=[(x0 + x1) / 2.0, (y0 + y1) / 2.0, z_lo], contype=contype, conaffinity=0,
+                            friction=friction,
                             rgba=[0.62, 0.6, 0.56, 1.0] if visible else [0.0, 0.0, 0.0, 0.0],
                             group=0 if visible else 3)
 
@@ -231,7 +238,8 @@ def build_world(terrain: Terrain, profile: str = 'yutu2', physics_rate: float = 
     z_lo = float(h.min()) - RUT_ROOM_M
     z_hi = float(h.max()) + HEADROOM_M
     extent = grid.extent
-    _add_field(spec, 'terrain', h, extent, z_lo, z_hi, FINE_CONTYPE, visible=True)
+    # the wheels' field: its friction is 0 so each tread's own (its material's) is the contact's
+    _add_field(spec, 'terrain', h, extent, z_lo, z_hi, FINE_CONTYPE, visible=True, friction=(0.0, 0.0, 0.0))
     coarse_factor = max(1, min(coarse_factor, (min(h.shape) - 1) // 2))
     coarse = coarse_heights(h, coarse_factor)
     _add_field(spec, 'terrain_coarse', coarse, extent, z_lo, z_hi, COARSE_CONTYPE, visible=False)
@@ -288,6 +296,8 @@ def _layout(model, fine: HeightfieldMap, wheel_radius: float) -> WorldLayout:
         brake_eq=np.array([mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_EQUALITY, f'wheel_{n}_brake')
                            for n in WHEEL_NAMES]),
         tread_body=np.array([mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, f'wheel_{n}_tread')
+                             for n in WHEEL_NAMES]),
+        tread_geom=np.array([mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, f'wheel_{n}_tread_collision')
                              for n in WHEEL_NAMES]),
         load_sensor_adr=np.array([sensor[f'wheel_{n}_load'] for n in WHEEL_NAMES]),
         wheel_act=np.array([aid(j) for j in WHEEL_JOINTS]), steer_act=np.array([aid(j) for j in STEER_JOINTS]),

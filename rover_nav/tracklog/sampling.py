@@ -163,29 +163,31 @@ def decimate(items: Sequence[T], max_len: int) -> list[T]:
 
 
 class DistanceHistory:
-    """Horizontal path length as a function of time, D(t), for comparing two sources over one window.
+    """3-D path length as a function of time, D(t), for comparing two sources over one window.
 
     Wheel slip compares how far ground truth and odometry moved over the *same* time span; the
     two topics arrive interleaved and a few ticks apart, so each keeps its own D(t) (a dead-band
     odometer, knots stored whenever it advances) and `at(t)` interpolates linearly between knots
     (error below the dead band). Distance is frame-independent, so odometry needs no alignment.
-    Samples older than the newest are ignored.
+    The path is 3-D: on a slope the rover's progress is along the ground, and a planar wheel
+    odometry's path (z = 0) is the rim travel itself; a horizontal ground-truth distance would
+    count cos(slope) of the progress as slip. Samples older than the newest are ignored.
     """
 
     def __init__(self, deadband_m: float = 0.01) -> None:
-        self._odo = Odometer(deadband_m, horizontal=True)
+        self._odo = Odometer(deadband_m)
         self._times: list[float] = []
         self._dists: list[float] = []
         self.first_t: float | None = None
         self.last_t: float | None = None
         self._last_d = 0.0
 
-    def update(self, t: float, x: float, y: float) -> None:
-        _finite('sample', t, x, y)
+    def update(self, t: float, x: float, y: float, z: float = 0.0) -> None:
+        _finite('sample', t, x, y, z)
         if self.last_t is not None and t < self.last_t:
             return
         before = self._odo.distance_m
-        self._odo.update(x, y)
+        self._odo.update(x, y, z)
         if self.first_t is None:
             self.first_t = t
             self._times.append(t)

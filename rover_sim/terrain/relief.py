@@ -120,18 +120,23 @@ def rock_profile(r_norm: np.ndarray, height: float) -> np.ndarray:
     return height * inside ** (1.0 / ROCK_SHAPE_POWER)
 
 
-def stamp_rock(heights: np.ndarray, grid: Grid, x: float, y: float, diameter: float, height: float) -> float:
+def stamp_rock(heights: np.ndarray, grid: Grid, x: float, y: float, diameter: float, height: float,
+               exposed: np.ndarray | None = None, min_exposed: float = 0.0) -> float:
     """Place a rounded rock on the terrain in place; returns the local ground height (m) it stands on.
 
     The local ground is the terrain height at the rock centre before the rock; the rock's top
     is `height` above it and the terrain becomes max(terrain, ground + profile), so a rock on a
-    slope is half buried on the uphill side, as real rocks are.
+    slope is half buried on the uphill side, as real rocks are. `exposed` (a bool grid, edited in
+    place) is set where the rock stands at least `min_exposed` (m) out of the terrain before it.
     """
     ground = float(grid.bilinear(heights, x, y))
     rows, cols, dx, dy = grid.window(x, y, diameter / 2.0)
     r_norm = np.sqrt(dx * dx + dy * dy) / (diameter / 2.0)
     block = heights[rows, cols]
-    np.maximum(block, np.where(r_norm < 1.0, ground + rock_profile(r_norm, height), -np.inf), out=block)
+    surface = np.where(r_norm < 1.0, ground + rock_profile(r_norm, height), -np.inf)
+    if exposed is not None:
+        exposed[rows, cols] |= surface - block >= max(min_exposed, 1e-9)
+    np.maximum(block, surface, out=block)
     return ground
 
 

@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from rover_sim.materials import METAL, REGOLITH, ROCK, ROCK_MIN_EXPOSED_M
+
 from .config import LanderSpec, RampSpec, WorldConfig
 from .grid import Grid
 from .relief import (
@@ -96,6 +98,8 @@ class Terrain:
     craters: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     corridors: tuple[Rect, ...] = ()
     soil: str = 'change4'  # the world's soil (rover_sim/soils.py)
+    # (ny, nx) uint8 material per node (rover_sim.materials: regolith 0, rock 1, metal 2); None = all regolith
+    materials: np.ndarray | None = field(default=None, repr=False, compare=False)
     _slope: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -306,6 +310,7 @@ def build_terrain(world: WorldConfig) -> Terrain:
             stamp_crater(heights, grid, x, y, d, cfg.depth_ratio, cfg.rim_ratio)
             craters.append((float(x), float(y), float(d)))
 
+    rock_cells = np.zeros(grid.shape, dtype=bool)
     rocks: list[Rock] = []
     if relief.rocks is not None:
         cfg_r = relief.rocks
@@ -316,18 +321,22 @@ def build_terrain(world: WorldConfig) -> Terrain:
             if _touches(keep_out, grid, x, y, d / 2):
                 continue
             h = cfg_r.height_ratio * d
-            ground = stamp_rock(heights, grid, x, y, d, h)
+            ground = stamp_rock(heights, grid, x, y, d, h, rock_cells, ROCK_MIN_EXPOSED_M)
             rocks.append(Rock(float(x), float(y), float(d), float(h), ground, explicit=False))
 
     for ramp in world.ramps:
         _place_ramp(heights, grid, ramp)
     corridors: tuple[Rect, ...] = ()
+    metal = np.zeros(grid.shape, dtype=bool)
     if world.lander is not None:
         _place_lander(heights, grid, world.lander)
         parts = lander_rects(world.lander)
         corridors = (parts['ramp'], parts['corridor'])
+        for rect in lander_surfaces(world):
+            metal |= _rect_mask(grid, rect, 0.0)
     for rock in world.rocks:
-        ground = stamp_rock(heights, grid, rock.x, rock.y, rock.diameter_m, rock.height_m)
+        ground = stamp_rock(heights, grid, rock.x, rock.y, rock.diameter_m, rock.height_m, rock_cells,
+                            ROCK_MIN_EXPOSED_M)
         rocks.append(Rock(rock.x, rock.y, rock.diameter_m, rock.height_m, ground, explicit=True))
 
     heights = dequantize(*quantize(heights))  # what the saved file holds, so save/load is exact
@@ -336,4 +345,5 @@ def build_terrain(world: WorldConfig) -> Terrain:
     return Terrain(name=world.name, heights=heights, resolution=world.resolution_m,
                    origin_xy=(grid.origin_x, grid.origin_y), gravity=world.gravity, spawn=spawn,
                    seed=relief.seed, rocks=tuple(rocks), craters=np.array(craters).reshape(-1, 3),
-                   corridors=corridors, soil=world.soil)
+                   corridors=corridors, soil=world.soil,
+                   materials=np.where(metal, METAL, np.where(rock_cells, ROCK, REGOLITH)).astype(np.uint8))

@@ -148,22 +148,49 @@ def test_standing_and_rolling_starts_give_the_same_steady_slip(sim_slips):
 
 # --- the rated envelope with the guards out of the way ---------------------------------------------------
 
-def climb(deg: float, soil: str, seconds: float) -> float:
-    """Metres of 3-D progress up a ramp in `seconds` of driving at top speed (from rest on the ramp)."""
+def wheel_sinkage(sim: Simulation, deg: float) -> np.ndarray:
+    """How deep (m, along the ground's normal) each wheel's collider reaches below the original ramp surface."""
+    r, cos = sim.layout.wheel_radius, math.cos(math.radians(deg))
+    centres = sim.data.xpos[sim.layout.tread_body]
+    ground = sim.terrain.grid.bilinear(sim.ruts.original, centres[:, 0], centres[:, 1])
+    return (ground + r / cos - centres[:, 2]) * cos
+
+
+def climb(deg: float, soil: str, seconds: float, every: float = 5.0) -> tuple[float, np.ndarray, np.ndarray]:
+    """Metres of 3-D progress up a ramp in `seconds` of driving at top speed (from rest on the ramp), with
+    each wheel's sinkage and slip every `every` s (rows)."""
     sim = Simulation(build_terrain(ramp_world(deg, soil)), SimConfig(hazcam_rate=0.2, imu_rate=10.0))
     p0 = sim.ground_truth().position.copy()
     sim.command(np.full(6, V_TOP / sim.layout.wheel_radius), np.zeros(4))
-    sim.advance(seconds)
+    sinkage, slip = [], []
+    for _ in range(round(seconds / every)):
+        sim.advance(every)
+        sinkage.append(wheel_sinkage(sim, deg))
+        slip.append(sim.slip)
     step = sim.ground_truth().position - p0
-    return float(np.linalg.norm(step)) * math.copysign(1.0, step[0])
+    return float(np.linalg.norm(step)) * math.copysign(1.0, step[0]), np.array(sinkage), np.array(slip)
 
 
 @pytest.mark.parametrize(('deg', 'soil'), [(30.0, 'change4'), (25.0, 'lss')])
-def test_what_the_rover_cannot_climb(deg, soil):
-    """change4: 30 degrees is out of reach; lss: 25 degrees is. 60 s at top speed would be 3.4 m of rim."""
-    progress = climb(deg, soil, 60.0)
-    print(f'{soil} {deg:g} deg: {progress:.3f} m in 60 s')
+def test_what_the_rover_cannot_climb_and_its_spinning_wheels_dig_in(deg, soil):
+    """change4: 30 degrees is out of reach; lss: 25 degrees is. 60 s at top speed would be 3.4 m of rim.
+
+    Issue 17 item 5: a wheel held at >= 90 % slip digs in instead of creeping: its sinkage grows monotonically
+    to at least 3x the steady (flat-ground) sinkage within 60 s. Before the slip sinkage a spinning wheel
+    stayed at its Wong-Reece slip-sinkage (~1.5x the flat one) and the rover crept on."""
+    progress, sinkage, slip = climb(deg, soil, 60.0)
+    ref_soil, ref_wheel, mass, g = reference(soil)
+    table = Simulation(build_terrain(ramp_world(0.0, soil)), SimConfig(hazcam_rate=0.2, settle_time=0.0)).traction
+    steady = float(table.lookup(mass * g / 6, ref.steady_slip(0.0, mass, g, ref_soil, ref_wheel)).sinkage)
+    spinning = np.nonzero(np.mean(slip[-6:], axis=0) >= 0.9)[0]
+    print(f'{soil} {deg:g} deg: {progress:.3f} m in 60 s; steady flat sinkage {1000 * steady:.1f} mm; '
+          f'wheels at >= 90 % slip {spinning.tolist()}; their sinkage every 5 s (mm):\n'
+          f'{np.round(1000 * sinkage[:, spinning].T, 1)}')
     assert progress < 0.1
+    assert len(spinning) >= 2
+    for k in spinning:
+        assert np.all(np.diff(sinkage[:, k]) > -1e-3), f'wheel {k} rose out of its hole: {sinkage[:, k]}'
+        assert sinkage[-1, k] >= 3.0 * steady
 
 
 # --- a parked rover stays parked -------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import numpy as np
@@ -94,3 +96,30 @@ def test_bad_depth_scale_is_rejected():
         RutPress(grid, np.zeros(grid.shape), 0.15, 0.05, depth_scale=np.full(grid.shape, 1.5))
     with pytest.raises(ValueError, match='length'):
         fade_near(np.zeros(3), -1.0)
+
+
+def test_imprint_carves_the_collider_sunk_straight_down():
+    """A spinning wheel's hole (slip sinkage) has the sphere's shape, `depth` deep on flat ground; on a slope
+    it lies under the wheel (lowered vertically), not uphill of it; rigid nodes stay untouched."""
+    p = _press()
+    assert p.imprint(0.0, 0.0, 0.0, 0.0, 0.04, 0.15) is not None
+    d = p.depth_map()
+    assert d.max() == pytest.approx(0.04, abs=1e-9)
+    grid = p.grid
+    assert float(grid.bilinear(d, 0.10, 0.0)) == pytest.approx(0.04 - (0.15 - (0.15 ** 2 - 0.10 ** 2) ** 0.5),
+                                                                 abs=2e-3)
+    assert float(grid.bilinear(d, 0.0, 0.10)) > 0.001  # as wide as the sphere, beyond the 0.15 m tread
+    assert p.imprint(0.0, 0.0, 0.0, 0.0, 0.02, 0.15) is None or d.max() == p.depth_map().max()  # never raises
+    # a 20 degree slope rising along +x: the hole's deepest point is at the contact (R sin 20 deg = 5 cm uphill of
+    # the centre), as deep as asked along the normal; a hole moved along the normal crept further uphill
+    g = math.tan(math.radians(20.0))
+    heights = np.tile(g * np.arange(-1.0, 1.0001, 0.05), (41, 1))
+    slope = RutPress(Grid(-1.0, -1.0, 0.05, 41, 41), heights, width=0.15, max_depth=0.1)
+    slope.imprint(0.0, 0.0, g, 0.0, 0.04, 0.15)
+    row = slope.depth_map()[20]
+    contact = 0.15 * math.sin(math.radians(20.0))
+    assert abs(slope.grid.x[int(np.argmax(row))] - contact) < 0.026
+    assert row.max() == pytest.approx(0.04 / math.cos(math.radians(20.0)), abs=3e-3)
+    rigid = RutPress(Grid(-1.0, -1.0, 0.05, 41, 41), np.zeros((41, 41)), width=0.15, max_depth=0.1,
+                     depth_scale=np.zeros((41, 41)))
+    assert rigid.imprint(0.0, 0.0, 0.0, 0.0, 0.04, 0.15) is None or rigid.depth_map().max() == 0.0

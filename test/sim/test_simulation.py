@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -234,7 +235,8 @@ def test_lander_deck_is_metal_not_regolith():
     assert abs(slip) < 0.005, slip
     assert np.all(metal.sinkage == 0.0) and np.all(np.abs(metal.slip) < 0.005)
     assert metal.ruts.depth_map().max() == 0.0
-    soil = Simulation(build_terrain(world), SimConfig(hazcam_rate=0.5, imu_rate=10.0))
+    regolith_deck = dataclasses.replace(build_terrain(world), materials=None)  # no material map: all regolith
+    soil = Simulation(regolith_deck, SimConfig(hazcam_rate=0.5, imu_rate=10.0))
     assert not np.any(soil.on_rigid)
     assert _deck_slip(soil) > 0.03
     assert soil.ruts.depth_map().max() > 0.005

@@ -221,3 +221,52 @@ def test_distance_history_interpolates_between_knots():
     assert h.at(10.0) == 0.0 and h.at(15.5) == pytest.approx(0.55) and h.at(99.0) == pytest.approx(1.0)
     h.update(12.0, 5.0, 5.0)  # older than the newest: ignored
     assert h.at(99.0) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize('slope_deg', [0.0, 10.0, 20.0, 30.0])
+def test_slip_on_a_slope_is_3d_progress_against_rim_travel(slope_deg):
+    """Issue 17 item 7: up a slope the rover progresses along the ground; the planar wheel odometry
+    integrates the rim travel along the heading (z = 0). Slip is 1 - 3-D progress / rim travel, the same
+    on every slope; horizontal progress would add 1 - cos(slope) (a true 44 % showed as 47 % on 20 deg)."""
+    rec = TrackRecorder()
+    rate, rim_speed, true_slip = 10.0, 0.0559, 0.44
+    heading, pitch = math.radians(30.0), math.radians(slope_deg)
+    ground = (1.0 - true_slip) * rim_speed  # m/s along the slope
+    pts = []
+    for i in range(1201):  # 120 s: 3.8 m along the ground
+        t = 50.0 + i / rate
+        along = ground * (i / rate)
+        x, y = along * math.cos(pitch) * math.cos(heading), along * math.cos(pitch) * math.sin(heading)
+        z = 1.0 + along * math.sin(pitch)
+        rim = rim_speed * (i / rate)
+        rec.on_odom(t, rim, 0.0, 0.0, yaw_q(0.0))  # planar odometry in its own frame
+        p = rec.on_ground_truth(t, x, y, z, yaw_q(heading, pitch=-pitch))  # nose up = negative pitch
+        if p is not None:
+            pts.append(p)
+    s = rec.summary(1.0)
+    assert s['mean_slip'] == pytest.approx(true_slip, abs=2e-3)
+    slips = [p.slip for p in pts if p.slip is not None]
+    assert len(slips) > 50 and all(abs(v - true_slip) < 0.02 for v in slips)
+
+
+def test_distance_history_is_3d():
+    from rover_nav.tracklog.sampling import DistanceHistory
+
+    h = DistanceHistory(0.01)
+    for i in range(11):
+        h.update(float(i), 0.03 * i, 0.0, 0.04 * i)  # 5 cm per step along a 53 deg incline
+    assert h.at(10.0) == pytest.approx(0.5)
+
+
+def test_the_track_logging_doc_names_every_column_and_the_3d_slip():
+    """docs/track_logging.md's track.csv row is what a user reads the columns from: it must match the code."""
+    import re
+
+    from rover_bringup.paths import REPO_ROOT
+    from rover_nav.tracklog.files import CSV_COLUMNS
+
+    row = next(line for line in (REPO_ROOT / 'docs' / 'track_logging.md').read_text().splitlines()
+               if line.startswith('| `track.csv`'))
+    named = {name.strip() for cell in re.findall(r'`([a-z_, ]+)`', row) for name in cell.split(',')}
+    assert set(CSV_COLUMNS) <= named, set(CSV_COLUMNS) - named
+    assert '3-D path length' in row.split('`slip`')[1].split('`distance_m`')[0]
