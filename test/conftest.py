@@ -93,9 +93,9 @@ def spare_domain(monkeypatch):
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:
-    """End-to-end drives first (a stable sort): with `-n 2`, a minute-long drive that starts last
-    leaves the other worker idle at the end; long jobs first pack the two workers evenly."""
-    items.sort(key=lambda item: item.get_closest_marker('e2e') is None)
+    """End-to-end drives and slow simulations first (a stable sort): with `-n 2`, a minute-long drive
+    that starts last leaves the other worker idle at the end; long jobs first pack the workers evenly."""
+    items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in ('e2e', 'slow')))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

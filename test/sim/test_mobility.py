@@ -29,7 +29,7 @@ sys.modules.setdefault('reference_wong_reece', ref)
 _spec.loader.exec_module(ref)
 
 # minutes of simulated driving per test: CPU-bound, slower on a loaded machine (the default is 300 s)
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 V_TOP = 0.0559
 RAMP_FOOT = -8.0
