@@ -146,7 +146,7 @@ def _plans(data: Any, source: str) -> tuple[PlannedSend, ...]:
 
 def load_scenario(name_or_path: str) -> Scenario:
     """Load a named scenario (`rover_bringup/scenarios/NAME.yaml`) or a YAML file path."""
-    from rover_bringup.paths import named_file
+    from rover_description.paths import named_file
 
     path = Path(name_or_path)
     if not (path.suffix in ('.yaml', '.yml') or path.exists() or '/' in name_or_path):

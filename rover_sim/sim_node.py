@@ -39,10 +39,10 @@ from sensor_msgs.msg import Imu, JointState, PointCloud2, PointField
 
 from rover_description.geometry import PROFILES, STEER_JOINTS, WHEEL_JOINTS
 from rover_nav.runtime import qos
+from rover_nav.runtime.estop_link import EstopLink
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
-from rover_nav.safety.estop_link import EstopLink
 from rover_sim.simulation import SimConfig, Simulation
 
 REPEAT_PERIOD_S = 0.5  # wall s between repeats of tick 0 while waiting for the first command

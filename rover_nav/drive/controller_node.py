@@ -7,7 +7,7 @@ stamp. A watchdog on the node clock (sim time aware)
 publishes zero wheel speed with the steering held while cmd_vel is stale (`command_timeout`) or
 the e-stop is latched, at `watchdog_period`.
 
-E-stop protocol (`rover_nav.safety.estop_link`): `estop` (std_msgs/Bool, latched QoS) `true`
+E-stop protocol (`rover_nav.runtime.estop_link`): `estop` (std_msgs/Bool, latched QoS) `true`
 latches a stop, which this node then holds on `estop` itself; `false` never clears it, only the
 `estop/cleared` notice of the speed limiter's `estop/reset` service (std_srvs/Trigger).
 Measured steering angles come from `joint_states`.
@@ -30,11 +30,11 @@ from rover_nav.drive.layout import WheelLayout
 from rover_nav.drive.odometry import rpy_matrix
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
+from rover_nav.runtime.estop_link import EstopLink
 from rover_nav.runtime.geometry_param import geometry_for
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
-from rover_nav.safety.estop_link import EstopLink
 
 PARAMS = (
     ParamSpec('profile', str, 'yutu2', 'Rover description profile the wheel geometry, steering limits and steer '

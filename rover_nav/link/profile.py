@@ -166,7 +166,7 @@ def load_profile(name_or_path: str, links_dir: Path | None = None) -> LinkProfil
     path = Path(name_or_path)
     if not (path.suffix in ('.yaml', '.yml') or path.exists()):
         if links_dir is None:
-            from rover_bringup.paths import data_dir
+            from rover_description.paths import data_dir
             links_dir = data_dir('config') / 'links'
         path = links_dir / f'{name_or_path}.yaml'
         if not path.is_file():

@@ -24,10 +24,10 @@ from std_msgs.msg import Header
 
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
+from rover_nav.runtime.estop_link import EstopLink
 from rover_nav.runtime.params import ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNode
 from rover_nav.safety.command import ZERO, Twist2D
-from rover_nav.safety.estop_link import EstopLink
 
 SKEW_SPEC = ParamSpec('max_clock_skew', float, 0.5,
                       "Seconds a message stamp may lie ahead of this node's clock before the message is "

@@ -128,7 +128,7 @@ def _cloud_heights(msg: PointCloud2, base_z: float) -> np.ndarray:
 
 
 def _world_file(tmp_path: Path, source: str, **changes) -> Path:
-    from rover_bringup.paths import data_file
+    from rover_description.paths import data_file
 
     data = yaml.safe_load(data_file('worlds', f'{source}.yaml').read_text())
     data.update(changes)
@@ -183,7 +183,7 @@ def test_imu_reads_minus_fifteen_pitch_on_the_ramp(tmp_path, probe):
 def test_estop_stops_and_only_the_reset_notice_releases(tmp_path, probe):
     from std_msgs.msg import Empty
 
-    from rover_nav.safety.estop_link import CLEARED_QOS, CLEARED_TOPIC
+    from rover_nav.runtime.estop_link import CLEARED_QOS, CLEARED_TOPIC
 
     cleared = probe.publisher(CLEARED_TOPIC, Empty, CLEARED_QOS)
     truth = probe.subscribe('ground_truth', Odometry, qos.STATE)

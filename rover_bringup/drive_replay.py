@@ -8,8 +8,8 @@ the full DDS chain (`rover run --scenario square`) measures, minus the guards an
 The world is simulated as `rover run` simulates it (`Simulation.for_world`: a lander's deck and
 ramp are metal). Suspension compensation is on, as in `drive_controller`, unless switched off.
 
-    python -m rover_nav.drive.replay --world flat --scenario square [--imu-yaw] [--gyro-assist] [--pad 1.0]
-    python -m rover_nav.drive.replay --world change4 --scenario egress [--no-suspension-compensation]
+    python -m rover_bringup.drive_replay --world flat --scenario square [--imu-yaw] [--gyro-assist] [--pad 1.0]
+    python -m rover_bringup.drive_replay --world change4 --scenario egress [--no-suspension-compensation]
 """
 
 from __future__ import annotations
