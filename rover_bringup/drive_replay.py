@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from rover_description.rotations import rpy_matrix
 from rover_nav.drive import joints, suspension
 from rover_nav.drive.gyro_assist import GyroAssist
 from rover_nav.drive.kinematics import DriveKinematics, DriveLimits
@@ -36,7 +37,6 @@ from rover_nav.drive.odometry import (
     base_yaw_from_imu,
     base_yaw_rate_from_imu,
     estimate_twist,
-    rpy_matrix,
 )
 from rover_nav.tracklog.sampling import MovingAverageSpeed
 

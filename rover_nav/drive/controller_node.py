@@ -23,11 +23,11 @@ import numpy as np
 from sensor_msgs.msg import Imu, JointState
 
 from rover_description.geometry import PROFILES, HardLimits
+from rover_description.rotations import rpy_matrix
 from rover_nav.drive import joints, suspension
 from rover_nav.drive.gyro_assist import GyroAssist, GyroAssistConfig
 from rover_nav.drive.kinematics import DriveCommand, DriveKinematics, DriveLimits
 from rover_nav.drive.layout import WheelLayout
-from rover_nav.drive.odometry import rpy_matrix
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.estop_link import EstopLink

@@ -148,7 +148,7 @@ def odom(h: Harness, x: float = 0.0) -> None:
 
 def to_hazcam_link(points_base: np.ndarray) -> np.ndarray:
     """base_link points into the hazcam_link frame (inverse of the sensor pose)."""
-    from rover_nav.safety.attitude import rpy_matrix
+    from rover_description.rotations import rpy_matrix
 
     pose = GEOMETRY.hazcam.pose
     return (points_base - np.array(pose.xyz)) @ rpy_matrix(*pose.rpy)

@@ -17,7 +17,7 @@ from std_msgs.msg import Bool, String
 import yaml
 
 from rover_description.geometry import STEER_JOINTS, WHEEL_JOINTS, load_geometry
-from rover_description.urdf_model import rpy_matrix
+from rover_description.rotations import rpy_matrix
 from rover_nav.runtime import qos
 from rover_sim.sensors import roll_pitch_yaw, tilt_deg
 from rover_sim.soils import load_soil
@@ -123,7 +123,7 @@ def _cloud_heights(msg: PointCloud2, base_z: float) -> np.ndarray:
     pts = np.frombuffer(bytes(msg.data), dtype=np.float32).reshape(-1, 3).astype(float)
     pts = pts[np.all(np.isfinite(pts), axis=1)]
     pose = load_geometry('yutu2').hazcam.pose
-    base = pts @ rpy_matrix(pose.rpy).T + np.array(pose.xyz)
+    base = pts @ rpy_matrix(*pose.rpy).T + np.array(pose.xyz)
     return np.column_stack([base[:, 0], base[:, 2] + base_z])
 
 
