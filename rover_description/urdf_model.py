@@ -17,8 +17,6 @@ import numpy as np
 
 from rover_description.rotations import rpy_matrix
 
-SHAPES = ('box', 'cylinder', 'sphere')
-
 
 def transform(xyz=(0.0, 0.0, 0.0), rpy=(0.0, 0.0, 0.0)) -> np.ndarray:
     """4x4 homogeneous transform from a translation (m) and URDF rpy (rad)."""
@@ -192,13 +190,6 @@ class UrdfModel:
         if len(roots) != 1:
             raise ValueError(f'URDF must have exactly one root link, found {roots}')
         return roots[0]
-
-    def joint_to(self, link: str) -> Joint | None:
-        """The joint whose child is `link` (None for the root)."""
-        for j in self.joints.values():
-            if j.child == link:
-                return j
-        return None
 
     def child_joints(self, link: str) -> list[Joint]:
         return [j for j in self.joints.values() if j.parent == link]

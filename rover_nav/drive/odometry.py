@@ -130,12 +130,6 @@ def drop_implausible(rates: list[float], limit: float) -> tuple[list[float], int
     return out, sum(1 for r in rates if abs(r) > limit)
 
 
-def design_matrix(layout: WheelLayout, steer: np.ndarray) -> np.ndarray:
-    """The (n, 2) matrix A with A @ (v, w) = wheel surface speeds (m/s)."""
-    c, s = np.cos(steer), np.sin(steer)
-    return np.column_stack((c, layout.x * s - layout.y * c))
-
-
 def _fit(a: np.ndarray, s: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, float] | None:
     """Least squares on the masked rows: ((v, w), residual sum of squares), or None if rank < 2."""
     am, sm = a[mask], s[mask]
