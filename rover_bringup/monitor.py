@@ -22,6 +22,7 @@ from rosgraph_msgs.msg import Clock
 from std_msgs.msg import String
 
 from rover_nav.runtime import qos
+from rover_nav.runtime.checks import stamp_seconds
 from rover_nav.runtime.clock_guard import ClockGuard
 from rover_nav.runtime.intra_process import IntraProcessMixin
 from rover_nav.tracklog.sampling import Odometer
@@ -90,7 +91,7 @@ class MonitorNode(IntraProcessMixin, Node):
                 'rover run then claims a private one)')
 
     def _on_clock(self, msg: Clock) -> None:
-        t = msg.clock.sec + msg.clock.nanosec * 1e-9
+        t = stamp_seconds(msg.clock)
         if self.clock_guard.accept(t):
             self.progress.sim_time = self.clock_guard.last
         elif self.clock_guard.rejected in (1, 10, 100, 1000):
@@ -99,7 +100,7 @@ class MonitorNode(IntraProcessMixin, Node):
 
     def _on_truth(self, msg: Odometry) -> None:
         p = msg.pose.pose.position
-        t = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        t = stamp_seconds(msg.header.stamp)
         self.progress.on_pose(t, p.x, p.y, p.z)
         q = msg.pose.pose.orientation
         self.progress.on_orientation(q.x, q.y, q.z, q.w)

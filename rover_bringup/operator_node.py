@@ -21,6 +21,7 @@ from std_msgs.msg import String
 
 from rover_bringup.scenario import Scenario, load_scenario
 from rover_nav.runtime import qos
+from rover_nav.runtime.checks import stamp_seconds
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec
 from rover_nav.runtime.rover_node import RoverNode
@@ -67,7 +68,7 @@ class ScenarioOperator(RoverNode):
 
     def _on_tick(self, msg: Odometry) -> None:
         stamp = msg.header.stamp
-        now_s = stamp.sec + stamp.nanosec * 1e-9
+        now_s = stamp_seconds(stamp)
         # A tick seen again means the simulator is still waiting for its answer (it repeats tick 0
         # until the chain is connected): say it again, the first one may have gone before a
         # subscriber had matched.
@@ -76,7 +77,7 @@ class ScenarioOperator(RoverNode):
 
     def _on_clock(self, msg: Clock) -> None:
         stamp = msg.clock
-        now_s = stamp.sec + stamp.nanosec * 1e-9
+        now_s = stamp_seconds(stamp)
         if now_s - self._last_pub >= self._period - 1e-6:
             self._publish(now_s, stamp)
 

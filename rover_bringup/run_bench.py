@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 import tempfile
 
-from rover_bringup.benchmarking import BenchResult
+from rover_nav.runtime.benchmarking import BenchResult
 
 WORLD = 'change4'
 SCENARIO = 'egress'
@@ -26,7 +26,7 @@ def _drive_rtf(processes: bool, intra_process: bool = True) -> float:
     import json
 
     from rover_bringup import runner
-    from rover_bringup.ros_domain import claim_domain
+    from rover_nav.runtime.ros_domain import claim_domain
 
     claim_domain()
     with tempfile.TemporaryDirectory(prefix='rover_bench_') as tmp:

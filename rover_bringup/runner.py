@@ -24,8 +24,8 @@ from typing import Any
 
 from rover_bringup import graph
 from rover_bringup.child_process import die_with_parent
-from rover_bringup.paths import PACKAGE, data_file
 from rover_bringup.scenario import Scenario, load_scenario
+from rover_description.paths import PACKAGE, data_file
 from rover_nav.runtime.params import ConfigError
 
 STALL_TIMEOUT_S = 60.0  # wall seconds without /clock progress before the run is declared stuck

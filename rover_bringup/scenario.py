@@ -10,13 +10,13 @@ Validation names the offending key, so a bad file fails before anything starts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-import math
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from rover_nav.runtime.bounded_yaml import YamlLimitError, load_bounded, short_repr
+from rover_nav.runtime.bounded_yaml import YamlLimitError, load_bounded
+from rover_nav.runtime.mapping_check import check_keys, mapping_items, number
 from rover_nav.runtime.params import ConfigError
 
 
@@ -68,45 +68,26 @@ class Scenario:
         return 0.0, 0.0
 
 
-def _number(where: str, value: Any, lo: float, hi: float) -> float:
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 1e300:  # float() would overflow
-        raise ConfigError(f'{where} = {short_repr(value)} is out of range [{lo}, {hi}]')
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f'{where} must be a finite number, got {short_repr(value)}')
-    if not lo <= value <= hi:
-        raise ConfigError(f'{where} = {value} is out of range [{lo}, {hi}]')
-    return float(value)
-
-
 def parse_scenario(data: Any, source: str = 'scenario') -> Scenario:
     """Validate a scenario mapping; raise ConfigError naming the bad key."""
     if not isinstance(data, dict):
         raise ConfigError(f'{source}: top level must be a mapping with name, rate_hz, commands')
-    unknown = set(data) - {'name', 'rate_hz', 'commands', 'plans'}
-    if unknown:
-        raise ConfigError(f'{source}: unknown key(s) {sorted(unknown)}; allowed: name, rate_hz, commands, plans')
+    check_keys(source, data, ('name', 'rate_hz', 'commands', 'plans'))
     name = data.get('name', Path(source).stem)
     if not isinstance(name, str) or not name:
         raise ConfigError(f'{source}: name must be a non-empty string')
-    rate = _number(f'{source}: rate_hz', data.get('rate_hz', 10), 1.0, 100.0)
+    rate = number(f'{source}: rate_hz', data.get('rate_hz', 10), 1.0, 100.0)
     plans = _plans(data.get('plans'), source)
     commands = data.get('commands', [] if plans else None)
     if not isinstance(commands, list) or not (commands or plans):
         raise ConfigError(f'{source}: commands must be a non-empty list of {{duration_s, linear_x, angular_z}}')
     segments = []
-    for i, cmd in enumerate(commands):
-        where = f'{source}: commands[{i}]'
-        if not isinstance(cmd, dict):
-            raise ConfigError(f'{where} must be a mapping')
-        extra = set(cmd) - {'duration_s', 'linear_x', 'angular_z'}
-        if extra:
-            raise ConfigError(f'{where}: unknown key(s) {sorted(extra)}')
-        if 'duration_s' not in cmd:
-            raise ConfigError(f'{where}.duration_s is required')
+    for where, cmd in mapping_items(f'{source}: commands', commands, ('duration_s', 'linear_x', 'angular_z'),
+                                    ('duration_s',), '{duration_s, linear_x, angular_z}'):
         segments.append(Segment(
-            duration_s=_number(f'{where}.duration_s', cmd['duration_s'], 0.0, 86400.0),
-            linear_x=_number(f'{where}.linear_x', cmd.get('linear_x', 0.0), -10.0, 10.0),
-            angular_z=_number(f'{where}.angular_z', cmd.get('angular_z', 0.0), -10.0, 10.0)))
+            duration_s=number(f'{where}.duration_s', cmd['duration_s'], 0.0, 86400.0),
+            linear_x=number(f'{where}.linear_x', cmd.get('linear_x', 0.0), -10.0, 10.0),
+            angular_z=number(f'{where}.angular_z', cmd.get('angular_z', 0.0), -10.0, 10.0)))
     return Scenario(name=name, rate_hz=rate, segments=tuple(segments), plans=plans)
 
 
@@ -116,20 +97,11 @@ def _plans(data: Any, source: str) -> tuple[PlannedSend, ...]:
 
     if data is None:
         return ()
-    if not isinstance(data, list):
-        raise ConfigError(f'{source}: plans must be a list of {{at_s, segments[, seq]}}')
     loose = Limits(max_speed=10.0, max_turn_rate_deg=360.0, max_distance_m=1e4, max_angle_deg=3600.0)
     out: list[PlannedSend] = []
-    for i, item in enumerate(data):
-        where = f'{source}: plans[{i}]'
-        if not isinstance(item, dict):
-            raise ConfigError(f'{where} must be a mapping')
-        extra = set(item) - {'at_s', 'segments', 'seq'}
-        if extra:
-            raise ConfigError(f'{where}: unknown key(s) {sorted(extra)}; allowed: at_s, segments, seq')
-        if 'at_s' not in item:
-            raise ConfigError(f'{where}.at_s is required')
-        at_s = _number(f'{where}.at_s', item['at_s'], 0.0, 86400.0)
+    for where, item in mapping_items(f'{source}: plans', data, ('at_s', 'segments', 'seq'), ('at_s',),
+                                     '{at_s, segments[, seq]}'):
+        at_s = number(f'{where}.at_s', item['at_s'], 0.0, 86400.0)
         seq = item.get('seq', (out[-1].seq + 1) if out else 1)
         if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
             raise ConfigError(f'{where}.seq must be a non-negative integer, got {seq!r}')
@@ -146,7 +118,7 @@ def _plans(data: Any, source: str) -> tuple[PlannedSend, ...]:
 
 def load_scenario(name_or_path: str) -> Scenario:
     """Load a named scenario (`rover_bringup/scenarios/NAME.yaml`) or a YAML file path."""
-    from rover_bringup.paths import named_file
+    from rover_description.paths import named_file
 
     path = Path(name_or_path)
     if not (path.suffix in ('.yaml', '.yml') or path.exists() or '/' in name_or_path):

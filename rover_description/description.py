@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 
-from rover_bringup.paths import data_file
 from rover_description.geometry import PROFILES
+from rover_description.paths import data_file
 from rover_description.urdf_model import UrdfModel, parse_urdf
 
 XACRO_FILE = 'rover.urdf.xacro'

@@ -164,7 +164,7 @@ class RoverGeometry:
 
 
 def _pose(frame: str, t) -> Pose:
-    from rover_description.urdf_model import matrix_rpy
+    from rover_description.rotations import matrix_rpy
 
     xyz = tuple(float(v) for v in t[:3, 3])
     return Pose(frame, xyz, matrix_rpy(t[:3, :3]))

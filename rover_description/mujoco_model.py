@@ -320,11 +320,6 @@ def add_ground_plane(spec, *, slope: float = 0.0, downhill_heading: float = 0.0,
     return rot
 
 
-def build_rover_model(profile: str = 'yutu2', **kwargs):
-    """Compile `build_rover_spec(profile, **kwargs)` into a `mujoco.MjModel` (rover only)."""
-    return build_rover_spec(profile, **kwargs).compile()
-
-
 def rover_mjcf(profile: str = 'yutu2', **kwargs) -> str:
     """The generated model as MJCF XML text (for inspection or `mujoco.viewer`)."""
     spec = build_rover_spec(profile, **kwargs)

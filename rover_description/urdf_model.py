@@ -15,34 +15,13 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 
-SHAPES = ('box', 'cylinder', 'sphere')
-
-
-def rpy_matrix(rpy: tuple[float, float, float] | np.ndarray) -> np.ndarray:
-    """3x3 rotation of URDF roll-pitch-yaw (rad, fixed axes): Rz(yaw) @ Ry(pitch) @ Rx(roll)."""
-    r, p, y = (float(v) for v in rpy)
-    cr, sr, cp, sp, cy, sy = math.cos(r), math.sin(r), math.cos(p), math.sin(p), math.cos(y), math.sin(y)
-    return np.array([
-        [cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
-        [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
-        [-sp, cp * sr, cp * cr],
-    ])
-
-
-def matrix_rpy(rot: np.ndarray) -> tuple[float, float, float]:
-    """Inverse of `rpy_matrix` (pitch in [-pi/2, pi/2]); rad."""
-    pitch = math.asin(max(-1.0, min(1.0, -float(rot[2, 0]))))
-    if abs(math.cos(pitch)) < 1e-9:  # gimbal lock: put everything in yaw
-        return 0.0, pitch, math.atan2(-float(rot[0, 1]), float(rot[1, 1]))
-    roll = math.atan2(float(rot[2, 1]), float(rot[2, 2]))
-    yaw = math.atan2(float(rot[1, 0]), float(rot[0, 0]))
-    return roll, pitch, yaw
+from rover_description.rotations import rpy_matrix
 
 
 def transform(xyz=(0.0, 0.0, 0.0), rpy=(0.0, 0.0, 0.0)) -> np.ndarray:
     """4x4 homogeneous transform from a translation (m) and URDF rpy (rad)."""
     t = np.eye(4)
-    t[:3, :3] = rpy_matrix(rpy)
+    t[:3, :3] = rpy_matrix(*rpy)
     t[:3, 3] = np.asarray(xyz, dtype=float)
     return t
 
@@ -211,13 +190,6 @@ class UrdfModel:
         if len(roots) != 1:
             raise ValueError(f'URDF must have exactly one root link, found {roots}')
         return roots[0]
-
-    def joint_to(self, link: str) -> Joint | None:
-        """The joint whose child is `link` (None for the root)."""
-        for j in self.joints.values():
-            if j.child == link:
-                return j
-        return None
 
     def child_joints(self, link: str) -> list[Joint]:
         return [j for j in self.joints.values() if j.parent == link]

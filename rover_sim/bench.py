@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from rover_bringup.benchmarking import BenchResult
+from rover_nav.runtime.benchmarking import BenchResult
 
 WORLD = 'change4'
 SIM_SECONDS = 20.0

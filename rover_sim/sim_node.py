@@ -39,10 +39,11 @@ from sensor_msgs.msg import Imu, JointState, PointCloud2, PointField
 
 from rover_description.geometry import PROFILES, STEER_JOINTS, WHEEL_JOINTS
 from rover_nav.runtime import qos
+from rover_nav.runtime.checks import seconds_to_time
+from rover_nav.runtime.estop_link import EstopLink
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
-from rover_nav.safety.estop_link import EstopLink
 from rover_sim.materials import METAL, ROCK
 from rover_sim.simulation import SimConfig, Simulation
 
@@ -257,7 +258,7 @@ class LunarSim(RoverNode):
             self._diagnose()
 
     def _publish_tick(self, repeat: bool = False) -> None:
-        stamp = _stamp(self.t_k)
+        stamp = seconds_to_time(self.t_k)
         self._clock_pub.publish(ClockMsg(clock=stamp))
         js = self.sim.joint_states()
         msg = JointState(name=list(js.names), position=js.position.tolist(), velocity=js.velocity.tolist(),
@@ -298,7 +299,7 @@ class LunarSim(RoverNode):
 
     def _imu_msg(self, sample: Any) -> Imu:
         msg = Imu()
-        msg.header.stamp = _stamp(sample.stamp)
+        msg.header.stamp = seconds_to_time(sample.stamp)
         msg.header.frame_id = self._frames['imu_link']
         _set_quat(msg.orientation, sample.orientation)
         w, a = msg.angular_velocity, msg.linear_acceleration
@@ -312,7 +313,7 @@ class LunarSim(RoverNode):
     def _cloud_msg(self, t: float, points: np.ndarray) -> PointCloud2:
         rows, cols = points.shape[:2]
         msg = PointCloud2()
-        msg.header.stamp = _stamp(t)
+        msg.header.stamp = seconds_to_time(t)
         msg.header.frame_id = self._frames['hazcam_link']
         msg.height, msg.width = rows, cols
         msg.fields = [PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1)
@@ -350,13 +351,6 @@ class LunarSim(RoverNode):
         if out:
             path = self.save_terrain(out)
             self.get_logger().info(f'terrain with ruts written to {path}')
-
-
-def _stamp(t: float) -> Any:
-    from builtin_interfaces.msg import Time
-
-    ns = round(t * 1e9)
-    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
 
 
 def _set_quat(out: Quaternion, q: np.ndarray) -> None:

@@ -23,7 +23,7 @@ _TEXT = ('description', 'sources')
 
 @functools.cache
 def _catalogue() -> dict[str, dict[str, Any]]:
-    from rover_bringup.paths import data_file
+    from rover_description.paths import data_file
 
     data = yaml.safe_load(data_file('worlds', SOILS_FILE).read_text())
     if not isinstance(data, dict) or not data:

@@ -13,7 +13,7 @@ from helpers.processes import stop_all
 from helpers.rosdistro import MODULE_KEYS
 import pytest
 
-from rover_bringup.ros_domain import claim_domain, claim_spare_domain
+from rover_nav.runtime.ros_domain import claim_domain, claim_spare_domain
 from rover_nav.tracklog.bag import AUDIT_ENV
 
 # Before any rclpy context exists in this process (or in a child it starts).

@@ -120,7 +120,7 @@ colcon build --build-base build-copy --install-base install-copy >/dev/null
     cd "$WS"
     python - <<'EOF'
 from pathlib import Path
-from rover_bringup.paths import data_file
+from rover_description.paths import data_file
 prefix = Path('install-copy/rover_testbed').resolve()
 for kind, name in [('config', 'rover.yaml'), ('worlds', 'change4.yaml'), ('urdf', 'rover.urdf.xacro'),
                    ('scenarios', 'egress.yaml'), ('launch', 'sim.launch.py')]:

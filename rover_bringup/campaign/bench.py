@@ -12,10 +12,10 @@ import os
 from pathlib import Path
 import tempfile
 
-from rover_bringup.benchmarking import BenchResult
 from rover_bringup.campaign.execute import run_drive
 from rover_bringup.campaign.plan import Drive, plan_drives
 from rover_bringup.campaign.run import CampaignConfig, run_campaign
+from rover_nav.runtime.benchmarking import BenchResult
 
 WORLD, SCENARIO, DURATION_S = 'flat', 'straight', 30.0
 

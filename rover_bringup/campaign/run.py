@@ -82,7 +82,7 @@ def guard_limits(params: tuple[str, ...]) -> GuardLimits:
     """The guard settings every drive runs with: node defaults, rover.yaml, then the --params files."""
     from rover_bringup import graph
     from rover_bringup.params_file import effective_values, node_specs
-    from rover_bringup.paths import data_file
+    from rover_description.paths import data_file
 
     files = [str(data_file('config', 'rover.yaml')), *params]
     values: dict[str, Any] = {}

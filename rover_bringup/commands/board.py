@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from rclpy.parameter import Parameter
 
     from rover_bringup import graph
-    from rover_bringup.paths import data_file
+    from rover_description.paths import data_file
     from rover_nav.hardware.devices import Emulation
     from rover_nav.runtime.params import ConfigError
 

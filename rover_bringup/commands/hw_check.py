@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace):
-    from rover_bringup.paths import data_file
+    from rover_description.paths import data_file
     from rover_nav.hardware.config import build_config, load_profile_geometry, params_from_files, snapshot_from_values
 
     files = args.params or [data_file('config', 'rover.yaml'), data_file('config', 'hardware.yaml')]

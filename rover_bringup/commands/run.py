@@ -110,7 +110,7 @@ def _link_profile(args: argparse.Namespace) -> object:
 
 def _run_linked(cfg: object, link: object) -> int:
     from rover_bringup.linked_run import run_linked_in_process, run_linked_processes
-    from rover_bringup.ros_domain import claim_spare_domain
+    from rover_nav.runtime.ros_domain import claim_spare_domain
 
     ground = claim_spare_domain()
     print(f'link: {link.name} ({link.source}); ground station in private ROS domain {ground}', flush=True)
@@ -125,7 +125,7 @@ def private_domain() -> str:
     """
     import os
 
-    from rover_bringup.ros_domain import claim_domain
+    from rover_nav.runtime.ros_domain import claim_domain
 
     if 'ROS_DOMAIN_ID' in os.environ:
         os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
@@ -150,7 +150,7 @@ def drive_hint() -> str:
 
 def finish(out: Path, wall_s: float) -> None:
     """Draw the track map and print the summary table and the output folder."""
-    from rover_nav.tracklog.report import draw_track_map, summary_table
+    from rover_bringup.report import draw_track_map, summary_table
 
     summary_path = out / 'summary.json'
     if not summary_path.is_file():

@@ -43,8 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _teleop_argv(args: argparse.Namespace, params_files: list[str]) -> tuple[list[list[str]], list[str] | None]:
     """(background teleop processes, foreground process or None) as argv lists."""
-    from rover_bringup.paths import data_file
     from rover_bringup.runner import executable_argv
+    from rover_description.paths import data_file
 
     common = ['--ros-args', *[a for path in params_files for a in ('--params-file', path)],
               '-p', 'use_sim_time:=true', '--log-level', 'warn']
@@ -193,7 +193,7 @@ def _linked(children: object, cfg: object, link: object, env: dict[str, str]) ->
         yield None
         return
     from rover_bringup.linked_run import ground_domain_env, start_link_processes
-    from rover_bringup.ros_domain import claim_spare_domain
+    from rover_nav.runtime.ros_domain import claim_spare_domain
 
     ground = claim_spare_domain()
     start_link_processes(children, cfg, link, ground)

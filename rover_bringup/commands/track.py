@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if run_dir is None:
         return 1
     if args.track_command == 'show':
-        from rover_nav.tracklog.report import draw_track_map
+        from rover_bringup.report import draw_track_map
 
         try:
             path = draw_track_map(run_dir, args.out)
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         print(path)
         return 0
     if args.track_command == 'info':
-        from rover_nav.tracklog.report import summary_table
+        from rover_bringup.report import summary_table
 
         path = run_dir / 'summary.json'
         if not path.is_file():

@@ -40,7 +40,7 @@ def _load(spec: str, seed: int | None):
 
 
 def _build(args: argparse.Namespace) -> int:
-    from rover_bringup.paths import data_dir
+    from rover_description.paths import data_dir
     from rover_sim.terrain.build import DEFAULT_MESH_TOLERANCE_M, build_world_outputs
 
     if args.all == bool(args.world):

@@ -7,7 +7,7 @@ stamp. A watchdog on the node clock (sim time aware)
 publishes zero wheel speed with the steering held while cmd_vel is stale (`command_timeout`) or
 the e-stop is latched, at `watchdog_period`.
 
-E-stop protocol (`rover_nav.safety.estop_link`): `estop` (std_msgs/Bool, latched QoS) `true`
+E-stop protocol (`rover_nav.runtime.estop_link`): `estop` (std_msgs/Bool, latched QoS) `true`
 latches a stop, which this node then holds on `estop` itself; `false` never clears it, only the
 `estop/cleared` notice of the speed limiter's `estop/reset` service (std_srvs/Trigger).
 Measured steering angles come from `joint_states`.
@@ -23,18 +23,18 @@ import numpy as np
 from sensor_msgs.msg import Imu, JointState
 
 from rover_description.geometry import PROFILES, HardLimits
+from rover_description.rotations import rpy_matrix
 from rover_nav.drive import joints, suspension
 from rover_nav.drive.gyro_assist import GyroAssist, GyroAssistConfig
 from rover_nav.drive.kinematics import DriveCommand, DriveKinematics, DriveLimits
 from rover_nav.drive.layout import WheelLayout
-from rover_nav.drive.odometry import rpy_matrix
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
+from rover_nav.runtime.estop_link import EstopLink
 from rover_nav.runtime.geometry_param import geometry_for
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
-from rover_nav.safety.estop_link import EstopLink
 
 PARAMS = (
     ParamSpec('profile', str, 'yutu2', 'Rover description profile the wheel geometry, steering limits and steer '
@@ -148,7 +148,6 @@ def load_layout(profile: str) -> WheelLayout:
         raise ConfigError(f"parameter 'profile' = {profile!r}: unusable wheel layout: {exc}") from exc
 
 
-_NameMaps = tuple[list[str], tuple[tuple[int, int], ...], tuple[bool, ...], tuple[int, ...] | None]
 
 
 class DriveControllerNode(RoverNode):
@@ -160,7 +159,6 @@ class DriveControllerNode(RoverNode):
         self.layout = load_layout(snap.profile)
         self.hard_limits = geometry_for(snap.profile).limits
         self.apply_hard_limits(self.hard_limits, snap.profile)
-        self._steerable = tuple(self.layout.steerable.tolist())
         self._steer_idx = tuple(self.layout.steer_index.tolist())
         self._assist = GyroAssist(assist_config_from(snap))
         self.drive = DriveKinematics(self.layout, limits_from(snap, self.hard_limits),
@@ -170,13 +168,13 @@ class DriveControllerNode(RoverNode):
         self._imu_mount = rpy_matrix(*load_geometry(snap.profile).imu.rpy)
         self._pitch_row = tuple(self._imu_mount[1].tolist())  # base pitch / yaw rate = mount row . gyro
         self._yaw_row = tuple(self._imu_mount[2].tolist())
-        self._js_names: _NameMaps | None = None  # (names, *what _name_maps gives for them)
         self._gyro: tuple[float, float] | None = None  # (body yaw rate rad/s, receive time s)
         self._pitch: tuple[float, float] | None = None  # (body pitch rate rad/s, receive time s)
         self._susp_rates: tuple[list[float], float] | None = None  # (joint rates rad/s, receive time s)
         self._susp_active = False
         self._susp_fresh = False
         self.suspension = load_suspension(snap.profile, self.layout)
+        self._joint_index = joints.JointIndex(self.layout, self.suspension.joints)
         self._compensator = compensator_from(snap, self.suspension, self.layout)
         if not self.drive.point_turn_feasible:
             self.get_logger().warning(f'profile {snap.profile!r}: steering limits do not allow point turns; '
@@ -276,36 +274,14 @@ class DriveControllerNode(RoverNode):
         return DriveCommand(cmd.steer, wheel_rate, cmd.surface_speed, cmd.v, cmd.w, cmd.mode, cmd.stopped, cmd.clamped,
                             cmd.saturated, cmd.waiting, cmd.infeasible, cmd.steer_error)  # dataclasses.replace, faster
 
-    def _name_maps(self, names: list[str]) -> _NameMaps:
-        """For a joint_states name list: (a copy of the names, (wheel, name index) of the steering joints, steer
-        joint named?, suspension joint indices or None).
-
-        A sender names its joints the same way in every message, so this is worked out once and
-        kept until the names change."""
-        cached = self._js_names
-        if cached is not None and cached[0] == names:
-            return cached
-        key = list(names)  # a copy: the message's own list is not ours to keep
-        index = {name: i for i, name in enumerate(key)}
-        steer_pairs = tuple((k, index[j]) for k, j in enumerate(self.layout.steer_joints)
-                            if j is not None and j in index and self._steerable[k])
-        named = tuple(j in index for j in self.layout.steer_joint_names)
-        joints_ = self.suspension.joints
-        susp = tuple(index[j] for j in joints_) if all(j in index for j in joints_) else None
-        self._js_names = (key, steer_pairs, named, susp)
-        return self._js_names
-
     def _on_joint_states(self, msg: JointState) -> None:
-        names, position = msg.name, msg.position
-        n_pos = len(position)
-        if n_pos != 0 and n_pos != len(names):
-            self.warn_throttled(f'rejected joint_states: position has {n_pos} entries for {len(names)} names')
+        names, index = msg.name, self._joint_index
+        try:
+            angles = index.steer_angles(names, msg.position)
+        except joints.JointStateError as exc:
+            self.warn_throttled(f'rejected joint_states: {exc}')
             return
-        _, steer_pairs, named, susp = self._name_maps(names)
-        angles = [0.0 if not s else math.nan for s in self._steerable]  # joints.steer_angles
-        if n_pos:
-            for k, i in steer_pairs:
-                angles[k] = float(position[i])
+        named, susp = index.steer_named(names), index.extra_indices(names)
         finite = [math.isfinite(angles[k]) for k in self._steer_idx]
         if any(n and not f for n, f in zip(named, finite, strict=True)):
             self.warn_throttled('joint_states: non-finite steering angle ignored')

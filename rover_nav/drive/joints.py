@@ -8,7 +8,6 @@ field is not commanded.
 from __future__ import annotations
 
 from collections.abc import Sequence
-import functools
 import math
 import weakref
 
@@ -45,35 +44,14 @@ class JointStateError(ValueError):
     """A JointState whose arrays do not match its names."""
 
 
-@functools.lru_cache(maxsize=64)
-def _index_map(names: tuple[str, ...], wanted: tuple[str | None, ...]) -> tuple[tuple[int, int], ...]:
-    """(k, i) pairs: wanted[k] is names[i] (the last one of that name). A sender names its joints
-    the same way in every message, so this is worked out once per (names, wanted) pair."""
-    index = {name: i for i, name in enumerate(names)}
-    return tuple((k, index[joint]) for k, joint in enumerate(wanted) if joint is not None and joint in index)
-
-
-def _lookup(names: Sequence[str], values: Sequence[float], wanted: Sequence[str | None], field: str) -> np.ndarray:
-    if len(values) == 0:
-        return np.full(len(wanted), np.nan)
-    if len(values) != len(names):
-        raise JointStateError(f'{field} has {len(values)} entries for {len(names)} names')
-    out = np.full(len(wanted), np.nan)
-    for k, i in _index_map(tuple(names), tuple(wanted)):
-        out[k] = float(values[i])
-    return out
-
-
 def steer_angles(layout: WheelLayout, names: Sequence[str], position: Sequence[float]) -> np.ndarray:
     """Measured steering angle per wheel (rad, (n,)): 0 for fixed wheels, NaN when not reported."""
-    angles = _lookup(names, position, layout.steer_joints, 'position')
-    angles[~layout.steerable] = 0.0
-    return angles
+    return np.array(JointIndex(layout).steer_angles(names, position))
 
 
 def wheel_values(layout: WheelLayout, names: Sequence[str], values: Sequence[float], field: str) -> np.ndarray:
     """Per-wheel entries (n,) of a JointState array (`field` names it in errors); NaN when not reported."""
-    return _lookup(names, values, layout.wheel_joints, field)
+    return np.array(JointIndex(layout).wheel_values(names, values, field))
 
 
 class JointIndex:
@@ -84,22 +62,38 @@ class JointIndex:
     instead of a tuple of the names hashed per lookup).
     """
 
-    def __init__(self, layout: WheelLayout) -> None:
+    def __init__(self, layout: WheelLayout, extra: Sequence[str] = ()) -> None:
+        """extra: other joints the node reads all or none of (the drive controller's suspension joints)."""
         self.layout = layout
+        self.extra = tuple(extra)
         self._steerable = tuple(layout.steerable.tolist())
         self._names: list[str] | None = None
         self._steer: tuple[tuple[int, int], ...] = ()
         self._wheel: tuple[tuple[int, int], ...] = ()
+        self._steer_named: tuple[bool, ...] = ()
+        self._extra: tuple[int, ...] | None = None
 
     def _maps(self, names: Sequence[str]) -> None:
         if self._names is not None and self._names == names:
             return
         key = list(names)  # a copy: a received message is not ours to keep
-        index = {name: i for i, name in enumerate(key)}  # the last one of a repeated name, as `_index_map`
+        index = {name: i for i, name in enumerate(key)}  # a repeated name: its last one
         self._steer = tuple((k, index[j]) for k, j in enumerate(self.layout.steer_joints)
                             if j is not None and j in index and self._steerable[k])
         self._wheel = tuple((k, index[j]) for k, j in enumerate(self.layout.wheel_joints) if j in index)
+        self._steer_named = tuple(j in index for j in self.layout.steer_joint_names)
+        self._extra = tuple(index[j] for j in self.extra) if all(j in index for j in self.extra) else None
         self._names = key
+
+    def steer_named(self, names: Sequence[str]) -> tuple[bool, ...]:
+        """Per steering joint (layout.steer_joint_names order): does `names` name it?"""
+        self._maps(names)
+        return self._steer_named
+
+    def extra_indices(self, names: Sequence[str]) -> tuple[int, ...] | None:
+        """Where the `extra` joints stand in `names`, or None unless all of them are named."""
+        self._maps(names)
+        return self._extra
 
     def steer_angles(self, names: Sequence[str], position: Sequence[float]) -> list[float]:
         """As `steer_angles`, as a list: 0 for fixed wheels, NaN when not reported; JointStateError on a

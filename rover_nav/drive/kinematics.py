@@ -210,11 +210,6 @@ class DriveKinematics:
         """The angles (rad, (n,)) last commanded: what a stop holds."""
         return self._target.copy()
 
-    @property
-    def steer_estimate(self) -> np.ndarray:
-        """Measured or modelled current corner angles (rad, (n,))."""
-        return self._estimate.copy()
-
     def observe_steering(self, angles: np.ndarray, now: float) -> None:
         """Measured angles (rad, (n,), NaN = unknown) at time `now` replace the model's estimate."""
         angles = np.asarray(angles, dtype=float)

@@ -130,12 +130,6 @@ def drop_implausible(rates: list[float], limit: float) -> tuple[list[float], int
     return out, sum(1 for r in rates if abs(r) > limit)
 
 
-def design_matrix(layout: WheelLayout, steer: np.ndarray) -> np.ndarray:
-    """The (n, 2) matrix A with A @ (v, w) = wheel surface speeds (m/s)."""
-    c, s = np.cos(steer), np.sin(steer)
-    return np.column_stack((c, layout.x * s - layout.y * c))
-
-
 def _fit(a: np.ndarray, s: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, float] | None:
     """Least squares on the masked rows: ((v, w), residual sum of squares), or None if rank < 2."""
     am, sm = a[mask], s[mask]
@@ -427,11 +421,6 @@ class Odometry2D:
         self._sens_w[2] = 0.0
 
 
-def yaw_from_quaternion(x: float, y: float, z: float, w: float) -> float:
-    """Heading (rad) of a frame's x axis projected on the horizontal plane (ZYX yaw)."""
-    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
-
-
 class ImuYaw:
     """Turns an absolute IMU heading into the odom heading: odom_yaw = imu_yaw + offset.
 
@@ -446,27 +435,6 @@ class ImuYaw:
         if self.offset is None:
             self.offset = wrap_angle(current_odom_yaw - imu_yaw)
         return wrap_angle(imu_yaw + self.offset)
-
-
-def rpy_matrix(roll: float, pitch: float, yaw: float) -> np.ndarray:
-    """Rotation matrix of URDF roll-pitch-yaw (fixed axes x, y, z): Rz(yaw) @ Ry(pitch) @ Rx(roll)."""
-    cr, sr, cp, sp, cy, sy = (math.cos(roll), math.sin(roll), math.cos(pitch), math.sin(pitch),
-                              math.cos(yaw), math.sin(yaw))
-    return np.array([[cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
-                     [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
-                     [-sp, cp * sr, cp * cr]])
-
-
-def quaternion_matrix(x: float, y: float, z: float, w: float) -> np.ndarray:
-    """Rotation matrix of a quaternion (normalised here); ValueError for a zero or non-finite one."""
-    q = np.array([x, y, z, w], dtype=float)
-    norm = float(np.linalg.norm(q))
-    if not math.isfinite(norm) or norm < 1e-6:
-        raise ValueError(f'quaternion must be finite and non-zero, got {q.tolist()}')
-    x, y, z, w = q / norm
-    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
 
 
 def base_yaw_from_imu(q_world_imu: tuple[float, float, float, float], mount: np.ndarray) -> float:

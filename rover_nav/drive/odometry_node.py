@@ -20,6 +20,7 @@ import numpy as np
 from sensor_msgs.msg import Imu, JointState
 
 from rover_description.geometry import PROFILES
+from rover_description.rotations import rpy_matrix
 from rover_nav.drive import joints
 from rover_nav.drive.controller_node import load_layout
 from rover_nav.drive.odometry import (
@@ -35,7 +36,6 @@ from rover_nav.drive.odometry import (
     fuse_rates,
     plausible_rate_limit,
     plausible_twist_limits,
-    rpy_matrix,
 )
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead

@@ -128,25 +128,6 @@ def correction(model: SuspensionModel, steer: np.ndarray, rates: np.ndarray) -> 
     return np.cos(np.asarray(steer, dtype=float)) * (model.coeff @ np.asarray(rates, dtype=float))
 
 
-def compensate(model: SuspensionModel, wheel_rate: np.ndarray, steer: np.ndarray, rates: np.ndarray | None,
-               max_fraction: float, max_wheel_rate: float = math.inf) -> np.ndarray:
-    """Wheel rate commands (rad/s, (n,)) with the suspension's pitching taken out.
-
-    rates None (stale or missing) -> the commands unchanged. Each wheel's change is clipped to
-    `max_fraction` (in [0, 1)) of its own command, so zero stays zero and no wheel reverses; the
-    result also stays within the motors' `max_wheel_rate`.
-    """
-    cmd = np.asarray(wheel_rate, dtype=float)
-    if rates is None or max_fraction <= 0.0:
-        return cmd.copy()
-    if not 0.0 <= max_fraction < 1.0:
-        raise ValueError(f'max_fraction must be in [0, 1), got {max_fraction}')
-    bound = max_fraction * np.abs(cmd)
-    corr = np.clip(correction(model, steer, rates), -bound, bound)
-    out = cmd - corr
-    return np.clip(out, -max_wheel_rate, max_wheel_rate) if math.isfinite(max_wheel_rate) else out
-
-
 class RateFilter:
     """Quasi-static link rates for the compensation: spikes rejected, the rest low-passed.
 
@@ -196,7 +177,10 @@ class RateFilter:
 
 
 class SuspensionCompensator:
-    """`compensate` for a stream of commands: only in steady driving, with filtered rates.
+    """The correction for a stream of commands: only in steady driving, with filtered rates.
+
+    Each wheel's change is clipped to `max_fraction` (in [0, 1)) of its own command, so zero stays
+    zero and no wheel reverses; the result also stays within the motors' `max_wheel_rate`.
 
     Start-up, stops, speed changes and the first moments after a point turn pitch the links by the
     motors' own reaction torques and bounce the suspension; correcting those feeds the bounce. So
@@ -224,8 +208,8 @@ class SuspensionCompensator:
 
         Worked on plain floats (6 wheels: numpy's per-call cost was most of the time); the products
         K @ rates and cos(steer) stay numpy calls, and every other step is the same float operation
-        as in `compensate` and `common_mode` (clips and minima as numpy evaluates them), so the
-        results are the same to the bit.
+        as in the numpy reference (test/drive/reference_suspension.py; clips and minima as numpy
+        evaluates them), so the results are the same to the bit (test_float_paths).
         """
         cmd = np.array(wheel_rate, dtype=float)
         values = cmd.tolist()
@@ -245,7 +229,7 @@ class SuspensionCompensator:
             return cmd
         fraction = self.max_fraction
         if fraction <= 0.0:
-            outs = values  # `compensate` leaves the commands as they are
+            outs = values  # no correction: the commands as they are
         else:
             if not fraction < 1.0:
                 raise ValueError(f'max_fraction must be in [0, 1), got {fraction}')

@@ -156,10 +156,6 @@ class BNO055:
     def calibration(self) -> CalibrationStatus:
         return CalibrationStatus.from_byte(self._read(CALIB_STAT))
 
-    def system_status(self) -> tuple[int, int]:
-        """(SYS_STATUS, SYS_ERR): 5 = fusion running; error codes per the datasheet."""
-        return self._read(SYS_STATUS), self._read(SYS_ERR)
-
     def read_offsets(self) -> bytes:
         """The 22 calibration offset bytes (switches to CONFIG mode and back)."""
         mode = self.mode

@@ -164,7 +164,7 @@ def resolve_config_file(name: str, key: str) -> Path:
         if not path.is_file():
             raise ConfigError(f"parameter '{key}': file {path} does not exist")
         return path
-    from rover_bringup.paths import data_file
+    from rover_description.paths import data_file
 
     try:
         return data_file('config', name)

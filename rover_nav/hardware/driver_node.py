@@ -37,10 +37,10 @@ from rover_nav.hardware.devices import DeviceFactories
 from rover_nav.hardware.driver_core import DriverCore, HardwareError, parse_joint_command
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import stamp_seconds, stamp_too_far_ahead
+from rover_nav.runtime.estop_link import EstopLink
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, Snapshot
 from rover_nav.runtime.rover_node import RoverNode
-from rover_nav.safety.estop_link import EstopLink
 
 NODE_NAME = 'hardware_driver'
 RCLError = _rclpy.RCLError

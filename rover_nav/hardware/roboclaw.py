@@ -230,14 +230,6 @@ class RoboClawBus:
         """Main battery voltage in volts (the controller reports 0.1 V steps)."""
         return proto.to_u16(self.read(address, Cmd.READ_MAIN_BATTERY)) / 10.0
 
-    def read_logic_battery(self, address: int) -> float:
-        return proto.to_u16(self.read(address, Cmd.READ_LOGIC_BATTERY)) / 10.0
-
-    def read_currents(self, address: int) -> tuple[float, float]:
-        """Motor currents of M1 and M2 in amperes (reported in 10 mA steps)."""
-        data = self.read(address, Cmd.READ_CURRENTS)
-        return proto.to_u16(data, 0) / 100.0, proto.to_u16(data, 2) / 100.0
-
     def read_temperature(self, address: int) -> float:
         """Board temperature in degrees Celsius (0.1 degree steps)."""
         return proto.to_u16(self.read(address, Cmd.READ_TEMPERATURE)) / 10.0
@@ -265,9 +257,6 @@ class RoboClawBus:
 
     def read_serial_timeout(self, address: int) -> float:
         return self.read(address, Cmd.READ_SERIAL_TIMEOUT)[0] * proto.SERIAL_TIMEOUT_STEP_S
-
-    def reset_encoders(self, address: int) -> None:
-        self.write(address, Cmd.RESET_ENCODERS)
 
     def close(self) -> None:
         try:

@@ -9,7 +9,6 @@ before the fault never restarts them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 import math
 
@@ -37,9 +36,6 @@ class Watchdog:
             raise ValueError(f'command_timeout must be > 0 s, got {value}')
         return float(value)
 
-    def set_timeout(self, command_timeout_s: float) -> None:
-        self.command_timeout_s = self._check_timeout(command_timeout_s)
-
     @property
     def faults(self) -> frozenset[str]:
         return frozenset(self._faults)
@@ -47,13 +43,6 @@ class Watchdog:
     def command(self, now: float) -> None:
         """A valid command arrived at `now` (receive time on the node clock)."""
         self._last_command_t = now
-
-    def set_faults(self, now: float, faults: Iterable[str]) -> None:
-        """Replace the set of active faults (names such as 'estop', 'serial 128', 'battery_low')."""
-        had = bool(self._faults)
-        self._faults = set(faults)
-        if self._faults or had:
-            self._fault_seen_t = now
 
     def raise_fault(self, now: float, name: str) -> None:
         self._faults.add(name)

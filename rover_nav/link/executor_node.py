@@ -26,7 +26,7 @@ from std_msgs.msg import Bool, Header, String
 from rover_nav.link.link_node import HEARTBEAT, PLAN_QOS, UPLINK_CMD
 from rover_nav.link.plan import Limits, Sequencer
 from rover_nav.runtime import qos
-from rover_nav.runtime.checks import all_finite
+from rover_nav.runtime.checks import all_finite, stamp_seconds
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ParamSpec
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
@@ -109,7 +109,7 @@ class PlanExecutorNode(RoverNode):
     # ---- output --------------------------------------------------------------------------------
     def _on_tick(self, msg: Odometry) -> None:
         stamp = msg.header.stamp
-        t = stamp.sec + stamp.nanosec * 1e-9
+        t = stamp_seconds(stamp)
         self._publish(t, stamp)
 
     def _on_timer(self) -> None:

@@ -38,6 +38,7 @@ from std_srvs.srv import Trigger
 from rover_nav.link.channel import Delivery, Link
 from rover_nav.link.profile import LinkProfile
 from rover_nav.runtime import qos
+from rover_nav.runtime.checks import seconds_to_time, stamp_seconds
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 
 NODE_NAMES = ('earth_link', 'ground_link')  # the rover side's node, the ground side's (one process: distinct names)
@@ -148,7 +149,7 @@ class LinkBridge:
 
     def _on_clock(self, msg: Clock) -> None:
         self._ground_clock.publish(msg)
-        self.pump(msg.clock.sec + msg.clock.nanosec * 1e-9)
+        self.pump(stamp_seconds(msg.clock))
 
     def pump(self, now: float) -> None:
         """One clock tick: deliver what is due both ways, let the ground side run, send heartbeats."""
@@ -158,9 +159,7 @@ class LinkBridge:
         if self.after_clock is not None:
             self.after_clock()  # in one process: the ground side reacts to this tick now
         if self.link.heartbeat_due(now):
-            seconds = int(now)
-            header = Header(frame_id='ground')
-            header.stamp.sec, header.stamp.nanosec = seconds, int(round((now - seconds) * 1e9))
+            header = Header(frame_id='ground', stamp=seconds_to_time(now))
             self.link.uplink.send(HEARTBEAT, header, now, size=message_size(header))
         self._flush_up(now)
         if now + 1e-9 >= self._next_diag:

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from rover_nav.runtime.mapping_check import check_keys, mapping_items, number
 from rover_nav.runtime.params import ConfigError
 
 #: Topics whose messages the link layer retransmits until they arrive (a CCSDS COP-1-like ARQ):
@@ -77,37 +78,19 @@ _CHANNEL_KEYS = {'delay_s', 'jitter_s', 'loss', 'bandwidth_bytes_per_s', 'burst_
 _TOP_KEYS = {'name', 'description', 'heartbeat_period_s', 'seed', 'uplink', 'downlink'}
 
 
-def _number(where: str, value: Any, lo: float, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f'{where} must be a finite number, got {value!r}')
-    if not lo <= value <= hi:
-        raise ConfigError(f'{where} = {value} is out of range [{lo}, {hi}]')
-    return float(value)
-
-
 def _blackouts(where: str, value: Any) -> tuple[Blackout, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list):
-        raise ConfigError(f'{where} must be a list of {{start_s, duration_s[, period_s]}}')
     out = []
-    for i, item in enumerate(value):
-        here = f'{where}[{i}]'
-        if not isinstance(item, dict):
-            raise ConfigError(f'{here} must be a mapping')
-        extra = set(item) - {'start_s', 'duration_s', 'period_s'}
-        if extra:
-            raise ConfigError(f'{here}: unknown key(s) {sorted(extra)}; allowed: start_s, duration_s, period_s')
-        for key in ('start_s', 'duration_s'):
-            if key not in item:
-                raise ConfigError(f'{here}.{key} is required')
-        duration = _number(f'{here}.duration_s', item['duration_s'], 0.0, 1e9)
+    for here, item in mapping_items(where, value, ('start_s', 'duration_s', 'period_s'), ('start_s', 'duration_s'),
+                                    '{start_s, duration_s[, period_s]}'):
+        duration = number(f'{here}.duration_s', item['duration_s'], 0.0, 1e9)
         period = None
         if item.get('period_s') is not None:
-            period = _number(f'{here}.period_s', item['period_s'], 1e-3, 1e9)
+            period = number(f'{here}.period_s', item['period_s'], 1e-3, 1e9)
             if duration >= period:
                 raise ConfigError(f'{here}.duration_s = {duration} must be shorter than period_s = {period}')
-        out.append(Blackout(_number(f'{here}.start_s', item['start_s'], 0.0, 1e9), duration, period))
+        out.append(Blackout(number(f'{here}.start_s', item['start_s'], 0.0, 1e9), duration, period))
     return tuple(out)
 
 
@@ -116,12 +99,10 @@ def parse_channel(data: Any, where: str) -> ChannelConfig:
         return ChannelConfig()
     if not isinstance(data, dict):
         raise ConfigError(f'{where} must be a mapping')
-    extra = set(data) - _CHANNEL_KEYS
-    if extra:
-        raise ConfigError(f'{where}: unknown key(s) {sorted(extra)}; allowed: {", ".join(sorted(_CHANNEL_KEYS))}')
+    check_keys(where, data, sorted(_CHANNEL_KEYS))
     bandwidth = data.get('bandwidth_bytes_per_s')
     if bandwidth is not None:
-        bandwidth = _number(f'{where}.bandwidth_bytes_per_s', bandwidth, 1.0, 1e12)
+        bandwidth = number(f'{where}.bandwidth_bytes_per_s', bandwidth, 1.0, 1e12)
     retransmit = data.get('retransmit', list(DEFAULT_RETRANSMIT))
     if not isinstance(retransmit, list) or not all(isinstance(t, str) and t.startswith('/') for t in retransmit):
         raise ConfigError(f'{where}.retransmit must be a list of absolute topic names, got {retransmit!r}')
@@ -129,11 +110,11 @@ def parse_channel(data: Any, where: str) -> ChannelConfig:
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 1000:
         raise ConfigError(f'{where}.max_retransmissions must be an integer in [0, 1000], got {retries!r}')
     return ChannelConfig(
-        delay_s=_number(f'{where}.delay_s', data.get('delay_s', 0.0), 0.0, 3600.0),
-        jitter_s=_number(f'{where}.jitter_s', data.get('jitter_s', 0.0), 0.0, 3600.0),
-        loss=_number(f'{where}.loss', data.get('loss', 0.0), 0.0, 1.0),
+        delay_s=number(f'{where}.delay_s', data.get('delay_s', 0.0), 0.0, 3600.0),
+        jitter_s=number(f'{where}.jitter_s', data.get('jitter_s', 0.0), 0.0, 3600.0),
+        loss=number(f'{where}.loss', data.get('loss', 0.0), 0.0, 1.0),
         bandwidth_bytes_per_s=bandwidth,
-        burst_s=_number(f'{where}.burst_s', data.get('burst_s', 1.0), 0.01, 3600.0),
+        burst_s=number(f'{where}.burst_s', data.get('burst_s', 1.0), 0.01, 3600.0),
         blackouts=_blackouts(f'{where}.blackouts', data.get('blackouts')),
         retransmit=tuple(retransmit), max_retransmissions=retries)
 
@@ -142,9 +123,7 @@ def parse_profile(data: Any, source: str = 'link profile') -> LinkProfile:
     """Validate a profile mapping; ConfigError names the bad key."""
     if not isinstance(data, dict):
         raise ConfigError(f'{source}: top level must be a mapping with name, uplink, downlink')
-    extra = set(data) - _TOP_KEYS
-    if extra:
-        raise ConfigError(f'{source}: unknown key(s) {sorted(extra)}; allowed: {", ".join(sorted(_TOP_KEYS))}')
+    check_keys(source, data, sorted(_TOP_KEYS))
     name = data.get('name', Path(source).stem)
     if not isinstance(name, str) or not name:
         raise ConfigError(f'{source}: name must be a non-empty string')
@@ -157,7 +136,7 @@ def parse_profile(data: Any, source: str = 'link profile') -> LinkProfile:
     return LinkProfile(
         name=name, uplink=parse_channel(data.get('uplink'), f'{source}: uplink'),
         downlink=parse_channel(data.get('downlink'), f'{source}: downlink'),
-        heartbeat_period_s=_number(f'{source}: heartbeat_period_s', data.get('heartbeat_period_s', 1.0), 0.05, 600.0),
+        heartbeat_period_s=number(f'{source}: heartbeat_period_s', data.get('heartbeat_period_s', 1.0), 0.05, 600.0),
         seed=seed, description=description, source=source)
 
 
@@ -166,7 +145,7 @@ def load_profile(name_or_path: str, links_dir: Path | None = None) -> LinkProfil
     path = Path(name_or_path)
     if not (path.suffix in ('.yaml', '.yml') or path.exists()):
         if links_dir is None:
-            from rover_bringup.paths import data_dir
+            from rover_description.paths import data_dir
             links_dir = data_dir('config') / 'links'
         path = links_dir / f'{name_or_path}.yaml'
         if not path.is_file():

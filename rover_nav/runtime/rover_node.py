@@ -22,7 +22,6 @@ from rover_nav.runtime.params import ParameterTable, ParamSpec, Snapshot
 DIAG_OK = DiagnosticStatus.OK
 DIAG_WARN = DiagnosticStatus.WARN
 DIAG_ERROR = DiagnosticStatus.ERROR
-DIAG_STALE = DiagnosticStatus.STALE
 
 
 class RoverNode(IntraProcessMixin, Node):

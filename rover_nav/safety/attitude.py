@@ -11,48 +11,8 @@ import math
 
 import numpy as np
 
+from rover_description.rotations import unit_quaternion
 from rover_nav.safety.command import require_finite
-
-#: |norm - 1| a REP-145 orientation may be off by and still be read as a rotation (float32 and
-#: fixed-point drivers, e.g. the BNO055's 1/16384 steps, are far inside it)
-QUATERNION_NORM_TOLERANCE = 0.05
-
-
-def unit_quaternion(x: float, y: float, z: float, w: float,
-                    tolerance: float = QUATERNION_NORM_TOLERANCE) -> tuple[float, float, float, float]:
-    """The quaternion normalised; ValueError unless it is finite and |norm - 1| <= tolerance.
-
-    The norm comes from math.hypot, which neither overflows (a 1e160-scaled quaternion is not
-    read as level) nor underflows (a 2e-6 one is not a rotation, whatever its direction).
-    """
-    require_finite(qx=x, qy=y, qz=z, qw=w)
-    n = math.hypot(x, y, z, w)
-    if not (math.isfinite(n) and abs(n - 1.0) <= tolerance):
-        raise ValueError(f'orientation quaternion has norm {n:.6g}: not a unit quaternion '
-                         f'(tolerance {tolerance})')
-    return x / n, y / n, z / n, w / n
-
-
-def quaternion_matrix(x: float, y: float, z: float, w: float) -> np.ndarray:
-    """Rotation matrix (3, 3) of a unit quaternion (normalised here); ValueError if it is not one."""
-    x, y, z, w = unit_quaternion(x, y, z, w)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
-
-
-def rpy_matrix(roll: float, pitch: float, yaw: float) -> np.ndarray:
-    """Rotation (3, 3) of URDF roll-pitch-yaw (fixed axes x, y, z): Rz(yaw) Ry(pitch) Rx(roll)."""
-    cr, sr = math.cos(roll), math.sin(roll)
-    cp, sp = math.cos(pitch), math.sin(pitch)
-    cy, sy = math.cos(yaw), math.sin(yaw)
-    return np.array([
-        [cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
-        [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
-        [-sp, cp * sr, cp * cr],
-    ])
 
 
 def up_in_base(q_world_imu: tuple[float, float, float, float], r_base_imu: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ and sends TwistStamped commands at 20 Hz, matching answers by their copied stamp
 - one bare DDS hop: publisher and subscriber in two contexts of this process (one-way);
 - the chain: teleop/cmd_vel to cmd_vel through the three processes (4 hops, 3 nodes);
 - CPU of each chain node over the run, against the bare relay under the same command stream.
-Everything runs in a private ROS domain (`rover_bringup.ros_domain.claim_domain`, localhost
+Everything runs in a private ROS domain (`rover_nav.runtime.ros_domain.claim_domain`, localhost
 discovery), so a running rover or a parallel test is not disturbed.
 No test asserts on these numbers; `rover bench` prints them.
 """
@@ -22,7 +22,7 @@ import sys
 import time
 from typing import Any
 
-from rover_bringup.benchmarking import BenchResult
+from rover_nav.runtime.benchmarking import BenchResult
 
 CHAIN = (
     ('speed_limiter', 'rover_nav.safety.speed_limiter_node', 'teleop/cmd_vel', 'safety/limited_cmd_vel'),
@@ -177,8 +177,8 @@ class _Driver:
 
 def run_benchmarks(seconds: float = 10.0) -> list[BenchResult]:
     """Latency of the chain vs one bare hop, and CPU of each node vs a bare relay (see module doc)."""
-    from rover_bringup.paths import data_file
-    from rover_bringup.ros_domain import claim_domain
+    from rover_description.paths import data_file
+    from rover_nav.runtime.ros_domain import claim_domain
 
     domain_id = claim_domain()  # a locked private domain, localhost discovery, exported to the children
     env = dict(os.environ, PYTHONUNBUFFERED='1')

@@ -18,27 +18,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from builtin_interfaces.msg import Time
 from geometry_msgs.msg import TwistStamped
 from std_msgs.msg import Header
 
 from rover_nav.runtime import qos
-from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
+from rover_nav.runtime.checks import all_finite, seconds_to_time, stamp_seconds, stamp_too_far_ahead
+from rover_nav.runtime.estop_link import EstopLink
 from rover_nav.runtime.params import ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNode
 from rover_nav.safety.command import ZERO, Twist2D
-from rover_nav.safety.estop_link import EstopLink
 
 SKEW_SPEC = ParamSpec('max_clock_skew', float, 0.5,
                       "Seconds a message stamp may lie ahead of this node's clock before the message is "
                       'rejected; too small drops good commands from a publisher whose clock runs ahead.',
                       lo=0.0, hi=60.0)
 DIAG_PERIOD_S = 1.0
-
-
-def _seconds_to_time(seconds: float) -> Time:
-    nanoseconds = max(0, int(round(seconds * 1e9)))
-    return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
 
 
 class ChainNode(RoverNode):
@@ -119,7 +113,7 @@ class ChainNode(RoverNode):
         if self._last_header is not None:
             now = max(now, stamp_seconds(self._last_header.stamp))
             frame = self._last_header.frame_id
-        return Header(stamp=_seconds_to_time(now), frame_id=frame)
+        return Header(stamp=seconds_to_time(now), frame_id=frame)
 
     def _on_latch(self, source: str) -> None:
         self.estopped = True

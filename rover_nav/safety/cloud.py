@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rover_nav.safety.attitude import rpy_matrix
+from rover_description.rotations import rpy_matrix
 
 # sensor_msgs/PointField datatypes we read
 FLOAT32, FLOAT64 = 7, 8

@@ -15,11 +15,12 @@ from typing import Any
 
 from sensor_msgs.msg import Imu, PointCloud2
 
+from rover_description.rotations import rpy_matrix
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
-from rover_nav.safety.attitude import rpy_matrix, up_in_base
+from rover_nav.safety.attitude import up_in_base
 from rover_nav.safety.chain_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, SKEW_SPEC, ChainNode
 from rover_nav.safety.command import Twist2D, same_sign
 from rover_nav.safety.sensor_params import (

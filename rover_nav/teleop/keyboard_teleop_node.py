@@ -26,6 +26,7 @@ from sensor_msgs.msg import Imu
 from std_msgs.msg import Bool, String
 
 from rover_nav.runtime import qos
+from rover_nav.runtime.checks import stamp_seconds
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import RoverNode
@@ -153,7 +154,7 @@ class KeyboardTeleop(RoverNode):
     def _on_odom(self, topic: str, msg: Odometry) -> None:
         if topic == 'odom' and self.status.link is not None:
             stamp = msg.header.stamp
-            self.status.on_telemetry_stamp(self.now_s() - (stamp.sec + stamp.nanosec * 1e-9))
+            self.status.on_telemetry_stamp(self.now_s() - stamp_seconds(stamp))
         self.status.on_odometry(topic, msg.twist.twist.linear.x, msg.twist.twist.angular.z, time.monotonic())
 
     def _on_imu(self, msg: Imu) -> None:

@@ -25,7 +25,6 @@ from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
 import errno
-import json
 import os
 from pathlib import Path
 import queue
@@ -449,10 +448,6 @@ def recording_report(status: WriterStatus) -> dict[str, Any]:
 def describe_errors(errors: dict[str, str]) -> str:
     """'cannot write bag: No space left on device: /x/bag_0.mcap; ...' for logs and diagnostics."""
     return '; '.join(f'cannot write {sink}: {text}' for sink, text in sorted(errors.items()))
-
-
-def dumps_compact(obj: Any) -> str:
-    return json.dumps(obj, separators=(',', ':'))
 
 
 __all__ = ['SINKS', 'RunWriter', 'WriterStatus', 'describe_errors', 'recording_report']

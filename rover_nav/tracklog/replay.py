@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from rover_nav.runtime.checks import stamp_seconds
 from rover_nav.tracklog import bag as bagmod
 from rover_nav.tracklog.files import CSV_HEADER, csv_line, track_geojson, write_json_atomic
 from rover_nav.tracklog.geo import CHANGE4_LAT_DEG, CHANGE4_LON_DEG, tilt_deg_from_quaternion
@@ -41,10 +42,6 @@ def _kind(topic: str) -> str | None:
     return last if last in _TRACK_TOPICS else None
 
 
-def _stamp_s(stamp: Any) -> float:
-    return float(stamp.sec) + float(stamp.nanosec) * 1e-9
-
-
 def replay_bag(bag_dir: Path, sample_distance_m: float = 0.05, sample_heading_deg: float = 5.0,
                source: str = 'auto', wall_time_s: float = 0.0, **summary_extra: Any) -> Rebuilt:
     """Run the bag's messages through a fresh TrackRecorder; returns points, events, summary."""
@@ -67,10 +64,10 @@ def replay_bag(bag_dir: Path, sample_distance_m: float = 0.05, sample_heading_de
         try:
             m = decode(msg.data)
             if kind == 'clock':
-                clock_s = _stamp_s(m.clock)
+                clock_s = stamp_seconds(m.clock)
                 rec.note_time(clock_s)
             elif kind in ('ground_truth', 'odom'):
-                t = _stamp_s(m.header.stamp) or (clock_s if clock_s is not None else log_ns * 1e-9)
+                t = stamp_seconds(m.header.stamp) or (clock_s if clock_s is not None else log_ns * 1e-9)
                 p, q = m.pose.pose.position, m.pose.pose.orientation
                 feed = rec.on_ground_truth if kind == 'ground_truth' else rec.on_odom
                 point = feed(t, p.x, p.y, p.z, (q.x, q.y, q.z, q.w))

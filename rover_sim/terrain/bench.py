@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rover_bringup.benchmarking import BenchResult, best_time
+from rover_nav.runtime.benchmarking import BenchResult, best_time
 
 from .build import DEFAULT_MESH_TOLERANCE_M
 from .config import CraterField, LanderSpec, RockField, SpawnSpec, TerrainRelief, WorldConfig

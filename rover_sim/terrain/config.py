@@ -449,7 +449,7 @@ def resolve_world_path(name_or_path: str | Path) -> Path:
         if not path.is_file():
             raise FileNotFoundError(f'world file {text!r} not found')
         return path
-    from rover_bringup.paths import named_file
+    from rover_description.paths import named_file
     return named_file('worlds', text, 'world')
 
 

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .atomic import write_text
-
 
 @dataclass(frozen=True)
 class TerrainMesh:
@@ -226,8 +224,3 @@ def obj_text(mesh: TerrainMesh, name: str) -> str:
     f = mesh.faces + 1
     lines.extend(f'f {a}//{a} {b}//{b} {c}//{c}' for a, b, c in f.tolist())
     return '\n'.join(lines) + '\n'
-
-
-def write_obj(mesh: TerrainMesh, path, name: str) -> None:
-    """Write the mesh as an OBJ file, atomically."""
-    write_text(path, obj_text(mesh, name))

@@ -24,7 +24,7 @@ from helpers.fake_launch import load_launch_file
 import pytest
 import yaml
 
-from rover_bringup.paths import REPO_ROOT, data_dir
+from rover_description.paths import REPO_ROOT, data_dir
 
 PACKAGE = 'rover_testbed'
 LAUNCH_FILES = sorted(data_dir('launch').glob('*.launch.py'))

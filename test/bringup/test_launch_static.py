@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from rover_bringup import graph
-from rover_bringup.paths import REPO_ROOT, data_dir
+from rover_description.paths import REPO_ROOT, data_dir
 
 PACKAGE = 'rover_testbed'
 LAUNCH_FILES = sorted(data_dir('launch').glob('*.launch.py'))

@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from rover_bringup.paths import data_file
+from rover_description.paths import data_file
 
 
 def _rover_run(*args: str) -> subprocess.CompletedProcess:

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 import pytest
 
-from rover_bringup.paths import data_dir
 from rover_bringup.scenario import Scenario, Segment, load_scenario, parse_scenario
+from rover_description.paths import data_dir
 from rover_nav.runtime.params import ConfigError
 
 NAMED = ('egress', 'straight', 'square', 'climb_and_back')

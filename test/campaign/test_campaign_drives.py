@@ -11,7 +11,7 @@ import sys
 from helpers.processes import NodeProcess
 import pytest
 
-from rover_bringup.paths import data_file
+from rover_description.paths import data_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group('campaign')]
 

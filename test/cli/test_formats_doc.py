@@ -14,7 +14,7 @@ import sys
 import pytest
 import yaml
 
-from rover_bringup.paths import REPO_ROOT
+from rover_description.paths import REPO_ROOT
 from rover_nav.runtime.params import ConfigError, ParamSpec, check_value
 
 DOC = REPO_ROOT / 'docs' / 'formats.md'
@@ -114,7 +114,7 @@ def test_the_scenario_table_matches_the_validator():
 
 
 def test_the_parameter_table_covers_rover_yaml_with_the_strictest_ranges():
-    from rover_bringup.paths import data_file
+    from rover_description.paths import data_file
 
     rows = table_rows()
     specs = node_specs()

@@ -15,9 +15,9 @@ import xml.etree.ElementTree as ET
 from helpers.tools import require_tool
 import pytest
 
-from rover_bringup.paths import data_dir
 from rover_description.description import urdf_xml
 from rover_description.geometry import PROFILES, WHEEL_JOINTS
+from rover_description.paths import data_dir
 
 WHEEL_LINKS = [joint.replace('_joint', '_link') for joint in WHEEL_JOINTS]
 

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 import numpy as np
 import pytest
 
-from rover_description.urdf_model import Shape, axis_rotation, matrix_rpy, parse_urdf, rpy_matrix, transform
+from rover_description.rotations import matrix_rpy, rpy_matrix
+from rover_description.urdf_model import Shape, axis_rotation, parse_urdf, transform
 
 angle = st.floats(-math.pi, math.pi, allow_nan=False)
 small_pitch = st.floats(-1.5, 1.5, allow_nan=False)
@@ -17,18 +18,18 @@ small_pitch = st.floats(-1.5, 1.5, allow_nan=False)
 
 @given(angle, small_pitch, angle)
 def test_rpy_matrix_is_a_rotation_and_round_trips(r, p, y):
-    rot = rpy_matrix((r, p, y))
+    rot = rpy_matrix(r, p, y)
     assert np.allclose(rot @ rot.T, np.eye(3), atol=1e-12)
     assert np.linalg.det(rot) == pytest.approx(1.0)
-    assert np.allclose(rpy_matrix(matrix_rpy(rot)), rot, atol=1e-9)
+    assert np.allclose(rpy_matrix(*matrix_rpy(rot)), rot, atol=1e-9)
 
 
 def test_rpy_convention_is_fixed_axes_roll_pitch_yaw():
     # positive pitch turns x down toward -z (a camera pitched down), positive yaw turns x toward +y
-    assert np.allclose(rpy_matrix((0, 0.5, 0)) @ [1, 0, 0], [math.cos(0.5), 0, -math.sin(0.5)])
-    assert np.allclose(rpy_matrix((0, 0, 0.5)) @ [1, 0, 0], [math.cos(0.5), math.sin(0.5), 0])
+    assert np.allclose(rpy_matrix(0, 0.5, 0) @ [1, 0, 0], [math.cos(0.5), 0, -math.sin(0.5)])
+    assert np.allclose(rpy_matrix(0, 0, 0.5) @ [1, 0, 0], [math.cos(0.5), math.sin(0.5), 0])
     # the ROS optical frame: z forward = parent x, x right = parent -y
-    optical = rpy_matrix((-math.pi / 2, 0, -math.pi / 2))
+    optical = rpy_matrix(-math.pi / 2, 0, -math.pi / 2)
     assert np.allclose(optical[:, 2], [1, 0, 0]) and np.allclose(optical[:, 0], [0, -1, 0])
 
 

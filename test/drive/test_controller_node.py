@@ -119,7 +119,7 @@ def test_stale_cmd_vel_stops_the_wheels_and_holds_steering(wired):
 def test_estop_latches_until_the_reset_notice_and_a_plain_false_clears_nothing(wired, probe):
     from std_msgs.msg import Empty
 
-    from rover_nav.safety.estop_link import CLEARED_QOS, CLEARED_TOPIC
+    from rover_nav.runtime.estop_link import CLEARED_QOS, CLEARED_TOPIC
 
     io = wired(command_timeout=5.0)
     out = io['out']

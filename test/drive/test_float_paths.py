@@ -12,6 +12,7 @@ import math
 import random
 import re
 
+from drive.reference_suspension import compensate
 import numpy as np
 import pytest
 
@@ -24,7 +25,6 @@ from rover_nav.drive.suspension import (
     SuspensionModel,
     axle_groups,
     common_mode,
-    compensate,
 )
 
 
@@ -128,10 +128,18 @@ def test_covariance_rows_are_the_covariance(profile):
             assert bits(odom.covariance_rows()) == bits(odom.covariance)
 
 
-def test_joint_index_matches_the_lookup_functions(layout):
+def _reference_lookup(names: list[str], values: list[float], wanted) -> list[float]:
+    """The plain reading of a JointState: the last entry of each wanted name, NaN when not named."""
+    last = {name: values[i] for i, name in enumerate(names)} if values else {}
+    return [float(last[j]) if j is not None and j in last else math.nan for j in wanted]
+
+
+def test_joint_index_reads_joint_states_as_the_plain_lookup(layout):
+    """One index, kept across messages while the names stay equal, re-made when they change."""
     rng = random.Random(11)
-    names = [*layout.steer_joint_names, *layout.wheel_joints, 'rocker_left_joint', 'bogie_left_joint']
-    index = joints.JointIndex(layout)
+    extra = ('rocker_left_joint', 'bogie_left_joint')
+    names = [*layout.steer_joint_names, *layout.wheel_joints, *extra]
+    index = joints.JointIndex(layout, extra)
     for _ in range(300):
         order = names[:]
         rng.shuffle(order)
@@ -141,11 +149,21 @@ def test_joint_index_matches_the_lookup_functions(layout):
             order.append(order[0])  # a repeated name: the last one counts
         position = [rng.choice([rng.uniform(-1.0, 1.0), math.nan, -0.0]) for _ in order]
         velocity = [] if rng.random() < 0.2 else [rng.uniform(-1.0, 1.0) for _ in order]
-        assert bits(index.steer_angles(order, position)) == bits(joints.steer_angles(layout, order, position))
-        assert bits(index.wheel_values(order, velocity, 'velocity')) == bits(
-            joints.wheel_values(layout, order, velocity, 'velocity'))
+        steer = [0.0 if not s else v for s, v in zip(layout.steerable.tolist(),
+                                                      _reference_lookup(order, position, layout.steer_joints),
+                                                      strict=True)]
+        assert bits(index.steer_angles(order, position)) == bits(steer)
+        assert bits(joints.steer_angles(layout, order, position)) == bits(steer)
+        wheels = _reference_lookup(order, velocity, layout.wheel_joints)
+        assert bits(index.wheel_values(order, velocity, 'velocity')) == bits(wheels)
+        assert bits(joints.wheel_values(layout, order, velocity, 'velocity')) == bits(wheels)
+        assert index.steer_named(order) == tuple(j in order for j in layout.steer_joint_names)
+        last = {name: i for i, name in enumerate(order)}
+        assert index.extra_indices(order) == (tuple(last[j] for j in extra) if set(extra) <= set(order) else None)
     with pytest.raises(joints.JointStateError, match='velocity has 1 entries'):
         index.wheel_values(names, [0.0], 'velocity')
+    with pytest.raises(joints.JointStateError, match='position has 1 entries'):
+        joints.steer_angles(layout, names, [0.0])
 
 
 def test_estimate_twist_takes_lists_and_arrays_alike(layout):

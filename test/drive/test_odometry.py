@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 import numpy as np
 import pytest
 
+from rover_description.rotations import rpy_matrix
 from rover_nav.drive.kinematics import DriveKinematics, DriveLimits, steering_angles, surface_speeds
 from rover_nav.drive.odometry import (
     ImuYaw,
@@ -20,10 +21,7 @@ from rover_nav.drive.odometry import (
     base_yaw_rate_from_imu,
     estimate_twist,
     fuse_rates,
-    quaternion_matrix,
-    rpy_matrix,
     wrap_angle,
-    yaw_from_quaternion,
 )
 
 LIMITS = DriveLimits(max_wheel_speed=0.08, min_turning_radius=1.0)
@@ -269,13 +267,6 @@ def test_set_yaw_replaces_heading_and_its_variance():
     assert odom.cov[2, 2] == 1e-4 and odom.cov[0, 2] == 0.0
 
 
-@settings(deadline=None)  # timing varies on a shared CI machine
-@given(st.floats(-math.pi, math.pi))
-def test_yaw_from_quaternion_inverts_a_yaw_rotation(yaw):
-    q = (0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2))
-    assert wrap_angle(yaw_from_quaternion(*q) - yaw) == pytest.approx(0.0, abs=1e-9)
-
-
 def test_imu_yaw_keeps_the_odom_origin():
     imu = ImuYaw()
     assert imu.odom_yaw(1.0, 0.0) == pytest.approx(0.0)  # first reading: odom keeps its heading
@@ -326,15 +317,6 @@ def _quaternion_of(r: np.ndarray) -> tuple[float, float, float, float]:
     q[j] = (r[j, i] + r[i, j]) / s
     q[k] = (r[k, i] + r[i, k]) / s
     return tuple(q)  # type: ignore[return-value]
-
-
-def test_quaternion_matrix_matches_rpy_and_rejects_zero():
-    half = math.sqrt(0.5)
-    assert np.allclose(quaternion_matrix(0.0, 0.0, half, half), rpy_matrix(0.0, 0.0, math.pi / 2))
-    with pytest.raises(ValueError, match='quaternion'):
-        quaternion_matrix(0.0, 0.0, 0.0, 0.0)
-    with pytest.raises(ValueError, match='quaternion'):
-        quaternion_matrix(math.nan, 0.0, 0.0, 1.0)
 
 
 def test_gyro_rate_in_a_rolled_imu_is_turned_into_body_yaw_rate():

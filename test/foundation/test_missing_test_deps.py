@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from rover_bringup.paths import REPO_ROOT
+from rover_description.paths import REPO_ROOT
 
 NEEDS_HYPOTHESIS = 'test/teleop/test_deadman.py'  # imports hypothesis at module level
 PLAIN = 'test/teleop/test_device_select.py'  # does not

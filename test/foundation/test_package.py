@@ -177,16 +177,16 @@ def test_console_scripts_are_found_in_a_colcon_install(tmp_path, monkeypatch):
 
 def test_package_data_is_found_through_paths_only():
     """A path built from __file__ breaks in a colcon install (site-packages has no config/ beside it):
-    only rover_bringup/paths.py may do that; every other module asks it (data_dir / data_file)."""
+    only rover_description/paths.py may do that; every other module asks it (data_dir / data_file)."""
     offenders = []
     for pkg in PACKAGES:
         for path in (ROOT / pkg).rglob('*.py'):
-            if path == ROOT / 'rover_bringup' / 'paths.py':
+            if path == ROOT / 'rover_description' / 'paths.py':
                 continue
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
                 if isinstance(node, ast.Name) and node.id == '__file__':
                     offenders.append(f'{path.relative_to(ROOT)}:{node.lineno}')
-    assert not offenders, f'use rover_bringup.paths instead of __file__: {offenders}'
+    assert not offenders, f'use rover_description.paths instead of __file__: {offenders}'
 
 
 def test_venv_is_hidden_from_colcon():

@@ -24,14 +24,19 @@ def command_fields(now: float):
                      stamp_near(now), st.sampled_from(['', 'base_link', 'x' * 300, '\u00e9\u00e8']))
 
 
-def publish_command(h: Harness, fields) -> None:
+def twist_msg(fields) -> TwistStamped:
+    """The TwistStamped of one `command_fields` draw."""
     v, w, (ly, lz, ax, ay), (sec, nsec), frame = fields
     msg = TwistStamped()
     msg.header.stamp.sec, msg.header.stamp.nanosec = sec, nsec
     msg.header.frame_id = frame
     msg.twist.linear.x, msg.twist.angular.z = v, w
     msg.twist.linear.y, msg.twist.linear.z, msg.twist.angular.x, msg.twist.angular.y = ly, lz, ax, ay
-    h.cmd_pub.publish(msg)
+    return msg
+
+
+def publish_command(h: Harness, fields) -> None:
+    h.cmd_pub.publish(twist_msg(fields))
 
 
 def sentinel(h: Harness) -> TwistStamped:
@@ -185,3 +190,19 @@ def check_never_raises(h: Harness, start: int, sent: dict[str, tuple[float, floa
             v, w = r.msg.twist.linear.x, r.msg.twist.angular.z
             assert abs(v) <= abs(v_in) and abs(w) <= abs(w_in), (v_in, w_in, v, w)
             assert v * v_in >= 0.0 and w * w_in >= 0.0, (v_in, w_in, v, w)
+
+
+def fuzz_guard_once(h: Harness, data, good_input, sensors) -> None:
+    """One fuzz case of a guard: advance the clock, now and then a valid sensor input (`good_input()`), fuzzed
+    sensor messages (`sensors`: (strategy of now, publisher, max per case) each), fuzzed commands, and the
+    never-raises check once the sentinel's answer shows the guard took everything."""
+    start = len(h.out)
+    h.set_clock(round(h.t + data.draw(st.floats(0.0, 0.3)), 6))
+    if data.draw(st.booleans()):
+        good_input()
+    for strategy, publisher, most in sensors:
+        for msg in data.draw(st.lists(strategy(h.t), max_size=most)):
+            publisher.publish(msg)
+    sent = tagged_commands(h, data.draw(st.lists(command_fields(h.t), min_size=1, max_size=3)))
+    sentinel(h)
+    check_never_raises(h, start, sent)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import math
 
-from fuzz.bench import NodeBench
-from fuzz.chain_fuzz import FUZZ_SETTINGS, command_fields, imus
+from fuzz.chain_fuzz import FUZZ_SETTINGS, command_fields, imus, twist_msg
 from fuzz.strategies import joint_state_fields, stamp_near
 from geometry_msgs.msg import TwistStamped
+from helpers.node_bench import NodeBench
 from hypothesis import given
 from hypothesis import strategies as st
 import pytest
@@ -31,17 +31,14 @@ JOINTS = (*WHEEL_JOINTS, *STEER_JOINTS, *SUSPENSION_JOINTS)
 def drive():
     from rover_nav.drive.controller_node import DriveControllerNode
 
-    b = NodeBench(DriveControllerNode, {'command_timeout': TIMEOUT, 'max_wheel_speed': 5.0,
-                                        'suspension_compensation': True, 'gyro_assist': True})
-    b.cmd = b.probe.publisher('cmd_vel', TwistStamped, qos.COMMAND)
-    b.states = b.probe.publisher('joint_states', JointState, qos.SENSOR_PUB)
-    b.imu = b.probe.publisher('imu', Imu, qos.SENSOR_PUB)
-    b.out = b.probe.subscribe('joint_commands', JointState, qos.COMMAND)
-    b.probe.wait_for_subscribers(b.cmd)
-    try:
+    with NodeBench(DriveControllerNode, {'command_timeout': TIMEOUT, 'max_wheel_speed': 5.0,
+                                         'suspension_compensation': True, 'gyro_assist': True}) as b:
+        b.cmd = b.probe.publisher('cmd_vel', TwistStamped, qos.COMMAND)
+        b.states = b.probe.publisher('joint_states', JointState, qos.SENSOR_PUB)
+        b.imu = b.probe.publisher('imu', Imu, qos.SENSOR_PUB)
+        b.out = b.probe.subscribe('joint_commands', JointState, qos.COMMAND)
+        b.probe.wait_for_subscribers(b.cmd)
         yield b
-    finally:
-        b.close()
 
 
 def check(b: NodeBench, start: int) -> None:
@@ -56,13 +53,7 @@ def check(b: NodeBench, start: int) -> None:
 
 
 def publish_twist(b: NodeBench, fields, tag: str) -> None:
-    v, w, (ly, lz, ax, ay), (sec, nsec), _ = fields
-    msg = TwistStamped()
-    msg.header.stamp.sec, msg.header.stamp.nanosec = sec, nsec
-    msg.header.frame_id = tag
-    msg.twist.linear.x, msg.twist.angular.z = v, w
-    msg.twist.linear.y, msg.twist.linear.z, msg.twist.angular.x, msg.twist.angular.y = ly, lz, ax, ay
-    b.cmd.publish(msg)
+    b.cmd.publish(twist_msg((*fields[:4], tag)))
 
 
 def answered(b: NodeBench, n_before: int) -> None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import replace
 import struct
 
-from fuzz.bench import count_callbacks
 from fuzz.chain_fuzz import FUZZ_SETTINGS
 from fuzz.strategies import joint_state_fields, stamp_near
 from hardware.board_fixtures import hobby_geometry
 from hardware.test_driver_node import PERIOD_NS, START_NS, Rig, forward
+from helpers.node_bench import count_callbacks
 from hypothesis import given
 from hypothesis import strategies as st
 import pytest

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from fuzz.chain_fuzz import (
     FUZZ_SETTINGS,
-    check_never_raises,
     check_outputs,
     clouds,
-    command_fields,
     drive_until_moving,
     first_zero_after,
+    fuzz_guard_once,
     imus,
-    sentinel,
-    tagged_commands,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -28,28 +25,16 @@ IMU_TIMEOUT, WATCHDOG = 0.5, 0.1
 def slope():
     from rover_nav.safety.slope_guard_node import SlopeGuardNode
 
-    h = Harness(SlopeGuardNode, {'tilt_filter_time': 0.0})
-    try:
+    with Harness(SlopeGuardNode, {'tilt_filter_time': 0.0}) as h:
         yield h
-    finally:
-        h.close()
 
 
 @FUZZ_SETTINGS
 @given(data=st.data())
 def test_fuzzed_imu_clouds_and_commands(slope, cases, data):
     cases['slope_guard'] += 1
-    start = len(slope.out)
-    slope.set_clock(round(slope.t + data.draw(st.floats(0.0, 0.3)), 6))
-    if data.draw(st.booleans()):
-        slope.imu()  # a valid level sample now and then, so commands also pass (and are checked)
-    for msg in data.draw(st.lists(imus(slope.t), max_size=3)):
-        slope.imu_pub.publish(msg)
-    for msg in data.draw(st.lists(clouds(slope.t), max_size=1)):
-        slope.cloud_pub.publish(msg)
-    sent = tagged_commands(slope, data.draw(st.lists(command_fields(slope.t), min_size=1, max_size=3)))
-    sentinel(slope)
-    check_never_raises(slope, start, sent)
+    # a valid level sample now and then, so commands also pass (and are checked)
+    fuzz_guard_once(slope, data, slope.imu, [(imus, slope.imu_pub, 3), (clouds, slope.cloud_pub, 1)])
 
 
 def test_after_the_fuzzing_a_stale_imu_gives_zero_within_timeout_plus_one_period(slope):

@@ -25,11 +25,8 @@ V_CAP, W_CAP = 0.0559, 0.1
 def limiter():
     from rover_nav.safety.speed_limiter_node import SpeedLimiterNode
 
-    h = Harness(SpeedLimiterNode)
-    try:
+    with Harness(SpeedLimiterNode) as h:
         yield h
-    finally:
-        h.close()
 
 
 @FUZZ_SETTINGS

@@ -7,9 +7,9 @@ import json
 import math
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from fuzz.bench import NodeBench, count_callbacks
 from fuzz.chain_fuzz import FUZZ_SETTINGS, imus
 from fuzz.strategies import any_float, quaternion, stamp_fields, stamp_near
+from helpers.node_bench import NodeBench, count_callbacks
 from hypothesis import given
 from hypothesis import strategies as st
 from nav_msgs.msg import Odometry
@@ -40,21 +40,20 @@ def logger(tmp_path_factory):
     from rover_nav.tracklog.logger_node import TrackLoggerNode
 
     out = tmp_path_factory.mktemp('fuzz_logger') / 'run'
-    b = NodeBench(TrackLoggerNode, {'output_dir': str(out), 'summary_period': 0.2})
-    b.out_dir = out
-    b.pubs = {'ground_truth': b.probe.publisher('ground_truth', Odometry, qos.STATE),
-              'odom': b.probe.publisher('odom', Odometry, qos.STATE),
-              'imu': b.probe.publisher('imu', Imu, qos.SENSOR_PUB),
-              'events': b.probe.publisher('events', String, qos.EVENTS),
-              '/diagnostics': b.probe.publisher('/diagnostics', DiagnosticArray, qos.DIAGNOSTICS)}
-    b.taken = {topic: count_callbacks(b.node, topic) for topic in DECODED if topic != '/clock'}
-    for pub in b.pubs.values():
-        b.probe.wait_for_subscribers(pub)
-    try:
-        yield b
-    finally:
-        b.node.on_shutdown()
-        b.close()
+    with NodeBench(TrackLoggerNode, {'output_dir': str(out), 'summary_period': 0.2}) as b:
+        b.out_dir = out
+        b.pubs = {'ground_truth': b.probe.publisher('ground_truth', Odometry, qos.STATE),
+                  'odom': b.probe.publisher('odom', Odometry, qos.STATE),
+                  'imu': b.probe.publisher('imu', Imu, qos.SENSOR_PUB),
+                  'events': b.probe.publisher('events', String, qos.EVENTS),
+                  '/diagnostics': b.probe.publisher('/diagnostics', DiagnosticArray, qos.DIAGNOSTICS)}
+        b.taken = {topic: count_callbacks(b.node, topic) for topic in DECODED if topic != '/clock'}
+        for pub in b.pubs.values():
+            b.probe.wait_for_subscribers(pub)
+        try:
+            yield b
+        finally:
+            b.node.on_shutdown()
 
 
 @st.composite

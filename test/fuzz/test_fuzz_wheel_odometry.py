@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 
-from fuzz.bench import NodeBench, count_callbacks
 from fuzz.chain_fuzz import FUZZ_SETTINGS, imus
 from fuzz.strategies import joint_state_fields, stamp_near
+from helpers.node_bench import NodeBench, count_callbacks
 from hypothesis import given
 from hypothesis import strategies as st
 from nav_msgs.msg import Odometry
@@ -29,16 +29,13 @@ JOINTS = (*WHEEL_JOINTS, *STEER_JOINTS)
 def odometry():
     from rover_nav.drive.odometry_node import WheelOdometryNode
 
-    b = NodeBench(WheelOdometryNode, {'imu_fusion': 'yaw_rate', 'max_integration_dt': MAX_DT})
-    b.states = b.probe.publisher('joint_states', JointState, qos.SENSOR_PUB)
-    b.imu = b.probe.publisher('imu', Imu, qos.SENSOR_PUB)
-    b.out = b.probe.subscribe('odom', Odometry, qos.STATE)
-    b.probe.wait_for_subscribers(b.states)
-    b.taken = count_callbacks(b.node, 'joint_states')
-    try:
+    with NodeBench(WheelOdometryNode, {'imu_fusion': 'yaw_rate', 'max_integration_dt': MAX_DT}) as b:
+        b.states = b.probe.publisher('joint_states', JointState, qos.SENSOR_PUB)
+        b.imu = b.probe.publisher('imu', Imu, qos.SENSOR_PUB)
+        b.out = b.probe.subscribe('odom', Odometry, qos.STATE)
+        b.probe.wait_for_subscribers(b.states)
+        b.taken = count_callbacks(b.node, 'joint_states')
         yield b
-    finally:
-        b.close()
 
 
 def check(b: NodeBench, start: int) -> None:

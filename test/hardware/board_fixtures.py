@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from rover_bringup.paths import data_file
 from rover_description.geometry import DepthSensor, Pose, RoverGeometry, Wheel
+from rover_description.paths import data_file
 
 RADIUS = 0.075
 STEER_LIMIT = math.radians(40.0)

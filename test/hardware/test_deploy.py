@@ -12,7 +12,7 @@ import subprocess
 from helpers.tools import require_tool
 import pytest
 
-from rover_bringup.paths import REPO_ROOT
+from rover_description.paths import REPO_ROOT
 
 DEPLOY = REPO_ROOT / 'deploy'
 UNIT = DEPLOY / 'systemd' / 'rover-board.service'

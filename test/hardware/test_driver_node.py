@@ -194,7 +194,7 @@ def _reset_notice(rig):
     """A publisher of what the speed limiter's estop/reset announces (a plain false clears nothing)."""
     from std_msgs.msg import Empty
 
-    from rover_nav.safety.estop_link import CLEARED_QOS
+    from rover_nav.runtime.estop_link import CLEARED_QOS
 
     pub = rig.probe.publisher(f'{rig.ns}/estop/cleared', Empty, CLEARED_QOS)
     rig.wait(lambda: pub.get_subscription_count() >= 1, 'driver subscribed to estop/cleared')

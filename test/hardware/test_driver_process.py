@@ -9,7 +9,7 @@ from helpers.processes import NodeProcess, wait_until
 import pytest
 import yaml
 
-from rover_bringup.paths import data_file
+from rover_description.paths import data_file
 from rover_nav.hardware.roboclaw_emulator import RoboClawEmulator
 from rover_nav.runtime import qos
 

@@ -9,7 +9,7 @@ from hardware.board_fixtures import make_config
 import pytest
 import yaml
 
-from rover_bringup.paths import data_file
+from rover_description.paths import data_file
 from rover_nav.hardware.driver_core import read_imu_offsets
 from rover_nav.hardware.roboclaw_emulator import RoboClawEmulator
 from rover_nav.hardware.selftest import FAIL, PASS, SKIP, WARN, SelfTest, format_table

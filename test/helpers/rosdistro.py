@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from rover_bringup.paths import REPO_ROOT
+from rover_description.paths import REPO_ROOT
 
 # Third-party Python module (top level) -> the rosdep key that installs it on Ubuntu 24.04.
 # A ROS 2 package (rclpy, std_msgs, launch...) is its own key and is not listed here.

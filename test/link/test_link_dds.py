@@ -26,11 +26,11 @@ from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 from std_msgs.msg import Bool, Header, String
 
-from rover_bringup.ros_domain import claim_spare_domain
 from rover_nav.link.link_node import UPLINK_CMD, LinkBridge
 from rover_nav.link.plan import plan_message
 from rover_nav.link.profile import Blackout, ChannelConfig, LinkProfile
 from rover_nav.runtime import qos
+from rover_nav.runtime.ros_domain import claim_spare_domain
 
 TICK = 0.1
 SIM = [Parameter('use_sim_time', value=True)]

@@ -11,7 +11,7 @@ import pytest
 from rclpy.serialization import deserialize_message
 import yaml
 
-from rover_bringup.paths import data_file
+from rover_description.paths import data_file
 from rover_nav.tracklog.bag import read_bag
 
 # a 225 s drive on a loaded 2-core machine can take longer than the suite's 300 s per test

@@ -113,7 +113,7 @@ def test_slope_limits_cannot_be_raised_above_the_hard_limits_at_runtime(slope):
 def test_guards_obey_estop_ignore_false_and_clear_only_on_the_reset_notice(slope):
     from std_msgs.msg import Empty
 
-    from rover_nav.safety.estop_link import CLEARED_QOS, CLEARED_TOPIC
+    from rover_nav.runtime.estop_link import CLEARED_QOS, CLEARED_TOPIC
 
     cleared = slope.probe.publisher(CLEARED_TOPIC, Empty, CLEARED_QOS)
     feed_imu(slope, 0.0)
@@ -148,7 +148,7 @@ def odom(h: Harness, x: float = 0.0) -> None:
 
 def to_hazcam_link(points_base: np.ndarray) -> np.ndarray:
     """base_link points into the hazcam_link frame (inverse of the sensor pose)."""
-    from rover_nav.safety.attitude import rpy_matrix
+    from rover_description.rotations import rpy_matrix
 
     pose = GEOMETRY.hazcam.pose
     return (points_base - np.array(pose.xyz)) @ rpy_matrix(*pose.rpy)

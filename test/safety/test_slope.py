@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 import numpy as np
 import pytest
 
-from rover_nav.safety.attitude import quaternion_matrix, rpy_matrix, tilt_of, up_in_base, uphill_of
+from rover_description.rotations import quaternion_matrix, rpy_matrix
+from rover_nav.safety.attitude import tilt_of, up_in_base, uphill_of
 from rover_nav.safety.command import ZERO
 from rover_nav.safety.slope import LEVEL, SLOW, STALE, STOP, SlopeConfig, SlopeGuard, terrain_tilt_ahead
 

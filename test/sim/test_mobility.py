@@ -16,8 +16,8 @@ import sys
 import numpy as np
 import pytest
 
-from rover_bringup.paths import data_file
 from rover_description.geometry import load_geometry
+from rover_description.paths import data_file
 from rover_sim.simulation import SimConfig, Simulation
 from rover_sim.soils import DEFAULT_SOIL, load_soil, soil_names
 from rover_sim.terrain import WorldConfigError, build_terrain, load_world, parse_world

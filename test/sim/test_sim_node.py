@@ -17,7 +17,7 @@ from std_msgs.msg import Bool, String
 import yaml
 
 from rover_description.geometry import STEER_JOINTS, WHEEL_JOINTS, load_geometry
-from rover_description.urdf_model import rpy_matrix
+from rover_description.rotations import rpy_matrix
 from rover_nav.runtime import qos
 from rover_sim.sensors import roll_pitch_yaw, tilt_deg
 from rover_sim.soils import load_soil
@@ -123,12 +123,12 @@ def _cloud_heights(msg: PointCloud2, base_z: float) -> np.ndarray:
     pts = np.frombuffer(bytes(msg.data), dtype=np.float32).reshape(-1, 3).astype(float)
     pts = pts[np.all(np.isfinite(pts), axis=1)]
     pose = load_geometry('yutu2').hazcam.pose
-    base = pts @ rpy_matrix(pose.rpy).T + np.array(pose.xyz)
+    base = pts @ rpy_matrix(*pose.rpy).T + np.array(pose.xyz)
     return np.column_stack([base[:, 0], base[:, 2] + base_z])
 
 
 def _world_file(tmp_path: Path, source: str, **changes) -> Path:
-    from rover_bringup.paths import data_file
+    from rover_description.paths import data_file
 
     data = yaml.safe_load(data_file('worlds', f'{source}.yaml').read_text())
     data.update(changes)
@@ -183,7 +183,7 @@ def test_imu_reads_minus_fifteen_pitch_on_the_ramp(tmp_path, probe):
 def test_estop_stops_and_only_the_reset_notice_releases(tmp_path, probe):
     from std_msgs.msg import Empty
 
-    from rover_nav.safety.estop_link import CLEARED_QOS, CLEARED_TOPIC
+    from rover_nav.runtime.estop_link import CLEARED_QOS, CLEARED_TOPIC
 
     cleared = probe.publisher(CLEARED_TOPIC, Empty, CLEARED_QOS)
     truth = probe.subscribe('ground_truth', Odometry, qos.STATE)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rover_bringup.paths import data_dir, data_file
+from rover_description.paths import data_dir, data_file
 from rover_nav.runtime.params import validate_all
 from rover_nav.teleop.deadman import JoyTeleopCore, TeleopState
 from rover_nav.teleop.evdev_joy import EvdevJoyMapper

@@ -17,7 +17,7 @@ from sensor_msgs.msg import Joy
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
-from rover_bringup.paths import data_file
+from rover_description.paths import data_file
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import stamp_seconds
 from rover_nav.teleop.joy_teleop_node import JoyTeleop

@@ -262,7 +262,7 @@ def test_the_track_logging_doc_names_every_column_and_the_3d_slip():
     """docs/track_logging.md's track.csv row is what a user reads the columns from: it must match the code."""
     import re
 
-    from rover_bringup.paths import REPO_ROOT
+    from rover_description.paths import REPO_ROOT
     from rover_nav.tracklog.files import CSV_COLUMNS
 
     row = next(line for line in (REPO_ROOT / 'docs' / 'track_logging.md').read_text().splitlines()

@@ -14,10 +14,10 @@ from rosgraph_msgs.msg import Clock
 from std_msgs.msg import String
 
 from rover_bringup import cli
+from rover_bringup.report import summary_table
 from rover_nav.tracklog.bag import BagWriter, QosOffer, TopicInfo
 from rover_nav.tracklog.files import read_csv
 from rover_nav.tracklog.replay import export_run
-from rover_nav.tracklog.report import summary_table
 
 NS = 1_000_000_000
 
@@ -118,7 +118,7 @@ def test_info_prints_a_table_and_show_draws_a_png(tmp_path, capsys):
 def test_show_uses_the_final_terrain_saved_in_the_run(tmp_path):
     import numpy as np
 
-    from rover_nav.tracklog import report
+    from rover_bringup import report
 
     run = tmp_path / 'run'
     make_run(run, seconds=20.0)

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from rover_nav.tracklog import report
+from rover_bringup import report
 
 
 def test_events_at_one_place_share_a_numbered_marker():

@@ -11,7 +11,7 @@ from helpers.tools import require_tool
 import numpy as np
 import pytest
 
-from rover_bringup.paths import data_dir
+from rover_description.paths import data_dir
 from rover_sim.terrain import load_terrain, load_world
 from rover_sim.terrain.build import build_world_outputs, output_paths
 from rover_sim.terrain.gazebo import CHANGE4_LATITUDE_DEG, CHANGE4_LONGITUDE_DEG

@@ -1,25 +1,36 @@
-"""A node under fuzz in its own rclpy context on simulated time, driven by a RosProbe (generic: any node)."""
+"""One node under test in its own rclpy context on simulated time, driven over DDS by a RosProbe (any node).
+
+The test owns /clock: `set_clock(t)` publishes it and spins until the node's clock reads t, so
+timers fire at known simulated times and every judgement is made on stamps, not on how fast a
+loaded machine happens to run the callbacks. The safety chain's Harness and the fuzz suites build on it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from helpers.probe import RosProbe
-from helpers.processes import wait_until
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
-from safety.harness import stamp
 
+from helpers.probe import RosProbe
+from helpers.processes import wait_until
 from rover_nav.runtime import qos
+from rover_nav.runtime.checks import seconds_to_time
 
 
 class NodeBench:
-    """`node_cls(**kwargs)` with use_sim_time; the probe owns /clock. Call close() in finally."""
+    """`node_cls(**kwargs)` with use_sim_time; the probe owns /clock. Call close() in finally.
+
+    A subclass wires its own publishers and subscriptions in `wire()`, before the clock starts at 1 s.
+    As a context manager it closes on exit (`with NodeBench(...) as b: yield b` in a fixture).
+    """
+
+    probe_name = 'node_bench'
 
     def __init__(self, node_cls: type, overrides: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        self.probe = RosProbe('fuzz_probe')
+        self.probe = RosProbe(self.probe_name)
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.node = None
@@ -29,13 +40,18 @@ class NodeBench:
             self.node = node_cls(context=self.context, parameter_overrides=params, **kwargs)
             self.executor.add_node(self.node)
             self.clock_pub = self.probe.publisher('/clock', Clock, qos.CLOCK)
+            self.wire()
             self.t = 0.0
             self.set_clock(1.0)
         except BaseException:
             self.close()
             raise
 
+    def wire(self) -> None:
+        """Publishers and subscriptions of a subclass (none here)."""
+
     def spin(self, duration_s: float = 0.01) -> None:
+        """Process callbacks of both sides for about `duration_s` (wall)."""
         self.executor.spin_once(timeout_sec=0.0)
         self.probe.spin(duration_s / 2)
         self.executor.spin_once(timeout_sec=duration_s / 2)
@@ -46,7 +62,7 @@ class NodeBench:
     def set_clock(self, t: float) -> None:
         """Publish /clock = t and spin until the node's clock shows it (due timers then run)."""
         self.t = t
-        msg = Clock(clock=stamp(t))
+        msg = Clock(clock=seconds_to_time(t))
         target = int(round(t * 1e9))
 
         def seen() -> bool:
@@ -56,12 +72,18 @@ class NodeBench:
             return False
 
         self.wait_for(seen, 10.0, f'node clock at {t:.3f} s')
-        for _ in range(3):
+        for _ in range(3):  # let timers that became due run
             self.executor.spin_once(timeout_sec=0.0)
 
     def advance(self, until: float, step: float = 0.01) -> None:
         while self.t + step <= until + 1e-9:
             self.set_clock(round(self.t + step, 9))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         try:

@@ -1,8 +1,11 @@
-"""Where the package's data lives, on both tiers.
+"""Where the package's data lives, on both tiers (the lowest layer, so every other layer may ask).
 
-On the full ROS 2 tier colcon installs launch/config/urdf/worlds/scenarios into
-`share/rover_testbed/...`; on the embedded tier (editable pip install) they are read from the
-source tree. Every module asks here instead of building paths itself.
+One rule for all: data is read from beside the code that reads it. Running from the source tree
+(the embedded tier's editable pip install, or a tier-1 `colcon build --symlink-install`), that is
+the source tree's launch/config/urdf/worlds/scenarios folders. Running from a copying colcon
+install (site-packages has no data beside it), it is `share/rover_testbed/<kind>`, found through
+the ament index (`ament_index_python`, when importable and the package is indexed there).
+Every module asks here instead of building paths from `__file__` (test_package checks that).
 """
 
 from __future__ import annotations

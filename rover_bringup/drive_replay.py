@@ -8,8 +8,8 @@ the full DDS chain (`rover run --scenario square`) measures, minus the guards an
 The world is simulated as `rover run` simulates it (`Simulation.for_world`: a lander's deck and
 ramp are metal). Suspension compensation is on, as in `drive_controller`, unless switched off.
 
-    python -m rover_nav.drive.replay --world flat --scenario square [--imu-yaw] [--gyro-assist] [--pad 1.0]
-    python -m rover_nav.drive.replay --world change4 --scenario egress [--no-suspension-compensation]
+    python -m rover_bringup.drive_replay --world flat --scenario square [--imu-yaw] [--gyro-assist] [--pad 1.0]
+    python -m rover_bringup.drive_replay --world change4 --scenario egress [--no-suspension-compensation]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from rover_description.rotations import rpy_matrix
 from rover_nav.drive import joints, suspension
 from rover_nav.drive.gyro_assist import GyroAssist
 from rover_nav.drive.kinematics import DriveKinematics, DriveLimits
@@ -36,7 +37,6 @@ from rover_nav.drive.odometry import (
     base_yaw_from_imu,
     base_yaw_rate_from_imu,
     estimate_twist,
-    rpy_matrix,
 )
 from rover_nav.tracklog.sampling import MovingAverageSpeed
 
