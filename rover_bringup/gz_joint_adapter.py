@@ -6,7 +6,7 @@ and ros_gz_bridge bridges one ROS topic to one gz topic. This node splits the dr
 `gz/<joint>/cmd_pos` (steering, rad) for the bridge (see config/gz_bridge.yaml).
 
 Gazebo's controllers hold their last command forever, so when `joint_commands` goes stale
-for `command_timeout` this node commands zero wheel speed itself (steering is held).
+for `joint_command_timeout` this node commands zero wheel speed itself (steering is held).
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ from std_msgs.msg import Float64
 
 from rover_description.geometry import STEER_JOINTS, WHEEL_JOINTS
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ParamSpec
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 
 PARAMS = (
-    ParamSpec('command_timeout', float, 0.5, 's without joint_commands before the wheels are commanded to zero.',
-              lo=0.05, hi=5.0),
+    shared.JOINT_COMMAND_TIMEOUT,
 )
 
 
@@ -70,7 +69,7 @@ class GzJointAdapter(RoverNode):
 
     def _watchdog(self) -> None:
         now = self.now_s()
-        stale = self._last_rx is None or now - self._last_rx > self.params.snapshot.command_timeout
+        stale = self._last_rx is None or now - self._last_rx > self.params.snapshot.joint_command_timeout
         if stale:
             self._zero_wheels()
             if not self._stale:

@@ -4,7 +4,7 @@ Thin shell around `DriveKinematics` (and `GyroAssist` for point turns, fed by `i
 suspension compensation, fed by the IMU pitch rate and the rocker/bogie rates of `joint_states`). Event
 driven for lockstep simulation: one joint_commands per cmd_vel, stamped with the cmd_vel's
 stamp. A watchdog on the node clock (sim time aware)
-publishes zero wheel speed with the steering held while cmd_vel is stale (`command_timeout`) or
+publishes zero wheel speed with the steering held while cmd_vel is stale (`cmd_vel_timeout`) or
 the e-stop is latched, at `watchdog_period`.
 
 E-stop protocol (`rover_nav.safety.estop_link`): `estop` (std_msgs/Bool, latched QoS) `true`
@@ -22,13 +22,14 @@ from geometry_msgs.msg import TwistStamped
 import numpy as np
 from sensor_msgs.msg import Imu, JointState
 
-from rover_description.geometry import PROFILES, HardLimits
+from rover_description.geometry import HardLimits
 from rover_nav.drive import joints, suspension
 from rover_nav.drive.gyro_assist import GyroAssist, GyroAssistConfig
 from rover_nav.drive.kinematics import DriveCommand, DriveKinematics, DriveLimits
 from rover_nav.drive.layout import WheelLayout
 from rover_nav.drive.odometry import rpy_matrix
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.geometry_param import geometry_for
 from rover_nav.runtime.node_main import run_node
@@ -37,17 +38,12 @@ from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 from rover_nav.safety.estop_link import EstopLink
 
 PARAMS = (
-    ParamSpec('profile', str, 'yutu2', 'Rover description profile the wheel geometry, steering limits and steer '
-              'rate are read from; the wrong profile steers the wrong angles.', choices=PROFILES, read_only=True),
-    ParamSpec('max_wheel_speed', float, 0.08, 'm/s wheel surface speed limit; above it all wheels are scaled '
-              'down together (curvature kept). Too high overdrives the motors, too low makes point turns crawl.',
-              lo=1e-4, hi=10.0),
+    shared.PROFILE,
+    shared.MAX_WHEEL_SPEED,
     ParamSpec('min_turning_radius', float, 1.0, 'm; tighter curvature is clamped while moving (point turns only '
               'near zero speed). Too small lets the corners hit their servo limits at speed.', lo=0.01, hi=1e4),
-    ParamSpec('command_timeout', float, 0.5, 's without a fresh cmd_vel (node clock, sim time aware) before the '
-              'wheels are stopped. Too long lets a dead link keep the rover driving.', lo=0.01, hi=60.0),
-    ParamSpec('max_clock_skew', float, 0.5, 's; a cmd_vel stamped further in the future is rejected (stop).',
-              lo=0.0, hi=3600.0),
+    shared.CMD_VEL_TIMEOUT,
+    shared.MAX_CLOCK_SKEW,
     ParamSpec('steer_tolerance', float, 0.1, 'rad; the wheels wait while any corner is further than this from its '
               'target angle. Too large scrubs the wheels through turns.', lo=0.005, hi=1.5),
     ParamSpec('steer_resume_tolerance', float, 0.05, 'rad; waiting wheels start when every corner is within this '
@@ -87,11 +83,9 @@ PARAMS = (
               'the suspension compensation (longer: smoother but later).', lo=0.0, hi=10.0),
     ParamSpec('suspension_rate_timeout', float, 0.3, 's; an older IMU sample or joint_states is not used by '
               'the suspension compensation (it then stays off).', lo=0.01, hi=60.0),
-    ParamSpec('imu_timeout', float, 0.5, 's; an older gyro sample is not used by the assist.', lo=0.01, hi=60.0),
-    ParamSpec('watchdog_period', float, 0.1, 's; period of the staleness check and of the zero commands '
-              'published while stale or e-stopped (node clock).', lo=0.005, hi=5.0, read_only=True),
-    ParamSpec('diagnostics_period', float, 1.0, 's; period of the /diagnostics status (node clock).',
-              lo=0.05, hi=60.0, read_only=True),
+    shared.IMU_TIMEOUT,
+    shared.WATCHDOG_PERIOD,
+    shared.DIAGNOSTICS_PERIOD,
 )
 
 
@@ -339,7 +333,7 @@ class DriveControllerNode(RoverNode):
     # --- timers -------------------------------------------------------------------------------------------------
     def _watchdog(self) -> None:
         now = self.now_s()
-        timeout = self.params.snapshot.command_timeout
+        timeout = self.params.snapshot.cmd_vel_timeout
         age = math.inf if self._last_cmd_t is None else now - self._last_cmd_t
         stale = age > timeout or age < 0.0  # a clock that jumped back (sim restart) is stale too
         if stale and not self._stale:

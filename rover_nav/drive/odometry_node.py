@@ -19,7 +19,6 @@ from nav_msgs.msg import Odometry
 import numpy as np
 from sensor_msgs.msg import Imu, JointState
 
-from rover_description.geometry import PROFILES
 from rover_nav.drive import joints
 from rover_nav.drive.controller_node import load_layout
 from rover_nav.drive.odometry import (
@@ -38,6 +37,7 @@ from rover_nav.drive.odometry import (
     rpy_matrix,
 )
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ParamSpec, Snapshot
@@ -49,14 +49,12 @@ OUTLIER_RATE_GAIN = 0.02  # per sample: the outlier share is averaged over ~50 s
 PERSISTENT_OUTLIER = 0.5  # a wheel left out of more than half the recent samples is reported as a fault
 
 PARAMS = (
-    ParamSpec('profile', str, 'yutu2', 'Rover description profile the wheel positions and radii are read from; '
-              'the wrong profile scales distances and turns wrongly.', choices=PROFILES, read_only=True),
-    ParamSpec('frame_prefix', str, '', "Prefix of the frame ids ('rover1/' -> rover1/odom, rover1/base_link) "
-              'for several rovers on one graph.', read_only=True),
+    shared.PROFILE,
+    shared.FRAME_PREFIX,
     ParamSpec('imu_fusion', str, 'none', 'IMU use: none (wheels only), yaw_rate (gyro fused with the wheel yaw '
               'rate) or yaw (heading from the IMU orientation). Wheels alone drift in heading when they slip.',
               choices=IMU_MODES),
-    ParamSpec('imu_timeout', float, 0.5, 's; an older IMU sample is not fused (wheels only).', lo=0.01, hi=60.0),
+    shared.IMU_TIMEOUT,
     ParamSpec('imu_yaw_rate_stddev', float, 0.005, 'rad/s, 1-sigma gyro yaw-rate noise; weights yaw_rate fusion '
               '(too small trusts a biased gyro over the wheels).', lo=1e-6, hi=1.0),
     ParamSpec('imu_yaw_stddev', float, 0.02, 'rad, 1-sigma IMU heading error used as the yaw variance in yaw '
@@ -82,10 +80,8 @@ PARAMS = (
               'pooled over (100 at 10 Hz = 10 s).', lo=1.0, hi=1e6),
     ParamSpec('publish_tf', bool, True, 'Broadcast odom -> base_link on /tf when tf2_ros is importable.',
               read_only=True),
-    ParamSpec('max_clock_skew', float, 0.5, 's; joint_states stamped further in the future are rejected.',
-              lo=0.0, hi=3600.0),
-    ParamSpec('diagnostics_period', float, 1.0, 's; period of the /diagnostics status (node clock).',
-              lo=0.05, hi=60.0, read_only=True),
+    shared.MAX_CLOCK_SKEW,
+    shared.DIAGNOSTICS_PERIOD,
 )
 
 

@@ -3,7 +3,7 @@
 The node shell converts messages and calls these methods with the node clock (`now`, s):
 
 * `open()` / `close()` (lifecycle configure / cleanup): open the serial line and set every
-  RoboClaw's own serial timeout to <= command_timeout (or refuse: HardwareError), configure the
+  RoboClaw's own serial timeout to <= joint_command_timeout (or refuse: HardwareError), configure the
   PCA9685 and put the servos at neutral, start the BNO055, claim the e-stop pin.
 * `activate()` / `deactivate()`: allow / forbid motion (deactivate stops and centres).
 * `command(now, JointCommand)`: store the targets and, when the watchdog allows, send them at
@@ -110,7 +110,7 @@ class DriverCore:
         self.cfg = cfg
         self.factories = factories or DeviceFactories()
         p = cfg.params
-        self.watchdog = Watchdog(p.command_timeout)
+        self.watchdog = Watchdog(p.joint_command_timeout)
         self.battery = BatteryMonitor(p.battery_low_voltage, p.battery_resume_voltage, p.battery_filter_s)
         self.estop = EstopLatch()
         self.encoders = EncoderTracker()
@@ -217,10 +217,10 @@ class DriverCore:
                                 f'baud ({exc}): check power, wiring, packet-serial mode, address and baud rate, '
                                 'and that multi-unit mode is on when controllers share the line') from exc
         try:
-            self.serial_timeouts[address] = self.bus.set_serial_timeout(address, p.command_timeout)
+            self.serial_timeouts[address] = self.bus.set_serial_timeout(address, p.joint_command_timeout)
             self.bus.stop(address)
         except (RoboClawError, ValueError) as exc:
-            raise HardwareError(f'RoboClaw {address}: cannot set its serial timeout to <= {p.command_timeout} s '
+            raise HardwareError(f'RoboClaw {address}: cannot set its serial timeout to <= {p.joint_command_timeout} s '
                                 f'({exc}): refusing to drive, because nothing would stop the motors if this board '
                                 'hung') from exc
         self.sent[address] = (0, 0)
@@ -513,7 +513,8 @@ class DriverCore:
         for fault in sorted(self._prev_faults - faults):
             events.append(('hardware_recovered', f'{fault} cleared; waiting for a fresh command'))
         if self._was_allowed and not decision.allowed and 'command_timeout' in decision.reasons:
-            events.append(('command_timeout', f'no joint_commands for {self.p.command_timeout} s: motors stopped'))
+            timeout = self.p.joint_command_timeout
+            events.append(('command_timeout', f'no joint_commands for {timeout} s: motors stopped'))
         self._prev_faults = faults
         self._was_allowed = decision.allowed
         return events
@@ -579,7 +580,7 @@ class DriverCore:
         else:
             level, message = OK, 'stopped: ' + ', '.join(decision.reasons)
         items.append(DiagnosticItem(level, 'watchdog', message, {
-            'reasons': ','.join(decision.reasons), 'command_timeout_s': self.p.command_timeout,
+            'reasons': ','.join(decision.reasons), 'command_timeout_s': self.p.joint_command_timeout,
             'rejected_commands': self.rejected_commands, 'scaled_commands': self.scaled_commands}))
         if self.bus is not None:
             for address, health in self.bus.health.items():

@@ -15,7 +15,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
 from std_msgs.msg import String
 
-from rover_nav.runtime import qos
+from rover_nav.runtime import qos, shared_params
 from rover_nav.runtime.intra_process import IntraProcessMixin
 from rover_nav.runtime.params import ParameterTable, ParamSpec, Snapshot
 
@@ -37,8 +37,14 @@ class RoverNode(IntraProcessMixin, Node):
         self.get_logger().info(f'configuration: {self.params.snapshot.as_dict()}')
 
     def apply_hard_limits(self, limits: Any, profile: str) -> None:
-        """Refuse runtime parameter changes above the rover description's hard limits (`HardLimits`)."""
-        for text in self.params.set_ceilings(limits.ceilings(), f'rover description, profile {profile!r}'):
+        """Refuse runtime parameter changes above the rover description's hard limits (`HardLimits`).
+
+        The description's `command_timeout` (longest a command may be trusted) bounds every node's
+        command timeout, whatever that node calls it (`shared_params.COMMAND_TIMEOUT_KEYS`)."""
+        ceilings = dict(limits.ceilings())
+        if 'command_timeout' in ceilings:
+            ceilings.update(dict.fromkeys(shared_params.COMMAND_TIMEOUT_KEYS, ceilings['command_timeout']))
+        for text in self.params.set_ceilings(ceilings, f'rover description, profile {profile!r}'):
             self.get_logger().warning(text)
 
     def now_s(self) -> float:

@@ -29,10 +29,6 @@ from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNo
 from rover_nav.safety.command import ZERO, Twist2D
 from rover_nav.safety.estop_link import EstopLink
 
-SKEW_SPEC = ParamSpec('max_clock_skew', float, 0.5,
-                      "Seconds a message stamp may lie ahead of this node's clock before the message is "
-                      'rejected; too small drops good commands from a publisher whose clock runs ahead.',
-                      lo=0.0, hi=60.0)
 DIAG_PERIOD_S = 1.0
 
 
@@ -162,4 +158,4 @@ class ChainNode(RoverNode):
         self.publish_command(ZERO, self._own_header())
 
 
-__all__ = ['DIAG_ERROR', 'DIAG_OK', 'DIAG_WARN', 'SKEW_SPEC', 'ChainNode']
+__all__ = ['DIAG_ERROR', 'DIAG_OK', 'DIAG_WARN', 'ChainNode']

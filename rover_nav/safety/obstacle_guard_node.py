@@ -19,15 +19,14 @@ from nav_msgs.msg import Odometry
 from sensor_msgs.msg import PointCloud2
 
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
-from rover_nav.safety.chain_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, SKEW_SPEC, ChainNode
+from rover_nav.safety.chain_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, ChainNode
 from rover_nav.safety.command import Twist2D
 from rover_nav.safety.obstacle import BLOCKED, OK, STALE_CLOUD, STALE_ODOM, ObstacleConfig, ObstacleGuard
 from rover_nav.safety.sensor_params import (
-    FRAME_PREFIX_SPEC,
-    PROFILE_SPEC,
     cloud_in_base,
     load_rover_geometry,
     sensor_frames,
@@ -42,9 +41,7 @@ SPECS = (
     ParamSpec('clearance', float, 0.10,
               'Gap (m) kept between the footprint and a blocking obstacle. Too small lets odometry error touch '
               'the rock; too large stops far from it.', lo=0.0, hi=2.0),
-    ParamSpec('cloud_timeout', float, 1.0,
-              'Seconds without a usable hazcam cloud before every command is blocked (fail safe).',
-              lo=0.05, hi=30.0),
+    shared.CLOUD_TIMEOUT,
     ParamSpec('obstacle_lookahead', float, 0.10,
               'Distance (m) the farthest footprint point travels along the command that is checked ahead; '
               'covers the latency of the cloud and the chain. The rover stops between clearance and '
@@ -63,9 +60,9 @@ SPECS = (
               lo=1, hi=1000),
     ParamSpec('min_valid_points', int, 20,
               'Finite points a cloud needs to count as fresh; a blinded sensor then goes stale.', lo=3, hi=100000),
-    SKEW_SPEC,
-    PROFILE_SPEC,
-    FRAME_PREFIX_SPEC,
+    shared.MAX_CLOCK_SKEW,
+    shared.PROFILE,
+    shared.FRAME_PREFIX,
 )
 
 

@@ -16,15 +16,14 @@ from typing import Any
 from sensor_msgs.msg import Imu, PointCloud2
 
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 from rover_nav.safety.attitude import rpy_matrix, up_in_base
-from rover_nav.safety.chain_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, SKEW_SPEC, ChainNode
+from rover_nav.safety.chain_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, ChainNode
 from rover_nav.safety.command import Twist2D, same_sign
 from rover_nav.safety.sensor_params import (
-    FRAME_PREFIX_SPEC,
-    PROFILE_SPEC,
     cloud_in_base,
     load_rover_geometry,
     sensor_frames,
@@ -45,8 +44,7 @@ SPECS = (
               'Roll-over limit (deg, any direction: pitch, roll, upside down). At or past it every command is '
               'blocked, backing and turning too, until the tilt is 2 deg below it. Above stop_tilt_deg, below '
               "the tip-over angle (~29 deg for yutu2); the description's hard limit caps it.", lo=1.0, hi=180.0),
-    ParamSpec('imu_timeout', float, 0.5,
-              'Seconds without an IMU orientation before every command is blocked (fail safe).', lo=0.01, hi=30.0),
+    shared.IMU_TIMEOUT,
     ParamSpec('tilt_filter_time', float, 0.5,
               'Low-pass time constant (s) on the tilt. Too long reacts late on a slope; too short stops on '
               'every bump.', lo=0.0, hi=5.0),
@@ -58,11 +56,10 @@ SPECS = (
     ParamSpec('lookahead_distance', float, 1.0,
               'Metres of ground beyond the front of the footprint whose slope is estimated from the cloud.',
               lo=0.2, hi=5.0),
-    ParamSpec('cloud_timeout', float, 1.0,
-              'Seconds after which a look-ahead slope estimate is too old to use.', lo=0.05, hi=30.0),
-    SKEW_SPEC,
-    PROFILE_SPEC,
-    FRAME_PREFIX_SPEC,
+    shared.CLOUD_TIMEOUT,
+    shared.MAX_CLOCK_SKEW,
+    shared.PROFILE,
+    shared.FRAME_PREFIX,
 )
 
 

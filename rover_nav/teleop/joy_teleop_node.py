@@ -17,6 +17,7 @@ from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
@@ -27,11 +28,8 @@ from rover_nav.teleop.deadman import JoyTeleopCore, TeleopConfig, TeleopOutput, 
 _BUTTON_HELP = 'index into Joy.buttons (joydev order for joy_linux and our joystick; see config/gamepads/)'
 
 PARAMS = (
-    ParamSpec('max_linear_speed', float, 0.0559,
-              'm/s commanded at full stick forward (the limiter caps /cmd_vel anyway); too high makes the '
-              'stick coarse, too low wastes stick travel.', lo=0.001, hi=10.0),
-    ParamSpec('max_angular_speed', float, 0.1,
-              'rad/s commanded at full stick left (counter-clockwise).', lo=0.001, hi=10.0),
+    shared.MAX_LINEAR_SPEED,
+    shared.MAX_ANGULAR_SPEED,
     ParamSpec('axis_linear', int, 1, 'Joy.axes index driving linear.x (axis up = +1 = forward).', lo=0, hi=63),
     ParamSpec('axis_angular', int, 0, 'Joy.axes index driving angular.z (axis left = +1 = turn left).',
               lo=0, hi=63),
@@ -49,10 +47,9 @@ PARAMS = (
               'too large lets the rover lurch on enable.', lo=0.0, hi=0.5),
     ParamSpec('joy_timeout', float, 0.5, 's without a Joy message before the output drops to zero.',
               lo=0.05, hi=10.0),
-    ParamSpec('publish_rate', float, 10.0, 'Hz of teleop/cmd_vel on the node clock (zero included); must be '
-              'well above 1/command_timeout of the limiter.', lo=1.0, hi=100.0),
-    ParamSpec('max_clock_skew', float, 0.5, 's; Joy stamps further in the future are rejected.', lo=0.0, hi=60.0),
-    ParamSpec('frame_prefix', str, '', 'Prefix for frame ids (multi-rover); the command is in <prefix>base_link.'),
+    shared.PUBLISH_RATE,
+    shared.MAX_CLOCK_SKEW,
+    shared.FRAME_PREFIX,
 )
 
 

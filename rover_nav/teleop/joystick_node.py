@@ -18,6 +18,7 @@ import threading
 from sensor_msgs.msg import Joy
 
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ParamSpec
 from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNode
@@ -41,7 +42,7 @@ PARAMS = (
               '1/joy_timeout of joy_teleop or a held stick goes stale.', lo=0.0, hi=200.0),
     ParamSpec('reconnect_period', float, 1.0, 's between device scans while no pad is connected.',
               lo=0.05, hi=60.0),
-    ParamSpec('frame_prefix', str, '', "Prefix for the Joy header frame id ('<prefix>joy')."),
+    shared.FRAME_PREFIX,
 )
 
 

@@ -26,6 +26,7 @@ from sensor_msgs.msg import Imu
 from std_msgs.msg import Bool, String
 
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
 from rover_nav.runtime.rover_node import RoverNode
@@ -42,19 +43,17 @@ from rover_nav.teleop.rover_status import RoverStatus, render_lines
 from rover_nav.teleop.terminal import RawTerminal, TerminalGoneError
 
 PARAMS = (
-    ParamSpec('max_linear_speed', float, 0.0559, 'm/s at 100 % speed (the limiter caps /cmd_vel anyway).',
-              lo=0.001, hi=10.0),
-    ParamSpec('max_angular_speed', float, 0.1, 'rad/s at 100 % speed.', lo=0.001, hi=10.0),
+    shared.MAX_LINEAR_SPEED,
+    shared.MAX_ANGULAR_SPEED,
     ParamSpec('hold_timeout', float, 0.7,
               's a key press holds its command; must exceed the terminal autorepeat delay (typically '
               '0.25-0.66 s) or the rover stutters after the first press; longer = later stop on release.',
               lo=0.6, hi=10.0),
     ParamSpec('speed_step', float, 0.1, 'Fraction of the max speeds added or removed by +/-.', lo=0.01, hi=1.0),
     ParamSpec('initial_speed_fraction', float, 0.5, 'Speed fraction at start.', lo=0.01, hi=1.0),
-    ParamSpec('publish_rate', float, 10.0, 'Hz of teleop/cmd_vel on the node clock (zero included).',
-              lo=1.0, hi=50.0),
+    shared.PUBLISH_RATE,
     ParamSpec('ui_rate', float, 5.0, 'Hz of screen redraws.', lo=1.0, hi=30.0),
-    ParamSpec('frame_prefix', str, '', 'Prefix for frame ids; the command is in <prefix>base_link.'),
+    shared.FRAME_PREFIX,
 )
 
 

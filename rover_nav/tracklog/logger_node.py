@@ -28,6 +28,7 @@ from sensor_msgs.msg import BatteryState, Imu, JointState, Joy, PointCloud2
 from std_msgs.msg import Bool, String
 
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.clock_guard import ClockGuard
 from rover_nav.runtime.intra_process import bus_of, message_of
 from rover_nav.runtime.node_main import run_node
@@ -102,15 +103,10 @@ _DESCRIPTION_TOPICS = (('/robot_description', 'std_msgs/msg/String', _LATCH),
                        ('/tf', TF_TYPE, QosOffer(depth=100)))
 
 SPECS = (
-    ParamSpec('output_dir', str, '', 'Run folder for bag/, track.csv, track.geojson, summary.json; '
-              'empty = ./runs/<YYYYmmdd-HHMMSS>. Created if missing; if it cannot be written the node '
-              'reports ERROR on /diagnostics and keeps running.', read_only=True),
-    ParamSpec('world', str, 'change4', 'World name or file the drive ran in; stored in the summary so '
-              '`rover track show` can draw the terrain.', read_only=True),
-    ParamSpec('frame_prefix', str, '', "Prefix for frame ids of the published track and of the bag's /tf "
-              "('' or 'rover1/').", read_only=True),
-    ParamSpec('profile', str, 'yutu2', 'Rover description profile (yutu2 | hobby) whose URDF and frames the bag '
-              "carries on /robot_description, /tf_static and /tf; '' = none.", read_only=True),
+    shared.OUTPUT_DIR,
+    shared.WORLD,
+    shared.FRAME_PREFIX,
+    shared.PROFILE,
     ParamSpec('track_source', str, 'auto', 'Pose source of the track: ground_truth (simulator), odom (hardware) '
               'or auto (ground truth when present, else odometry after 2 s without it).', choices=SOURCES,
               read_only=True),

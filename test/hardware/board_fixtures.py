@@ -32,7 +32,7 @@ def board_params(**overrides: Any) -> dict[str, Any]:
     """The shipped hardware.yaml values for hardware_driver plus the shared rover.yaml keys it uses."""
     shared = yaml.safe_load(data_file('config', 'rover.yaml').read_text())['/**']['ros__parameters']
     hw = yaml.safe_load(data_file('config', 'hardware.yaml').read_text())
-    values = {k: shared[k] for k in ('command_timeout', 'max_wheel_speed', 'max_clock_skew') if k in shared}
+    values = {k: shared[k] for k in ('joint_command_timeout', 'max_wheel_speed', 'max_clock_skew') if k in shared}
     values.update(hw['/**']['ros__parameters'])
     values.update(hw['/**/hardware_driver']['ros__parameters'])
     values['autostart'] = False
