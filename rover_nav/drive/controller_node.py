@@ -1,7 +1,8 @@
 """`drive_controller`: cmd_vel (TwistStamped) -> joint_commands (JointState) for the 6 wheels and 4 corners.
 
 Thin shell around `DriveKinematics` (and `GyroAssist` for point turns, fed by `imu`; and the
-suspension compensation, fed by the IMU pitch rate and the rocker/bogie rates of `joint_states`). Event
+suspension compensation, fed by the IMU pitch rate and the rocker/bogie rates of `joint_states`);
+its watchdog, freshness and diagnostics decisions are the pure cores of `controller_core`. Event
 driven for lockstep simulation: one joint_commands per cmd_vel, stamped with the cmd_vel's
 stamp. A watchdog on the node clock (sim time aware)
 publishes zero wheel speed with the steering held while cmd_vel is stale (`cmd_vel_timeout`) or
@@ -23,6 +24,7 @@ import numpy as np
 from sensor_msgs.msg import Imu, JointState
 
 from rover_description.geometry import HardLimits
+from rover_nav.drive import controller_core as core
 from rover_nav.drive import joints, suspension
 from rover_nav.drive.gyro_assist import GyroAssist, GyroAssistConfig
 from rover_nav.drive.kinematics import DriveCommand, DriveKinematics, DriveLimits
@@ -34,7 +36,7 @@ from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ah
 from rover_nav.runtime.geometry_param import geometry_for
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
-from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
+from rover_nav.runtime.rover_node import RoverNode
 from rover_nav.safety.estop_link import EstopLink
 
 PARAMS = (
@@ -161,9 +163,7 @@ class DriveControllerNode(RoverNode):
                                      self._assist if snap.gyro_assist else None)
         from rover_description.geometry import load_geometry
 
-        self._imu_mount = rpy_matrix(*load_geometry(snap.profile).imu.rpy)
-        self._pitch_row = tuple(self._imu_mount[1].tolist())  # base pitch / yaw rate = mount row . gyro
-        self._yaw_row = tuple(self._imu_mount[2].tolist())
+        self._imu_mount = core.ImuMount(rpy_matrix(*load_geometry(snap.profile).imu.rpy).tolist())
         self._js_names: _NameMaps | None = None  # (names, *what _name_maps gives for them)
         self._gyro: tuple[float, float] | None = None  # (body yaw rate rad/s, receive time s)
         self._pitch: tuple[float, float] | None = None  # (body pitch rate rad/s, receive time s)
@@ -181,9 +181,7 @@ class DriveControllerNode(RoverNode):
         self.create_subscription(JointState, 'joint_states', self._on_joint_states, qos.SENSOR_SUB)
         self.estop_link = EstopLink(self, self._on_latch, self._on_clear, hold=True, on_repeat=self._diagnostics)
         self.create_subscription(Imu, 'imu', self._on_imu, qos.SENSOR_SUB)
-        self._last_cmd_t: float | None = None
-        self._stale = True
-        self._estop = False
+        self._gate = core.CommandGate(snap.cmd_vel_timeout)
         self._rejected = 0
         self._last: DriveCommand | None = None
         self._waiting_since: float | None = None
@@ -199,29 +197,21 @@ class DriveControllerNode(RoverNode):
         self._assist.reset()
         self.drive.assist = self._assist if snap.gyro_assist else None
         self._compensator = compensator_from(snap, self.suspension, self.layout)
+        self._gate.set_timeout(snap.cmd_vel_timeout)
 
     # --- inputs -------------------------------------------------------------------------------------------------
     def _on_imu(self, msg: Imu) -> None:
         av = msg.angular_velocity
-        x, y, z = av.x, av.y, av.z
-        try:  # all_finite, unrolled (50 Hz)
-            finite = math.isfinite(x) and math.isfinite(y) and math.isfinite(z)
-        except TypeError:
-            finite = False
-        if not finite:
+        rates = self._imu_mount.rates(av.x, av.y, av.z)
+        if rates is None:
             self.warn_throttled('rejected imu: non-finite angular velocity')
             return
         now = self.now_s()
-        m0, m1, m2 = self._yaw_row  # base_yaw_rate_from_imu / base_pitch_rate_from_imu, on the mount's rows
-        self._gyro = (float(m0 * x + m1 * y + m2 * z), now)
-        m0, m1, m2 = self._pitch_row
-        self._pitch = (float(m0 * x + m1 * y + m2 * z), now)
+        self._gyro = (rates[0], now)
+        self._pitch = (rates[1], now)
 
     def _fresh_yaw_rate(self, now: float) -> float | None:
-        if self._gyro is None:
-            return None
-        rate, t = self._gyro
-        return rate if 0.0 <= now - t <= self.params.snapshot.imu_timeout else None
+        return core.fresh(self._gyro, now, self.params.snapshot.imu_timeout)
 
     def _on_cmd_vel(self, msg: TwistStamped) -> None:
         now = self.now_s()
@@ -236,32 +226,20 @@ class DriveControllerNode(RoverNode):
             self.warn_throttled(f'rejected cmd_vel ({why}): stopping')
             self._publish(self.drive.hold(now), stamp, now)
             return
-        self._last_cmd_t = now
-        if self._stale:
-            self._stale = False
+        if self._gate.command(now):
             self.get_logger().info('cmd_vel fresh: driving')
-        if self._estop:
+        if self._gate.estop:
             self._publish(self.drive.hold(now), stamp, now)
             return
         cmd = self.drive.command(t.linear.x, t.angular.z, now, yaw_rate=self._fresh_yaw_rate(now))
         self._publish(self._compensated(cmd, now), stamp, now)
-
-    def _suspension_rates(self, now: float) -> list[float] | None:
-        """[body pitch rate, suspension joint rates] when all are fresh, else None."""
-        timeout = self.params.snapshot.suspension_rate_timeout
-        if self._pitch is None or self._susp_rates is None:
-            return None
-        (pitch, t_imu), (rates, t_js) = self._pitch, self._susp_rates
-        if not (0.0 <= now - t_imu <= timeout and 0.0 <= now - t_js <= timeout):
-            return None
-        return [pitch, *rates] if math.isfinite(pitch) else None  # the joint rates were checked on receipt
 
     def _compensated(self, cmd: DriveCommand, now: float) -> DriveCommand:
         snap = self.params.snapshot
         if not snap.suspension_compensation:
             self._susp_active = False
             return cmd
-        rates = self._suspension_rates(now)
+        rates = core.suspension_rates(self._pitch, self._susp_rates, now, snap.suspension_rate_timeout)
         self._susp_fresh = rates is not None
         wheel_rate = self._compensator.command(cmd.wheel_rate, cmd.steer, rates, now, self.layout.max_wheel_rate)
         self._susp_active = self._compensator.active
@@ -320,59 +298,48 @@ class DriveControllerNode(RoverNode):
             self._susp_rates = (rates, now)
 
     def _on_latch(self, source: str) -> None:
-        self._estop = True
+        self._gate.latch(self.now_s())
         self.publish_event('estop', f'drive stopped: e-stop latched ({source})')
         self._publish(self.drive.hold(self.now_s()), self.get_clock().now().to_msg())
         self._diagnostics()  # confirms at once: `rover estop` waits for estop=True
 
     def _on_clear(self) -> None:
-        self._estop = False
+        self._gate.clear(self.now_s())
         self.get_logger().info('e-stop cleared (estop/reset): drive accepts cmd_vel again')
         self._diagnostics()
 
     # --- timers -------------------------------------------------------------------------------------------------
     def _watchdog(self) -> None:
         now = self.now_s()
-        timeout = self.params.snapshot.cmd_vel_timeout
-        age = math.inf if self._last_cmd_t is None else now - self._last_cmd_t
-        stale = age > timeout or age < 0.0  # a clock that jumped back (sim restart) is stale too
-        if stale and not self._stale:
-            self._stale = True
-            self.publish_event('command_timeout', f'no cmd_vel for {timeout:.2f} s: wheels stopped, steering held')
-        if stale or self._estop:
+        tick = self._gate.tick(now)
+        if tick.timed_out:
+            self.publish_event('command_timeout',
+                               f'no cmd_vel for {self._gate.timeout_s:.2f} s: wheels stopped, steering held')
+        if tick.hold:
             self._publish(self.drive.hold(now), self.get_clock().now().to_msg(), now)
 
     def _diagnostics(self) -> None:
         last = self._last
         snap = self.params.snapshot
+        now = self.now_s()
+        gate = self._gate
         values = {
-            'mode': self.drive.mode, 'estop': self._estop, 'stale': self._stale, 'rejected_commands': self._rejected,
+            'mode': self.drive.mode, 'estop': gate.estop, 'stale': gate.stale, 'rejected_commands': self._rejected,
             'v': f'{last.v:.4f}' if last else 'n/a', 'w': f'{last.w:.4f}' if last else 'n/a',
             'waiting_for_steering': bool(last and last.waiting), 'saturated': bool(last and last.saturated),
             'curvature_clamped': bool(last and last.clamped),
             'gyro_assist_deficit_rad': f'{self._assist.deficit:.3f}',
-            'gyro_fresh': self._fresh_yaw_rate(self.now_s()) is not None,
-            'suspension_compensation': (('active' if self._susp_active else 'waiting for steady driving'
-                                         if self._susp_fresh else 'no fresh rates')
-                                        if snap.suspension_compensation else 'off'),
+            'gyro_fresh': self._fresh_yaw_rate(now) is not None,
+            'suspension_compensation': core.suspension_status(snap.suspension_compensation, self._susp_active,
+                                                              self._susp_fresh),
             'steer_error_rad': f'{last.steer_error:.3f}' if last else 'n/a',
         }
-        if self._estop:
-            level, message = DIAG_WARN, 'e-stop latched: wheels stopped'
-        elif self._stale and self._last_cmd_t is not None:
-            level, message = DIAG_WARN, 'cmd_vel stale: wheels stopped, steering held'
-        elif self._waiting_since is not None and self.now_s() - self._waiting_since > snap.steer_stall_warning:
-            level = DIAG_WARN
-            message = (f'corners not at their targets for {self.now_s() - self._waiting_since:.1f} s '
-                       f'(error {last.steer_error if last else math.nan:.3f} rad): jammed or weak steering?')
-        elif last is not None and last.infeasible:
-            level, message = DIAG_WARN, 'requested point turn impossible with these steering limits'
-        elif self._last_cmd_t is None:
-            level, message = DIAG_OK, 'waiting for the first cmd_vel'
-        elif last is not None and last.waiting:
-            level, message = DIAG_OK, 'wheels waiting for the corners to reach their angles'
-        else:
-            level, message = DIAG_OK, 'driving' if last is not None and not last.stopped else 'stopped'
+        level, message = core.drive_status(
+            estop=gate.estop, stale=gate.stale, has_command=gate.last_command_t is not None,
+            waiting_for_s=None if self._waiting_since is None else now - self._waiting_since,
+            stall_warning_s=snap.steer_stall_warning,
+            last=None if last is None else core.LastCommand(last.stopped, last.waiting, last.infeasible,
+                                                            last.steer_error))
         self.publish_diagnostic(level, message, values)
 
     # --- output -------------------------------------------------------------------------------------------------

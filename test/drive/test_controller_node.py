@@ -126,7 +126,7 @@ def test_estop_latches_until_the_reset_notice_and_a_plain_false_clears_nothing(w
     moving = twist(0.05, 0.0)
     send_until(io, moving, lambda: any(r.msg.velocity[-1] > 0 for r in out), 'driving')
     io['estop'].publish(Bool(data=True))
-    io['drive'].wait_for(lambda: io['drive'].node._estop, 5.0, 'e-stop latched')
+    io['drive'].wait_for(lambda: io['drive'].node._gate.estop, 5.0, 'e-stop latched')
     n = len(out)
     for _ in range(5):  # commands keep coming: every reply is a stop
         io['cmd'].publish(moving)
@@ -140,7 +140,7 @@ def test_estop_latches_until_the_reset_notice_and_a_plain_false_clears_nothing(w
         io['cmd'].publish(moving)
         io['drive'].spin(0.05)
     io['drive'].wait_for(lambda: len(out) > n, 5.0, 'replies after the plain false')
-    assert all(np.all(np.array(r.msg.velocity[4:]) == 0.0) for r in out[n:]) and io['drive'].node._estop
+    assert all(np.all(np.array(r.msg.velocity[4:]) == 0.0) for r in out[n:]) and io['drive'].node._gate.estop
     cleared = probe.publisher(CLEARED_TOPIC, Empty, CLEARED_QOS)
     probe.wait_for_subscribers(cleared)
     cleared.publish(Empty())  # what the speed limiter's estop/reset announces
