@@ -130,6 +130,14 @@ def test_watchdog_stops_at_timeout_and_restarts_on_a_fresh_command():
     assert dog.decide(2.0).allowed
 
 
+def test_watchdog_treats_a_command_from_the_future_as_stale():
+    """A node clock that jumped back (a restarted simulator's /clock) must not keep a command fresh."""
+    dog = Watchdog(0.5)
+    dog.command(10.0)
+    assert dog.decide(9.9).reasons == ('command_timeout',)
+    assert dog.decide(10.2).allowed
+
+
 def test_watchdog_fault_needs_a_command_after_it_cleared():
     dog = Watchdog(0.5)
     dog.command(1.0)
