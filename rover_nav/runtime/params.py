@@ -12,6 +12,7 @@ part can be used (and tested) without ROS.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 import math
@@ -35,14 +36,14 @@ class ParamSpec:
     """
 
     name: str
-    type: type
+    type: builtins.type
     default: Any
     description: str
     lo: float | None = None
     hi: float | None = None
     read_only: bool = False
     choices: tuple[str, ...] | None = None
-    element_type: type | None = None  # for list parameters
+    element_type: builtins.type | None = None  # for list parameters
 
     @property
     def required(self) -> bool:

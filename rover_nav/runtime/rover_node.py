@@ -61,7 +61,7 @@ class RoverNode(IntraProcessMixin, Node):
         self._events_pub.publish(String(data=json.dumps(entry)))
         self.get_logger().info(f'event {kind}: {detail}')
 
-    def publish_diagnostic(self, level: int, message: str, values: Mapping[str, Any] | None = None,
+    def publish_diagnostic(self, level: int | bytes, message: str, values: Mapping[str, Any] | None = None,
                            name: str | None = None) -> None:
         """Publish this node's status on `/diagnostics` (level: DIAG_OK/WARN/ERROR/STALE)."""
         status = DiagnosticStatus(
