@@ -43,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/rover bench
 
 clean:
-	rm -rf $(VENV) .venv-noble build install log *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-noble build install log *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -11,8 +11,10 @@ for `joint_command_timeout` this node commands zero wheel speed itself (steering
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
 import sys
+from typing import Any
 
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64
@@ -21,11 +23,19 @@ from rover_description.geometry import STEER_JOINTS, WHEEL_JOINTS
 from rover_nav.runtime import qos
 from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.node_main import run_node
+from rover_nav.runtime.params import Params
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 
 PARAMS = (
     shared.JOINT_COMMAND_TIMEOUT,
 )
+
+
+@dataclass(frozen=True)
+class GzJointAdapterParams(Params):
+    """gz_joint_adapter's parameter values, typed: one field per entry of PARAMS."""
+
+    joint_command_timeout: float
 
 
 def split_command(names: list[str], positions: list[float], velocities: list[float]) -> dict[str, float]:
@@ -42,11 +52,11 @@ def split_command(names: list[str], positions: list[float], velocities: list[flo
     return out
 
 
-class GzJointAdapter(RoverNode):
+class GzJointAdapter(RoverNode[GzJointAdapterParams]):
     """Splits joint_commands into per-joint Float64 topics and zeroes the wheels when stale."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__('gz_joint_adapter', PARAMS, **kwargs)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('gz_joint_adapter', PARAMS, params_type=GzJointAdapterParams, **kwargs)
         self._pubs = {f'{j}/cmd_vel': self.create_publisher(Float64, f'gz/{j}/cmd_vel', qos.COMMAND)
                       for j in WHEEL_JOINTS}
         self._pubs.update({f'{j}/cmd_pos': self.create_publisher(Float64, f'gz/{j}/cmd_pos', qos.COMMAND)

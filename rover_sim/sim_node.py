@@ -24,6 +24,7 @@ Watchdog: no `joint_commands` for `joint_command_timeout` sim seconds -> wheels 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
 from pathlib import Path
 import sys
@@ -41,7 +42,7 @@ from rover_description.geometry import STEER_JOINTS, WHEEL_JOINTS
 from rover_nav.runtime import qos
 from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
+from rover_nav.runtime.params import ConfigError, Params, ParamSpec
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 from rover_nav.safety.estop_link import EstopLink
 from rover_sim.simulation import SimConfig, Simulation
@@ -87,16 +88,44 @@ SPECS = (
 )
 
 
-def _cross_check(snap: Snapshot) -> None:
+@dataclass(frozen=True)
+class LunarSimParams(Params):
+    """lunar_sim's parameter values, typed: one field per entry of SPECS."""
+
+    world: str
+    profile: str
+    seed: int
+    terrain_seed: int
+    physics_rate: float
+    control_rate: float
+    mode: str
+    step_timeout: float
+    wait_for_first_command: bool
+    real_time_factor: float
+    joint_command_timeout: float
+    imu_rate: float
+    imu_accel_noise: float
+    imu_gyro_noise: float
+    imu_orientation_noise: float
+    hazcam_rate: float
+    cloud_noise: float
+    hazcam_decimation: int
+    ruts: bool
+    output_dir: str
+    frame_prefix: str
+    diagnostic_period: float
+
+
+def _cross_check(snap: LunarSimParams) -> None:
     if snap.imu_rate > snap.physics_rate:
         raise ConfigError(f"parameter 'imu_rate' = {snap.imu_rate} must not exceed physics_rate")
 
 
-class LunarSim(RoverNode):
+class LunarSim(RoverNode[LunarSimParams]):
     """The simulator node; `step()` advances one control tick without an executor (for runners)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__('lunar_sim', SPECS, _cross_check, **kwargs)
+        super().__init__('lunar_sim', SPECS, _cross_check, params_type=LunarSimParams, **kwargs)
         from rover_sim.terrain import WorldConfigError, build_terrain, lander_surfaces, load_world
 
         p = self.params.snapshot
@@ -160,7 +189,7 @@ class LunarSim(RoverNode):
     def t_k(self) -> float:
         return self.tick * self.period
 
-    def _apply_noise(self, p: Snapshot) -> None:
+    def _apply_noise(self, p: LunarSimParams) -> None:
         """Runtime noise changes reach the sensor models, not only the covariances the messages report."""
         imu = self.sim.imu
         imu.accel_noise, imu.gyro_noise, imu.orientation_noise = (
@@ -363,7 +392,7 @@ def _diag(v: float) -> np.ndarray:
     return np.diag([v, v, v]).reshape(9)
 
 
-def _imu_covariances(p: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _imu_covariances(p: LunarSimParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Orientation, angular velocity and acceleration covariances (diagonal; floors keep them positive)."""
     return (_diag(max(p.imu_orientation_noise, 1e-4) ** 2), _diag(max(p.imu_gyro_noise, 1e-5) ** 2),
             _diag(max(p.imu_accel_noise, 1e-4) ** 2))

@@ -16,8 +16,10 @@ Measured steering angles come from `joint_states`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
 import sys
+from typing import Any
 
 from geometry_msgs.msg import TwistStamped
 import numpy as np
@@ -35,7 +37,7 @@ from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.geometry_param import geometry_for
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
+from rover_nav.runtime.params import ConfigError, Params, ParamSpec
 from rover_nav.runtime.rover_node import RoverNode
 from rover_nav.safety.estop_link import EstopLink
 
@@ -91,7 +93,36 @@ PARAMS = (
 )
 
 
-def _cross_check(snap: Snapshot) -> None:
+@dataclass(frozen=True)
+class DriveControllerParams(Params):
+    """drive_controller's parameter values, typed: one field per entry of PARAMS."""
+
+    profile: str
+    max_wheel_speed: float
+    min_turning_radius: float
+    cmd_vel_timeout: float
+    max_clock_skew: float
+    steer_tolerance: float
+    steer_resume_tolerance: float
+    steer_stall_warning: float
+    v_eps: float
+    v_eps_exit: float
+    w_eps: float
+    gyro_assist: bool
+    gyro_assist_gain: float
+    gyro_assist_max_boost: float
+    suspension_compensation: bool
+    suspension_compensation_max: float
+    suspension_settle_time: float
+    suspension_rate_spike: float
+    suspension_rate_tau: float
+    suspension_rate_timeout: float
+    imu_timeout: float
+    watchdog_period: float
+    diagnostics_period: float
+
+
+def _cross_check(snap: DriveControllerParams) -> None:
     if snap.v_eps_exit <= snap.v_eps:
         raise ConfigError(f"parameter 'v_eps_exit' = {snap.v_eps_exit} must be greater than 'v_eps' = {snap.v_eps}")
     if snap.steer_resume_tolerance > snap.steer_tolerance:
@@ -99,7 +130,7 @@ def _cross_check(snap: Snapshot) -> None:
                           f"'steer_tolerance' = {snap.steer_tolerance}")
 
 
-def limits_from(snap: Snapshot, hard: HardLimits | None = None) -> DriveLimits:
+def limits_from(snap: DriveControllerParams, hard: HardLimits | None = None) -> DriveLimits:
     """The kinematics limits out of a parameter snapshot, capped by the rover's hard limits (if given):
     the drive never commands more than the description's top speed and wheel speed, whatever its
     parameters or cmd_vel say."""
@@ -111,7 +142,7 @@ def limits_from(snap: Snapshot, hard: HardLimits | None = None) -> DriveLimits:
                        max_linear_speed=hard.top_speed)
 
 
-def assist_config_from(snap: Snapshot) -> GyroAssistConfig:
+def assist_config_from(snap: DriveControllerParams) -> GyroAssistConfig:
     return GyroAssistConfig(gain=snap.gyro_assist_gain, max_boost=snap.gyro_assist_max_boost)
 
 
@@ -120,12 +151,12 @@ def load_suspension(profile: str, layout: WheelLayout) -> suspension.SuspensionM
     from rover_description.description import urdf_model
 
     try:
-        return suspension.SuspensionModel.from_urdf(urdf_model(profile), layout.wheel_joints, layout.radius)
+        return suspension.SuspensionModel.from_urdf(urdf_model(profile), layout.wheel_joints, layout.radius.tolist())
     except (ValueError, KeyError) as exc:
         raise ConfigError(f"parameter 'profile' = {profile!r}: unusable suspension chain: {exc}") from exc
 
 
-def compensator_from(snap: Snapshot, model: suspension.SuspensionModel,
+def compensator_from(snap: DriveControllerParams, model: suspension.SuspensionModel,
                      layout: WheelLayout) -> suspension.SuspensionCompensator:
     """A fresh suspension compensator configured from a parameter snapshot."""
     return suspension.SuspensionCompensator(
@@ -147,11 +178,12 @@ def load_layout(profile: str) -> WheelLayout:
 _NameMaps = tuple[list[str], tuple[tuple[int, int], ...], tuple[bool, ...], tuple[int, ...] | None]
 
 
-class DriveControllerNode(RoverNode):
+class DriveControllerNode(RoverNode[DriveControllerParams]):
     """cmd_vel -> joint_commands; watchdog, e-stop latch, measured steering, diagnostics."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__('drive_controller', PARAMS, cross_check=_cross_check, **kwargs)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('drive_controller', PARAMS, cross_check=_cross_check, params_type=DriveControllerParams,
+                         **kwargs)
         snap = self.params.snapshot
         self.layout = load_layout(snap.profile)
         self.hard_limits = geometry_for(snap.profile).limits
@@ -191,7 +223,7 @@ class DriveControllerNode(RoverNode):
             f'drive ready: profile {snap.profile}, curvature limits left {self.drive.kappa_max_left:.3f} / right '
             f'{self.drive.kappa_max_right:.3f} 1/m, point turns {"on" if self.drive.point_turn_feasible else "off"}')
 
-    def _reconfigure(self, snap: Snapshot) -> None:
+    def _reconfigure(self, snap: DriveControllerParams) -> None:
         self.drive.set_limits(limits_from(snap, self.hard_limits))
         self._assist.config = assist_config_from(snap)
         self._assist.reset()

@@ -12,8 +12,10 @@ Odometry message is the only carrier.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
 import sys
+from typing import Any
 
 from nav_msgs.msg import Odometry
 import numpy as np
@@ -40,7 +42,7 @@ from rover_nav.runtime import qos
 from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ParamSpec, Snapshot
+from rover_nav.runtime.params import Params, ParamSpec
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 
 IMU_MODES = ('none', 'yaw_rate', 'yaw')
@@ -85,7 +87,31 @@ PARAMS = (
 )
 
 
-def config_from(snap: Snapshot) -> OdometryConfig:
+@dataclass(frozen=True)
+class WheelOdometryParams(Params):
+    """wheel_odometry's parameter values, typed: one field per entry of PARAMS."""
+
+    profile: str
+    frame_prefix: str
+    imu_fusion: str
+    imu_timeout: float
+    imu_yaw_rate_stddev: float
+    imu_yaw_stddev: float
+    max_integration_dt: float
+    wheel_speed_noise: float
+    outlier_floor: float
+    outlier_ratio: float
+    max_rejected_wheels: int
+    slip_ratio_sigma: float
+    slip_correlation_distance: float
+    slip_correlation_angle: float
+    residual_memory: float
+    publish_tf: bool
+    max_clock_skew: float
+    diagnostics_period: float
+
+
+def config_from(snap: WheelOdometryParams) -> OdometryConfig:
     return OdometryConfig(speed_noise=snap.wheel_speed_noise, outlier_floor=snap.outlier_floor,
                           outlier_ratio=snap.outlier_ratio, max_rejected=snap.max_rejected_wheels,
                           slip_ratio_sigma=snap.slip_ratio_sigma)
@@ -99,11 +125,11 @@ def _tf_broadcaster(node: RoverNode) -> object | None:
     return TransformBroadcaster(node)
 
 
-class WheelOdometryNode(RoverNode):
+class WheelOdometryNode(RoverNode[WheelOdometryParams]):
     """joint_states (+ imu) -> odom, with outlier wheels rejected and honest covariances."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__('wheel_odometry', PARAMS, **kwargs)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('wheel_odometry', PARAMS, params_type=WheelOdometryParams, **kwargs)
         snap = self.params.snapshot
         self.layout = load_layout(snap.profile)
         self._joint_index = joints.JointIndex(self.layout)
@@ -156,7 +182,7 @@ class WheelOdometryNode(RoverNode):
             self._imu_sub = None
             self._imu = None
 
-    def _reconfigure(self, snap: Snapshot) -> None:
+    def _reconfigure(self, snap: WheelOdometryParams) -> None:
         self._subscribe_imu(snap.imu_fusion != 'none')
         self._config = config_from(snap)
         self.odom.slip_ratio_sigma = snap.slip_ratio_sigma

@@ -17,7 +17,7 @@ from rover_nav.hardware.steering import STEER_ORDER, ServoCalibration, load_cali
 from rover_nav.hardware.wheel_map import WheelMap, build_channels
 from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.geometry_param import geometry_for
-from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
+from rover_nav.runtime.params import ConfigError, Params, ParamSpec
 
 ROBOCLAW_BAUDS = (2400, 9600, 19200, 38400, 57600, 115200, 230400, 460800)
 
@@ -112,7 +112,55 @@ SPECS: tuple[ParamSpec, ...] = (
 )
 
 
-def cross_check(snap: Snapshot) -> None:
+@dataclass(frozen=True)
+class HardwareParams(Params):
+    """hardware_driver's parameter values, typed: one field per entry of SPECS."""
+
+    profile: str
+    frame_prefix: str
+    autostart: bool
+    joint_command_timeout: float
+    max_clock_skew: float
+    max_wheel_speed: float
+    control_rate_hz: float
+    roboclaw_port: str
+    roboclaw_baud: int
+    roboclaw_addresses: list[int]
+    park_hold: bool
+    roboclaw_read_timeout: float
+    roboclaw_retries: int
+    roboclaw_max_failures: int
+    wheel_channels: list[str]
+    wheel_directions: list[int]
+    encoder_counts_per_rev: float
+    battery_low_voltage: float
+    battery_resume_voltage: float
+    battery_filter_s: float
+    battery_period_s: float
+    steering_enabled: bool
+    pca9685_bus: int
+    pca9685_address: int
+    pca9685_frequency_hz: float
+    pca9685_oscillator_hz: float
+    steer_channels: list[int]
+    servo_calibration: str
+    imu_enabled: bool
+    imu_bus: int
+    imu_address: int
+    imu_mode: str
+    imu_rate_hz: float
+    imu_axis_map: int
+    imu_axis_sign: int
+    imu_calibration_file: str
+    estop_enabled: bool
+    estop_backend: str
+    estop_gpiochip: int
+    estop_pin: int
+    estop_poll_hz: float
+    diagnostics_period_s: float
+
+
+def cross_check(snap: HardwareParams) -> None:
     """Rules across parameters; raises ConfigError naming the key."""
     if snap.roboclaw_baud not in ROBOCLAW_BAUDS:
         raise ConfigError(f"parameter 'roboclaw_baud' = {snap.roboclaw_baud} is not a RoboClaw rate {ROBOCLAW_BAUDS}")
@@ -136,14 +184,14 @@ def cross_check(snap: Snapshot) -> None:
 class HardwareConfig:
     """Everything the driver core needs, resolved and checked (no rclpy)."""
 
-    params: Snapshot
+    params: HardwareParams
     wheel_map: WheelMap
     servos: dict[str, ServoCalibration]
     steer_rate: float
     hard_wheel_speed: float = math.inf  # m/s, the description's rating: no parameter raises the cap above it
 
     @property
-    def p(self) -> Snapshot:
+    def p(self) -> HardwareParams:
         return self.params
 
     def wheel_rad_s_cap(self, max_wheel_speed: float, wheel_radius: float) -> float:
@@ -171,7 +219,7 @@ def load_profile_geometry(profile: str) -> Any:
     return geometry_for(profile)
 
 
-def build_config(snap: Snapshot, geometry: Any) -> HardwareConfig:
+def build_config(snap: HardwareParams, geometry: Any) -> HardwareConfig:
     """Resolve the parameters against the rover geometry; raises ConfigError naming the key."""
     channels = build_channels(snap.wheel_channels, snap.wheel_directions, snap.roboclaw_addresses)
     radius = float(geometry.wheel_radius)
@@ -213,9 +261,9 @@ def params_from_files(paths: list[Path], node_name: str = 'hardware_driver') -> 
     return merged
 
 
-def snapshot_from_values(values: dict[str, Any]) -> Snapshot:
+def snapshot_from_values(values: dict[str, Any]) -> HardwareParams:
     """Validate a plain dict against SPECS (defaults filled in, unknown keys ignored)."""
     from rover_nav.runtime.params import validate_all
 
     full = {spec.name: values.get(spec.name, spec.default) for spec in SPECS}
-    return validate_all(SPECS, full, cross_check)
+    return validate_all(SPECS, full, HardwareParams, cross_check)

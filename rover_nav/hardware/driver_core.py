@@ -25,7 +25,7 @@ from typing import Any
 from rover_description.geometry import STEER_JOINTS, WHEEL_JOINTS
 from rover_nav.hardware.battery import BatteryMonitor
 from rover_nav.hardware.bno055 import BNO055, OFFSETS_LEN, CalibrationStatus, ImuSample
-from rover_nav.hardware.config import HardwareConfig, resolve_config_file
+from rover_nav.hardware.config import HardwareConfig, HardwareParams, resolve_config_file
 from rover_nav.hardware.devices import DeviceFactories
 from rover_nav.hardware.estop import EstopLatch
 from rover_nav.hardware.pca9685 import PCA9685
@@ -34,7 +34,7 @@ from rover_nav.hardware.roboclaw_protocol import STATUS_ERROR_MASK, describe_sta
 from rover_nav.hardware.steering import STEER_ORDER, SteeringModel
 from rover_nav.hardware.watchdog import Decision, Watchdog
 from rover_nav.hardware.wheel_map import WHEEL_ORDER, EncoderTracker, WheelMap
-from rover_nav.runtime.params import ConfigError, Snapshot
+from rover_nav.runtime.params import ConfigError
 
 OK, WARN, ERROR, STALE = 0, 1, 2, 3
 JOINT_TO_WHEEL = {f'wheel_{n}_joint': n for n in WHEEL_ORDER}
@@ -148,14 +148,14 @@ class DriverCore:
     # -- configuration ----------------------------------------------------------------------
 
     @property
-    def p(self) -> Snapshot:
+    def p(self) -> HardwareParams:
         return self.cfg.params
 
     @property
     def wheel_map(self) -> WheelMap:
         return self.cfg.wheel_map
 
-    def update_params(self, snap: Snapshot, wheel_radius: float) -> None:
+    def update_params(self, snap: HardwareParams, wheel_radius: float) -> None:
         """Apply a runtime parameter change (speed limit, battery thresholds)."""
         wheel_map = replace(self.cfg.wheel_map,
                             max_wheel_rad_s=self.cfg.wheel_rad_s_cap(snap.max_wheel_speed, wheel_radius))

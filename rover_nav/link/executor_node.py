@@ -14,6 +14,7 @@ guard events and e-stop (`events`, `estop`) and when nothing came up the link (c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import json
 import math
 import sys
@@ -29,7 +30,7 @@ from rover_nav.runtime import qos
 from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import all_finite
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ParamSpec
+from rover_nav.runtime.params import Params, ParamSpec
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 
 PARAMS = (
@@ -44,15 +45,27 @@ PARAMS = (
 )
 
 
+@dataclass(frozen=True)
+class PlanExecutorParams(Params):
+    """plan_executor's parameter values, typed: one field per entry of PARAMS."""
+
+    link_timeout: float
+    uplink_command_timeout: float
+    max_linear_speed: float
+    max_angular_speed: float
+    max_segment_distance: float
+    rate_hz: float
+
+
 def _yaw(q: Any) -> float:
     return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
 
 
-class PlanExecutorNode(RoverNode):
+class PlanExecutorNode(RoverNode[PlanExecutorParams]):
     """Uplinked commands and plans -> one teleop/cmd_vel per tick (see the module docstring)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__('plan_executor', PARAMS, **kwargs)
+        super().__init__('plan_executor', PARAMS, params_type=PlanExecutorParams, **kwargs)
         snap = self.params.snapshot
         self.core = Sequencer(Limits(max_speed=snap.max_linear_speed,
                                      max_turn_rate_deg=math.degrees(snap.max_angular_speed),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 import json
-from typing import Any
+from typing import Any, Generic
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
@@ -17,7 +17,7 @@ from std_msgs.msg import String
 
 from rover_nav.runtime import qos, shared_params
 from rover_nav.runtime.intra_process import IntraProcessMixin
-from rover_nav.runtime.params import ParameterTable, ParamSpec, Snapshot
+from rover_nav.runtime.params import NoParams, P, ParameterTable, ParamSpec
 
 DIAG_OK = DiagnosticStatus.OK
 DIAG_WARN = DiagnosticStatus.WARN
@@ -25,13 +25,14 @@ DIAG_ERROR = DiagnosticStatus.ERROR
 DIAG_STALE = DiagnosticStatus.STALE
 
 
-class RoverNode(IntraProcessMixin, Node):
-    """Base class: parameters from one schema, events, diagnostics, throttled warnings."""
+class RoverNode(IntraProcessMixin, Node, Generic[P]):
+    """Base class: parameters from one schema (`params_type`: the node's typed snapshot), events,
+    diagnostics, throttled warnings."""
 
-    def __init__(self, name: str, specs: Iterable[ParamSpec],
-                 cross_check: Callable[[Snapshot], None] | None = None, **kwargs: Any) -> None:
+    def __init__(self, name: str, specs: Iterable[ParamSpec], cross_check: Callable[[P], object] | None = None, *,
+                 params_type: type[P] = NoParams, **kwargs: Any) -> None:  # type: ignore[assignment]
         super().__init__(name, **kwargs)
-        self.params = ParameterTable(self, specs, cross_check)
+        self.params: ParameterTable[P] = ParameterTable(self, specs, params_type, cross_check)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.DIAGNOSTICS)
         self._events_pub = self.create_publisher(String, 'events', qos.EVENTS)
         self.get_logger().info(f'configuration: {self.params.snapshot.as_dict()}')

@@ -9,6 +9,7 @@ Events: `slope_slow`, `slope_stop`, `sensor_stale` on transitions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
 import sys
 from typing import Any
@@ -19,9 +20,9 @@ from rover_nav.runtime import qos
 from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
+from rover_nav.runtime.params import ConfigError, ParamSpec
 from rover_nav.safety.attitude import rpy_matrix, up_in_base
-from rover_nav.safety.chain_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, ChainNode
+from rover_nav.safety.chain_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, ChainNode, ChainParams
 from rover_nav.safety.command import Twist2D, same_sign
 from rover_nav.safety.sensor_params import (
     cloud_in_base,
@@ -63,12 +64,31 @@ SPECS = (
 )
 
 
-def slope_config(snap: Snapshot) -> SlopeConfig:
+@dataclass(frozen=True)
+class SlopeGuardParams(ChainParams):
+    """slope_guard's parameter values, typed: one field per entry of SPECS."""
+
+    slow_tilt_deg: float
+    stop_tilt_deg: float
+    resume_tilt_deg: float
+    max_tilt_deg: float
+    imu_timeout: float
+    tilt_filter_time: float
+    slow_speed_factor: float
+    use_lookahead: bool
+    lookahead_distance: float
+    cloud_timeout: float
+    max_clock_skew: float
+    profile: str
+    frame_prefix: str
+
+
+def slope_config(snap: SlopeGuardParams) -> SlopeConfig:
     return SlopeConfig(snap.slow_tilt_deg, snap.stop_tilt_deg, snap.resume_tilt_deg, snap.imu_timeout,
                        snap.tilt_filter_time, snap.slow_speed_factor, snap.cloud_timeout, snap.max_tilt_deg)
 
 
-def _cross_check(snap: Snapshot) -> None:
+def _cross_check(snap: SlopeGuardParams) -> None:
     try:
         slope_config(snap)
     except ValueError as exc:
@@ -76,11 +96,11 @@ def _cross_check(snap: Snapshot) -> None:
             from exc
 
 
-class SlopeGuardNode(ChainNode):
+class SlopeGuardNode(ChainNode[SlopeGuardParams]):
     """Thin shell around `SlopeGuard`."""
 
     def __init__(self, geometry: Any = None, **kwargs: Any) -> None:
-        super().__init__('slope_guard', SPECS, _cross_check, **kwargs)
+        super().__init__('slope_guard', SPECS, _cross_check, params_type=SlopeGuardParams, **kwargs)
         snap = self.params.snapshot
         self.geometry = load_rover_geometry(snap.profile, geometry)
         self.use_hard_limits(self.geometry)

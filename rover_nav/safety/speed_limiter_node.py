@@ -12,6 +12,7 @@ the service `estop/reset` (std_srvs/Trigger) clears: it clears this latch and an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import sys
 from typing import Any
 
@@ -19,8 +20,8 @@ from std_srvs.srv import Trigger
 
 from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
-from rover_nav.safety.chain_node import DIAG_OK, DIAG_WARN, ChainNode
+from rover_nav.runtime.params import ConfigError, ParamSpec
+from rover_nav.safety.chain_node import DIAG_OK, DIAG_WARN, ChainNode, ChainParams
 from rover_nav.safety.command import Twist2D
 from rover_nav.safety.limiter import LimiterConfig, SpeedLimiter
 from rover_nav.safety.sensor_params import load_rover_geometry
@@ -41,25 +42,39 @@ SPECS = (
 )
 
 
-def limiter_config(snap: Snapshot) -> LimiterConfig:
+@dataclass(frozen=True)
+class SpeedLimiterParams(ChainParams):
+    """speed_limiter's parameter values, typed: one field per entry of SPECS."""
+
+    max_linear_speed: float
+    max_angular_speed: float
+    max_linear_accel: float
+    max_linear_decel: float
+    command_timeout: float
+    watchdog_period: float
+    max_clock_skew: float
+    profile: str
+
+
+def limiter_config(snap: SpeedLimiterParams) -> LimiterConfig:
     return LimiterConfig(snap.max_linear_speed, snap.max_angular_speed, snap.max_linear_accel,
                          snap.max_linear_decel, snap.command_timeout)
 
 
-def _cross_check(snap: Snapshot) -> None:
+def _cross_check(snap: SpeedLimiterParams) -> None:
     try:
         limiter_config(snap)
     except ValueError as exc:
         raise ConfigError(f'speed limiter parameters: {exc}') from exc
 
 
-class SpeedLimiterNode(ChainNode):
+class SpeedLimiterNode(ChainNode[SpeedLimiterParams]):
     """Thin shell around `SpeedLimiter`; also offers `estop/reset`."""
 
     estop_announcer = True  # its estop/reset service is the only way to clear a latch
 
     def __init__(self, geometry: Any = None, **kwargs: Any) -> None:
-        super().__init__('speed_limiter', SPECS, _cross_check, **kwargs)
+        super().__init__('speed_limiter', SPECS, _cross_check, params_type=SpeedLimiterParams, **kwargs)
         self.use_hard_limits(load_rover_geometry(self.params.snapshot.profile, geometry))
         self.core = SpeedLimiter(limiter_config(self.params.snapshot))
         self.params.on_change(lambda snap: self.core.configure(limiter_config(snap)))

@@ -13,6 +13,7 @@ command (the context stays valid because rclpy's signal handlers are replaced, s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import os
 import sys
 import threading
@@ -28,7 +29,7 @@ from std_msgs.msg import Bool, String
 from rover_nav.runtime import qos
 from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
+from rover_nav.runtime.params import ConfigError, Params, ParamSpec
 from rover_nav.runtime.rover_node import RoverNode
 from rover_nav.runtime.spinning import publish_and_flush, use_python_signal_handlers
 from rover_nav.teleop.keyboard import (
@@ -57,7 +58,21 @@ PARAMS = (
 )
 
 
-def config_from(snap: Snapshot) -> KeyboardConfig:
+@dataclass(frozen=True)
+class KeyboardTeleopParams(Params):
+    """keyboard_teleop's parameter values, typed: one field per entry of PARAMS."""
+
+    max_linear_speed: float
+    max_angular_speed: float
+    hold_timeout: float
+    speed_step: float
+    initial_speed_fraction: float
+    publish_rate: float
+    ui_rate: float
+    frame_prefix: str
+
+
+def config_from(snap: KeyboardTeleopParams) -> KeyboardConfig:
     """The core's configuration; ConfigError names the offending key."""
     try:
         return KeyboardConfig(max_linear_speed=snap.max_linear_speed, max_angular_speed=snap.max_angular_speed,
@@ -67,11 +82,11 @@ def config_from(snap: Snapshot) -> KeyboardConfig:
         raise ConfigError(f'keyboard_teleop parameters: {exc}') from exc
 
 
-class KeyboardTeleop(RoverNode):
+class KeyboardTeleop(RoverNode[KeyboardTeleopParams]):
     """Keyboard teleop node; `on_key` is called from the terminal thread, the rest from the executor."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__('keyboard_teleop', PARAMS, cross_check=config_from, **kwargs)
+        super().__init__('keyboard_teleop', PARAMS, cross_check=config_from, params_type=KeyboardTeleopParams, **kwargs)
         snap = self.params.snapshot
         self._lock = threading.Lock()
         self._core = KeyboardTeleopCore(config_from(snap))
@@ -90,7 +105,7 @@ class KeyboardTeleop(RoverNode):
     def quit_requested(self) -> bool:
         return self._core.quit_requested
 
-    def _reconfigure(self, snap: Snapshot) -> None:
+    def _reconfigure(self, snap: KeyboardTeleopParams) -> None:
         with self._lock:
             self._core.reconfigure(config_from(snap))
         self._timer.cancel()

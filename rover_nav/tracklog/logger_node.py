@@ -32,7 +32,7 @@ from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.clock_guard import ClockGuard
 from rover_nav.runtime.intra_process import bus_of, message_of
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ParamSpec, Snapshot
+from rover_nav.runtime.params import Params, ParamSpec
 from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNode
 from rover_nav.tracklog import cdr, cdr_encode
 from rover_nav.tracklog.bag import QosOffer, TopicInfo, header_stamp_ns
@@ -137,6 +137,28 @@ SPECS = (
 )
 
 
+@dataclass(frozen=True)
+class TrackLoggerParams(Params):
+    """track_logger's parameter values, typed: one field per entry of SPECS."""
+
+    output_dir: str
+    world: str
+    frame_prefix: str
+    profile: str
+    track_source: str
+    sample_distance: float
+    sample_heading_deg: float
+    max_path_poses: int
+    bag_split_size_mb: float
+    bag_compression: str
+    flush_period: float
+    summary_period: float
+    queue_size: int
+    points_decimation: int
+    origin_lon_deg: float
+    origin_lat_deg: float
+
+
 def default_output_dir() -> Path:
     return Path('runs') / time.strftime('%Y%m%d-%H%M%S')
 
@@ -183,12 +205,12 @@ def _leading_stamp_ns(msg: Any) -> int | None:
     return _time_ns(clock) if clock is not None else None
 
 
-class TrackLoggerNode(RoverNode):
+class TrackLoggerNode(RoverNode[TrackLoggerParams]):
     """Records the drive; see the module docstring."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__('track_logger', SPECS, **kwargs)
-        snap: Snapshot = self.params.snapshot
+        super().__init__('track_logger', SPECS, params_type=TrackLoggerParams, **kwargs)
+        snap: TrackLoggerParams = self.params.snapshot
         self.out_dir = Path(snap.output_dir) if snap.output_dir else default_output_dir()
         self.out_dir = fresh_output_dir(self.out_dir.expanduser().absolute())
         self.recorder = TrackRecorder(snap.sample_distance, math.radians(snap.sample_heading_deg),
@@ -252,7 +274,7 @@ class TrackLoggerNode(RoverNode):
         return SubscriptionEventCallbacks(message_lost=lost, use_default_callbacks=False)
 
     # -- parameters -----------------------------------------------------------------------
-    def _on_params(self, snap: Snapshot) -> None:
+    def _on_params(self, snap: TrackLoggerParams) -> None:
         self._trim_path(snap.max_path_poses)
 
     # -- receiving ------------------------------------------------------------------------

@@ -120,3 +120,17 @@ def test_the_shipped_parameter_files_name_declared_keys(tables):
         for section, body in yaml.safe_load(data_file('config', name).read_text()).items():
             for key in body['ros__parameters']:
                 assert key in declared, f'{name}: {section}: {key}'
+
+
+def test_every_node_has_a_typed_snapshot_matching_its_specs(tables):
+    """A node's `Params` dataclass is what the type checker sees: its fields are exactly the specs."""
+    from rover_nav.runtime.params import Params
+
+    for module, table in tables.items():
+        if not table:
+            continue
+        classes = [v for v in vars(importlib.import_module(module)).values()
+                   if isinstance(v, type) and issubclass(v, Params) and v is not Params
+                   and {f for f in v.field_names()} == {s.name for s in table}]
+        assert len(classes) == 1, f'{module}: no Params dataclass with one field per spec'
+        classes[0].check_specs(table)

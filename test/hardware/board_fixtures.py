@@ -42,10 +42,10 @@ def board_params(**overrides: Any) -> dict[str, Any]:
 
 
 def make_config(**overrides: Any) -> Any:
-    from rover_nav.hardware.config import SPECS, build_config, cross_check
+    from rover_nav.hardware.config import SPECS, HardwareParams, build_config, cross_check
     from rover_nav.runtime.params import validate_all
 
     values = board_params(**overrides)
     defaults = {s.name: s.default for s in SPECS}
     defaults.update(values)
-    return build_config(validate_all(SPECS, defaults, cross_check), hobby_geometry())
+    return build_config(validate_all(SPECS, defaults, HardwareParams, cross_check), hobby_geometry())
