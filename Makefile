@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUN_ARGS ?=
 
-.PHONY: setup run test tier1 lint bench clean
+.PHONY: setup run test tier1 lint typecheck bench clean
 
 setup: $(STAMP)
 
@@ -26,7 +26,11 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) lint
+# mypy over rover_nav/runtime and the pure cores ([tool.mypy] files in pyproject.toml)
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 	$(MAKE) tier1
 
@@ -39,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/rover bench
 
 clean:
-	rm -rf $(VENV) .venv-noble build install log *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-noble build install log *.egg-info .pytest_cache .ruff_cache .mypy_cache

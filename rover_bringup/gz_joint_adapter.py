@@ -6,27 +6,36 @@ and ros_gz_bridge bridges one ROS topic to one gz topic. This node splits the dr
 `gz/<joint>/cmd_pos` (steering, rad) for the bridge (see config/gz_bridge.yaml).
 
 Gazebo's controllers hold their last command forever, so when `joint_commands` goes stale
-for `command_timeout` this node commands zero wheel speed itself (steering is held).
+for `joint_command_timeout` this node commands zero wheel speed itself (steering is held).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
 import sys
+from typing import Any
 
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64
 
 from rover_description.geometry import STEER_JOINTS, WHEEL_JOINTS
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ParamSpec
+from rover_nav.runtime.params import Params
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 
 PARAMS = (
-    ParamSpec('command_timeout', float, 0.5, 's without joint_commands before the wheels are commanded to zero.',
-              lo=0.05, hi=5.0),
+    shared.JOINT_COMMAND_TIMEOUT,
 )
+
+
+@dataclass(frozen=True)
+class GzJointAdapterParams(Params):
+    """gz_joint_adapter's parameter values, typed: one field per entry of PARAMS."""
+
+    joint_command_timeout: float
 
 
 def split_command(names: list[str], positions: list[float], velocities: list[float]) -> dict[str, float]:
@@ -43,11 +52,11 @@ def split_command(names: list[str], positions: list[float], velocities: list[flo
     return out
 
 
-class GzJointAdapter(RoverNode):
+class GzJointAdapter(RoverNode[GzJointAdapterParams]):
     """Splits joint_commands into per-joint Float64 topics and zeroes the wheels when stale."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__('gz_joint_adapter', PARAMS, **kwargs)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('gz_joint_adapter', PARAMS, params_type=GzJointAdapterParams, **kwargs)
         self._pubs = {f'{j}/cmd_vel': self.create_publisher(Float64, f'gz/{j}/cmd_vel', qos.COMMAND)
                       for j in WHEEL_JOINTS}
         self._pubs.update({f'{j}/cmd_pos': self.create_publisher(Float64, f'gz/{j}/cmd_pos', qos.COMMAND)
@@ -70,7 +79,7 @@ class GzJointAdapter(RoverNode):
 
     def _watchdog(self) -> None:
         now = self.now_s()
-        stale = self._last_rx is None or now - self._last_rx > self.params.snapshot.command_timeout
+        stale = self._last_rx is None or now - self._last_rx > self.params.snapshot.joint_command_timeout
         if stale:
             self._zero_wheels()
             if not self._stale:

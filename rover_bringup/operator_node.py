@@ -12,7 +12,9 @@ by `/clock` (shared by the link), one command per tick, as before.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import sys
+from typing import Any
 
 from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Odometry
@@ -23,7 +25,7 @@ from rover_bringup.scenario import Scenario, load_scenario
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import stamp_seconds
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ConfigError, ParamSpec
+from rover_nav.runtime.params import ConfigError, Params, ParamSpec
 from rover_nav.runtime.rover_node import RoverNode
 
 PARAMS = (
@@ -36,11 +38,20 @@ PARAMS = (
 )
 
 
-class ScenarioOperator(RoverNode):
+@dataclass(frozen=True)
+class ScenarioOperatorParams(Params):
+    """scenario_operator's parameter values, typed: one field per entry of PARAMS."""
+
+    scenario: str
+    start_delay: float
+    tick_topic: str
+
+
+class ScenarioOperator(RoverNode[ScenarioOperatorParams]):
     """Publishes the scenario's (v, w) on teleop/cmd_vel at the scenario's rate."""
 
-    def __init__(self, scenario: Scenario | None = None, **kwargs: object) -> None:
-        super().__init__('scenario_operator', PARAMS, **kwargs)
+    def __init__(self, scenario: Scenario | None = None, **kwargs: Any) -> None:
+        super().__init__('scenario_operator', PARAMS, params_type=ScenarioOperatorParams, **kwargs)
         snap = self.params.snapshot
         try:
             self.scenario = scenario or load_scenario(snap.scenario)

@@ -19,11 +19,12 @@ Lockstep protocol (mode `lockstep`, the default):
    command ever arrives (`wait_for_first_command`), it instead re-publishes tick 0, so a chain
    that starts slowly sees the same history as one that starts fast (determinism).
 Free mode (`free`): a wall-clock timer steps one tick every 1 / (control_rate * real_time_factor) s.
-Watchdog: no `joint_commands` for `command_timeout` sim seconds -> wheels stop and park.
+Watchdog: no `joint_commands` for `joint_command_timeout` sim seconds -> wheels stop and park.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
 from pathlib import Path
 import sys
@@ -37,12 +38,13 @@ from rclpy.clock import Clock, ClockType
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import Imu, JointState, PointCloud2, PointField
 
-from rover_description.geometry import PROFILES, STEER_JOINTS, WHEEL_JOINTS
+from rover_description.geometry import STEER_JOINTS, WHEEL_JOINTS
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import seconds_to_time
 from rover_nav.runtime.estop_link import EstopLink
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
+from rover_nav.runtime.params import ConfigError, Params, ParamSpec
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 from rover_sim.materials import METAL, ROCK
 from rover_sim.simulation import SimConfig, Simulation
@@ -50,9 +52,8 @@ from rover_sim.simulation import SimConfig, Simulation
 REPEAT_PERIOD_S = 0.5  # wall s between repeats of tick 0 while waiting for the first command
 
 SPECS = (
-    ParamSpec('world', str, 'change4', 'World name (worlds/NAME.yaml) or YAML file to simulate.', read_only=True),
-    ParamSpec('profile', str, 'yutu2', 'Rover description profile (yutu2 | hobby): the model that is simulated.',
-              choices=PROFILES, read_only=True),
+    shared.WORLD,
+    shared.PROFILE,
     ParamSpec('seed', int, 0, 'Seed of the sensor noise; same world + commands + seed -> same run.', lo=0,
               read_only=True),
     ParamSpec('terrain_seed', int, -1, "Replaces the world's terrain.seed (-1: keep the world file's): the "
@@ -70,8 +71,7 @@ SPECS = (
     ParamSpec('wait_for_first_command', bool, True, 'Lockstep: repeat tick 0 until the first joint_commands '
               'arrives instead of advancing on timeouts (a slow start must not change the run).'),
     ParamSpec('real_time_factor', float, 1.0, 'Free mode: simulated seconds per wall second.', lo=0.01, hi=100.0),
-    ParamSpec('command_timeout', float, 0.5, 'Sim seconds without joint_commands after which the wheels stop '
-              'and park (s). Too long lets a dead drive keep the rover rolling.', lo=0.05, hi=10.0),
+    shared.JOINT_COMMAND_TIMEOUT,
     ParamSpec('imu_rate', float, 50.0, 'Hz of IMU samples (published in a burst each tick).', lo=1.0, hi=500.0,
               read_only=True),
     ParamSpec('imu_accel_noise', float, 0.005, 'Accelerometer white noise std (m/s^2).', lo=0.0, hi=5.0),
@@ -84,23 +84,50 @@ SPECS = (
               'directions (1: full 64x48 grid, ~5x the cost of 2).', lo=1, hi=16, read_only=True),
     ParamSpec('ruts', bool, True, 'Wheels leave ruts in the terrain (and in the physics heightfield).',
               read_only=True),
-    ParamSpec('output_dir', str, '', 'Folder to write terrain_final.npz/.json (terrain with ruts) into at '
-              'shutdown; empty: do not write.'),
-    ParamSpec('frame_prefix', str, '', 'Prefix of every frame id this node sets (multi-rover).', read_only=True),
+    shared.variant(shared.OUTPUT_DIR, read_only=False),
+    shared.FRAME_PREFIX,
     ParamSpec('diagnostic_period', float, 1.0, 'Sim seconds between /diagnostics reports.', lo=0.1, hi=60.0),
 )
 
 
-def _cross_check(snap: Snapshot) -> None:
+@dataclass(frozen=True)
+class LunarSimParams(Params):
+    """lunar_sim's parameter values, typed: one field per entry of SPECS."""
+
+    world: str
+    profile: str
+    seed: int
+    terrain_seed: int
+    physics_rate: float
+    control_rate: float
+    mode: str
+    step_timeout: float
+    wait_for_first_command: bool
+    real_time_factor: float
+    joint_command_timeout: float
+    imu_rate: float
+    imu_accel_noise: float
+    imu_gyro_noise: float
+    imu_orientation_noise: float
+    hazcam_rate: float
+    cloud_noise: float
+    hazcam_decimation: int
+    ruts: bool
+    output_dir: str
+    frame_prefix: str
+    diagnostic_period: float
+
+
+def _cross_check(snap: LunarSimParams) -> None:
     if snap.imu_rate > snap.physics_rate:
         raise ConfigError(f"parameter 'imu_rate' = {snap.imu_rate} must not exceed physics_rate")
 
 
-class LunarSim(RoverNode):
+class LunarSim(RoverNode[LunarSimParams]):
     """The simulator node; `step()` advances one control tick without an executor (for runners)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__('lunar_sim', SPECS, _cross_check, **kwargs)
+        super().__init__('lunar_sim', SPECS, _cross_check, params_type=LunarSimParams, **kwargs)
         from rover_sim.terrain import WorldConfigError, build_terrain, lander_surfaces, load_world
 
         p = self.params.snapshot
@@ -164,7 +191,7 @@ class LunarSim(RoverNode):
     def t_k(self) -> float:
         return self.tick * self.period
 
-    def _apply_noise(self, p: Snapshot) -> None:
+    def _apply_noise(self, p: LunarSimParams) -> None:
         """Runtime noise changes reach the sensor models, not only the covariances the messages report."""
         imu = self.sim.imu
         imu.accel_noise, imu.gyro_noise, imu.orientation_noise = (
@@ -240,11 +267,11 @@ class LunarSim(RoverNode):
     def step(self) -> None:
         """Advance one control tick (watchdog, physics) and publish the new tick."""
         p = self.params.snapshot
-        if not self._timed_out and self.sim.time - self._last_command_t > p.command_timeout:
+        if not self._timed_out and self.sim.time - self._last_command_t > p.joint_command_timeout:
             self._timed_out = True
             self.sim.stop_wheels()
             if self.commands_received:
-                self.publish_event('command_timeout', f'no joint_commands for {p.command_timeout:.2f} s: '
+                self.publish_event('command_timeout', f'no joint_commands for {p.joint_command_timeout:.2f} s: '
                                                       'wheels stopped')
         if self._timed_out or self.estopped:
             self.sim.stop_wheels()
@@ -361,7 +388,7 @@ def _diag(v: float) -> np.ndarray:
     return np.diag([v, v, v]).reshape(9)
 
 
-def _imu_covariances(p: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _imu_covariances(p: LunarSimParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Orientation, angular velocity and acceleration covariances (diagonal; floors keep them positive)."""
     return (_diag(max(p.imu_orientation_noise, 1e-4) ** 2), _diag(max(p.imu_gyro_noise, 1e-5) ** 2),
             _diag(max(p.imu_accel_noise, 1e-4) ** 2))

@@ -39,8 +39,8 @@ fail() { echo "tier1: FAILED: $*" >&2; exit 1; }
 START=$SECONDS
 
 # --- 1. the noble-pinned virtual environment, rebuilt when a requirements file changes ----------------
-# requirements-noble.txt wins over the embedded tier's pins; ruff is not needed here.
-NOBLE_PINNED='numpy|pyyaml|matplotlib|setuptools|pytest|empy|pluggy|ruff'
+# requirements-noble.txt wins over the embedded tier's pins; ruff and mypy are not needed here.
+NOBLE_PINNED='numpy|pyyaml|matplotlib|setuptools|pytest|empy|pluggy|ruff|mypy|types-pyyaml'
 noble_requirements() {
     cat "$ROOT/requirements-noble.txt"
     grep -hviE "^[[:space:]]*(-r|($NOBLE_PINNED)[[:space:]]*[=<>~!])" "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt"

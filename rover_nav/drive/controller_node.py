@@ -1,10 +1,11 @@
 """`drive_controller`: cmd_vel (TwistStamped) -> joint_commands (JointState) for the 6 wheels and 4 corners.
 
 Thin shell around `DriveKinematics` (and `GyroAssist` for point turns, fed by `imu`; and the
-suspension compensation, fed by the IMU pitch rate and the rocker/bogie rates of `joint_states`). Event
+suspension compensation, fed by the IMU pitch rate and the rocker/bogie rates of `joint_states`);
+its watchdog, freshness and diagnostics decisions are the pure cores of `controller_core`. Event
 driven for lockstep simulation: one joint_commands per cmd_vel, stamped with the cmd_vel's
 stamp. A watchdog on the node clock (sim time aware)
-publishes zero wheel speed with the steering held while cmd_vel is stale (`command_timeout`) or
+publishes zero wheel speed with the steering held while cmd_vel is stale (`cmd_vel_timeout`) or
 the e-stop is latched, at `watchdog_period`.
 
 E-stop protocol (`rover_nav.runtime.estop_link`): `estop` (std_msgs/Bool, latched QoS) `true`
@@ -15,39 +16,38 @@ Measured steering angles come from `joint_states`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
 import sys
+from typing import Any
 
 from geometry_msgs.msg import TwistStamped
 import numpy as np
 from sensor_msgs.msg import Imu, JointState
 
-from rover_description.geometry import PROFILES, HardLimits
+from rover_description.geometry import HardLimits
 from rover_description.rotations import rpy_matrix
+from rover_nav.drive import controller_core as core
 from rover_nav.drive import joints, suspension
 from rover_nav.drive.gyro_assist import GyroAssist, GyroAssistConfig
 from rover_nav.drive.kinematics import DriveCommand, DriveKinematics, DriveLimits
 from rover_nav.drive.layout import WheelLayout
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.estop_link import EstopLink
 from rover_nav.runtime.geometry_param import geometry_for
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
-from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
+from rover_nav.runtime.params import ConfigError, Params, ParamSpec
+from rover_nav.runtime.rover_node import RoverNode
 
 PARAMS = (
-    ParamSpec('profile', str, 'yutu2', 'Rover description profile the wheel geometry, steering limits and steer '
-              'rate are read from; the wrong profile steers the wrong angles.', choices=PROFILES, read_only=True),
-    ParamSpec('max_wheel_speed', float, 0.08, 'm/s wheel surface speed limit; above it all wheels are scaled '
-              'down together (curvature kept). Too high overdrives the motors, too low makes point turns crawl.',
-              lo=1e-4, hi=10.0),
+    shared.PROFILE,
+    shared.MAX_WHEEL_SPEED,
     ParamSpec('min_turning_radius', float, 1.0, 'm; tighter curvature is clamped while moving (point turns only '
               'near zero speed). Too small lets the corners hit their servo limits at speed.', lo=0.01, hi=1e4),
-    ParamSpec('command_timeout', float, 0.5, 's without a fresh cmd_vel (node clock, sim time aware) before the '
-              'wheels are stopped. Too long lets a dead link keep the rover driving.', lo=0.01, hi=60.0),
-    ParamSpec('max_clock_skew', float, 0.5, 's; a cmd_vel stamped further in the future is rejected (stop).',
-              lo=0.0, hi=3600.0),
+    shared.CMD_VEL_TIMEOUT,
+    shared.MAX_CLOCK_SKEW,
     ParamSpec('steer_tolerance', float, 0.1, 'rad; the wheels wait while any corner is further than this from its '
               'target angle. Too large scrubs the wheels through turns.', lo=0.005, hi=1.5),
     ParamSpec('steer_resume_tolerance', float, 0.05, 'rad; waiting wheels start when every corner is within this '
@@ -87,15 +87,42 @@ PARAMS = (
               'the suspension compensation (longer: smoother but later).', lo=0.0, hi=10.0),
     ParamSpec('suspension_rate_timeout', float, 0.3, 's; an older IMU sample or joint_states is not used by '
               'the suspension compensation (it then stays off).', lo=0.01, hi=60.0),
-    ParamSpec('imu_timeout', float, 0.5, 's; an older gyro sample is not used by the assist.', lo=0.01, hi=60.0),
-    ParamSpec('watchdog_period', float, 0.1, 's; period of the staleness check and of the zero commands '
-              'published while stale or e-stopped (node clock).', lo=0.005, hi=5.0, read_only=True),
-    ParamSpec('diagnostics_period', float, 1.0, 's; period of the /diagnostics status (node clock).',
-              lo=0.05, hi=60.0, read_only=True),
+    shared.IMU_TIMEOUT,
+    shared.WATCHDOG_PERIOD,
+    shared.DIAGNOSTICS_PERIOD,
 )
 
 
-def _cross_check(snap: Snapshot) -> None:
+@dataclass(frozen=True)
+class DriveControllerParams(Params):
+    """drive_controller's parameter values, typed: one field per entry of PARAMS."""
+
+    profile: str
+    max_wheel_speed: float
+    min_turning_radius: float
+    cmd_vel_timeout: float
+    max_clock_skew: float
+    steer_tolerance: float
+    steer_resume_tolerance: float
+    steer_stall_warning: float
+    v_eps: float
+    v_eps_exit: float
+    w_eps: float
+    gyro_assist: bool
+    gyro_assist_gain: float
+    gyro_assist_max_boost: float
+    suspension_compensation: bool
+    suspension_compensation_max: float
+    suspension_settle_time: float
+    suspension_rate_spike: float
+    suspension_rate_tau: float
+    suspension_rate_timeout: float
+    imu_timeout: float
+    watchdog_period: float
+    diagnostics_period: float
+
+
+def _cross_check(snap: DriveControllerParams) -> None:
     if snap.v_eps_exit <= snap.v_eps:
         raise ConfigError(f"parameter 'v_eps_exit' = {snap.v_eps_exit} must be greater than 'v_eps' = {snap.v_eps}")
     if snap.steer_resume_tolerance > snap.steer_tolerance:
@@ -103,7 +130,7 @@ def _cross_check(snap: Snapshot) -> None:
                           f"'steer_tolerance' = {snap.steer_tolerance}")
 
 
-def limits_from(snap: Snapshot, hard: HardLimits | None = None) -> DriveLimits:
+def limits_from(snap: DriveControllerParams, hard: HardLimits | None = None) -> DriveLimits:
     """The kinematics limits out of a parameter snapshot, capped by the rover's hard limits (if given):
     the drive never commands more than the description's top speed and wheel speed, whatever its
     parameters or cmd_vel say."""
@@ -115,7 +142,7 @@ def limits_from(snap: Snapshot, hard: HardLimits | None = None) -> DriveLimits:
                        max_linear_speed=hard.top_speed)
 
 
-def assist_config_from(snap: Snapshot) -> GyroAssistConfig:
+def assist_config_from(snap: DriveControllerParams) -> GyroAssistConfig:
     return GyroAssistConfig(gain=snap.gyro_assist_gain, max_boost=snap.gyro_assist_max_boost)
 
 
@@ -124,12 +151,12 @@ def load_suspension(profile: str, layout: WheelLayout) -> suspension.SuspensionM
     from rover_description.description import urdf_model
 
     try:
-        return suspension.SuspensionModel.from_urdf(urdf_model(profile), layout.wheel_joints, layout.radius)
+        return suspension.SuspensionModel.from_urdf(urdf_model(profile), layout.wheel_joints, layout.radius.tolist())
     except (ValueError, KeyError) as exc:
         raise ConfigError(f"parameter 'profile' = {profile!r}: unusable suspension chain: {exc}") from exc
 
 
-def compensator_from(snap: Snapshot, model: suspension.SuspensionModel,
+def compensator_from(snap: DriveControllerParams, model: suspension.SuspensionModel,
                      layout: WheelLayout) -> suspension.SuspensionCompensator:
     """A fresh suspension compensator configured from a parameter snapshot."""
     return suspension.SuspensionCompensator(
@@ -150,11 +177,12 @@ def load_layout(profile: str) -> WheelLayout:
 
 
 
-class DriveControllerNode(RoverNode):
+class DriveControllerNode(RoverNode[DriveControllerParams]):
     """cmd_vel -> joint_commands; watchdog, e-stop latch, measured steering, diagnostics."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__('drive_controller', PARAMS, cross_check=_cross_check, **kwargs)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('drive_controller', PARAMS, cross_check=_cross_check, params_type=DriveControllerParams,
+                         **kwargs)
         snap = self.params.snapshot
         self.layout = load_layout(snap.profile)
         self.hard_limits = geometry_for(snap.profile).limits
@@ -165,9 +193,7 @@ class DriveControllerNode(RoverNode):
                                      self._assist if snap.gyro_assist else None)
         from rover_description.geometry import load_geometry
 
-        self._imu_mount = rpy_matrix(*load_geometry(snap.profile).imu.rpy)
-        self._pitch_row = tuple(self._imu_mount[1].tolist())  # base pitch / yaw rate = mount row . gyro
-        self._yaw_row = tuple(self._imu_mount[2].tolist())
+        self._imu_mount = core.ImuMount(rpy_matrix(*load_geometry(snap.profile).imu.rpy).tolist())
         self._gyro: tuple[float, float] | None = None  # (body yaw rate rad/s, receive time s)
         self._pitch: tuple[float, float] | None = None  # (body pitch rate rad/s, receive time s)
         self._susp_rates: tuple[list[float], float] | None = None  # (joint rates rad/s, receive time s)
@@ -185,9 +211,7 @@ class DriveControllerNode(RoverNode):
         self.create_subscription(JointState, 'joint_states', self._on_joint_states, qos.SENSOR_SUB)
         self.estop_link = EstopLink(self, self._on_latch, self._on_clear, hold=True, on_repeat=self._diagnostics)
         self.create_subscription(Imu, 'imu', self._on_imu, qos.SENSOR_SUB)
-        self._last_cmd_t: float | None = None
-        self._stale = True
-        self._estop = False
+        self._gate = core.CommandGate(snap.cmd_vel_timeout)
         self._rejected = 0
         self._last: DriveCommand | None = None
         self._waiting_since: float | None = None
@@ -197,35 +221,27 @@ class DriveControllerNode(RoverNode):
             f'drive ready: profile {snap.profile}, curvature limits left {self.drive.kappa_max_left:.3f} / right '
             f'{self.drive.kappa_max_right:.3f} 1/m, point turns {"on" if self.drive.point_turn_feasible else "off"}')
 
-    def _reconfigure(self, snap: Snapshot) -> None:
+    def _reconfigure(self, snap: DriveControllerParams) -> None:
         self.drive.set_limits(limits_from(snap, self.hard_limits))
         self._assist.config = assist_config_from(snap)
         self._assist.reset()
         self.drive.assist = self._assist if snap.gyro_assist else None
         self._compensator = compensator_from(snap, self.suspension, self.layout)
+        self._gate.set_timeout(snap.cmd_vel_timeout)
 
     # --- inputs -------------------------------------------------------------------------------------------------
     def _on_imu(self, msg: Imu) -> None:
         av = msg.angular_velocity
-        x, y, z = av.x, av.y, av.z
-        try:  # all_finite, unrolled (50 Hz)
-            finite = math.isfinite(x) and math.isfinite(y) and math.isfinite(z)
-        except TypeError:
-            finite = False
-        if not finite:
+        rates = self._imu_mount.rates(av.x, av.y, av.z)
+        if rates is None:
             self.warn_throttled('rejected imu: non-finite angular velocity')
             return
         now = self.now_s()
-        m0, m1, m2 = self._yaw_row  # base_yaw_rate_from_imu / base_pitch_rate_from_imu, on the mount's rows
-        self._gyro = (float(m0 * x + m1 * y + m2 * z), now)
-        m0, m1, m2 = self._pitch_row
-        self._pitch = (float(m0 * x + m1 * y + m2 * z), now)
+        self._gyro = (rates[0], now)
+        self._pitch = (rates[1], now)
 
     def _fresh_yaw_rate(self, now: float) -> float | None:
-        if self._gyro is None:
-            return None
-        rate, t = self._gyro
-        return rate if 0.0 <= now - t <= self.params.snapshot.imu_timeout else None
+        return core.fresh(self._gyro, now, self.params.snapshot.imu_timeout)
 
     def _on_cmd_vel(self, msg: TwistStamped) -> None:
         now = self.now_s()
@@ -240,32 +256,20 @@ class DriveControllerNode(RoverNode):
             self.warn_throttled(f'rejected cmd_vel ({why}): stopping')
             self._publish(self.drive.hold(now), stamp, now)
             return
-        self._last_cmd_t = now
-        if self._stale:
-            self._stale = False
+        if self._gate.command(now):
             self.get_logger().info('cmd_vel fresh: driving')
-        if self._estop:
+        if self._gate.estop:
             self._publish(self.drive.hold(now), stamp, now)
             return
         cmd = self.drive.command(t.linear.x, t.angular.z, now, yaw_rate=self._fresh_yaw_rate(now))
         self._publish(self._compensated(cmd, now), stamp, now)
-
-    def _suspension_rates(self, now: float) -> list[float] | None:
-        """[body pitch rate, suspension joint rates] when all are fresh, else None."""
-        timeout = self.params.snapshot.suspension_rate_timeout
-        if self._pitch is None or self._susp_rates is None:
-            return None
-        (pitch, t_imu), (rates, t_js) = self._pitch, self._susp_rates
-        if not (0.0 <= now - t_imu <= timeout and 0.0 <= now - t_js <= timeout):
-            return None
-        return [pitch, *rates] if math.isfinite(pitch) else None  # the joint rates were checked on receipt
 
     def _compensated(self, cmd: DriveCommand, now: float) -> DriveCommand:
         snap = self.params.snapshot
         if not snap.suspension_compensation:
             self._susp_active = False
             return cmd
-        rates = self._suspension_rates(now)
+        rates = core.suspension_rates(self._pitch, self._susp_rates, now, snap.suspension_rate_timeout)
         self._susp_fresh = rates is not None
         wheel_rate = self._compensator.command(cmd.wheel_rate, cmd.steer, rates, now, self.layout.max_wheel_rate)
         self._susp_active = self._compensator.active
@@ -302,59 +306,48 @@ class DriveControllerNode(RoverNode):
             self._susp_rates = (rates, now)
 
     def _on_latch(self, source: str) -> None:
-        self._estop = True
+        self._gate.latch(self.now_s())
         self.publish_event('estop', f'drive stopped: e-stop latched ({source})')
         self._publish(self.drive.hold(self.now_s()), self.get_clock().now().to_msg())
         self._diagnostics()  # confirms at once: `rover estop` waits for estop=True
 
     def _on_clear(self) -> None:
-        self._estop = False
+        self._gate.clear(self.now_s())
         self.get_logger().info('e-stop cleared (estop/reset): drive accepts cmd_vel again')
         self._diagnostics()
 
     # --- timers -------------------------------------------------------------------------------------------------
     def _watchdog(self) -> None:
         now = self.now_s()
-        timeout = self.params.snapshot.command_timeout
-        age = math.inf if self._last_cmd_t is None else now - self._last_cmd_t
-        stale = age > timeout or age < 0.0  # a clock that jumped back (sim restart) is stale too
-        if stale and not self._stale:
-            self._stale = True
-            self.publish_event('command_timeout', f'no cmd_vel for {timeout:.2f} s: wheels stopped, steering held')
-        if stale or self._estop:
+        tick = self._gate.tick(now)
+        if tick.timed_out:
+            self.publish_event('command_timeout',
+                               f'no cmd_vel for {self._gate.timeout_s:.2f} s: wheels stopped, steering held')
+        if tick.hold:
             self._publish(self.drive.hold(now), self.get_clock().now().to_msg(), now)
 
     def _diagnostics(self) -> None:
         last = self._last
         snap = self.params.snapshot
+        now = self.now_s()
+        gate = self._gate
         values = {
-            'mode': self.drive.mode, 'estop': self._estop, 'stale': self._stale, 'rejected_commands': self._rejected,
+            'mode': self.drive.mode, 'estop': gate.estop, 'stale': gate.stale, 'rejected_commands': self._rejected,
             'v': f'{last.v:.4f}' if last else 'n/a', 'w': f'{last.w:.4f}' if last else 'n/a',
             'waiting_for_steering': bool(last and last.waiting), 'saturated': bool(last and last.saturated),
             'curvature_clamped': bool(last and last.clamped),
             'gyro_assist_deficit_rad': f'{self._assist.deficit:.3f}',
-            'gyro_fresh': self._fresh_yaw_rate(self.now_s()) is not None,
-            'suspension_compensation': (('active' if self._susp_active else 'waiting for steady driving'
-                                         if self._susp_fresh else 'no fresh rates')
-                                        if snap.suspension_compensation else 'off'),
+            'gyro_fresh': self._fresh_yaw_rate(now) is not None,
+            'suspension_compensation': core.suspension_status(snap.suspension_compensation, self._susp_active,
+                                                              self._susp_fresh),
             'steer_error_rad': f'{last.steer_error:.3f}' if last else 'n/a',
         }
-        if self._estop:
-            level, message = DIAG_WARN, 'e-stop latched: wheels stopped'
-        elif self._stale and self._last_cmd_t is not None:
-            level, message = DIAG_WARN, 'cmd_vel stale: wheels stopped, steering held'
-        elif self._waiting_since is not None and self.now_s() - self._waiting_since > snap.steer_stall_warning:
-            level = DIAG_WARN
-            message = (f'corners not at their targets for {self.now_s() - self._waiting_since:.1f} s '
-                       f'(error {last.steer_error if last else math.nan:.3f} rad): jammed or weak steering?')
-        elif last is not None and last.infeasible:
-            level, message = DIAG_WARN, 'requested point turn impossible with these steering limits'
-        elif self._last_cmd_t is None:
-            level, message = DIAG_OK, 'waiting for the first cmd_vel'
-        elif last is not None and last.waiting:
-            level, message = DIAG_OK, 'wheels waiting for the corners to reach their angles'
-        else:
-            level, message = DIAG_OK, 'driving' if last is not None and not last.stopped else 'stopped'
+        level, message = core.drive_status(
+            estop=gate.estop, stale=gate.stale, has_command=gate.last_command_t is not None,
+            waiting_for_s=None if self._waiting_since is None else now - self._waiting_since,
+            stall_warning_s=snap.steer_stall_warning,
+            last=None if last is None else core.LastCommand(last.stopped, last.waiting, last.infeasible,
+                                                            last.steer_error))
         self.publish_diagnostic(level, message, values)
 
     # --- output -------------------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ class WheelLayout:
             raise ValueError(f'geometry: need at least 2 wheels, got {len(wheels)}')
 
         def arr(values: object, dtype: type = float) -> np.ndarray:
-            a = np.array(values, dtype=dtype)
+            a: np.ndarray = np.array(values, dtype=dtype)
             a.setflags(write=False)
             return a
 

@@ -12,14 +12,15 @@ Odometry message is the only carrier.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
 import sys
+from typing import Any
 
 from nav_msgs.msg import Odometry
 import numpy as np
 from sensor_msgs.msg import Imu, JointState
 
-from rover_description.geometry import PROFILES
 from rover_description.rotations import rpy_matrix
 from rover_nav.drive import joints
 from rover_nav.drive.controller_node import load_layout
@@ -38,9 +39,10 @@ from rover_nav.drive.odometry import (
     plausible_twist_limits,
 )
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import all_finite, stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ParamSpec, Snapshot
+from rover_nav.runtime.params import Params, ParamSpec
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 
 IMU_MODES = ('none', 'yaw_rate', 'yaw')
@@ -49,14 +51,12 @@ OUTLIER_RATE_GAIN = 0.02  # per sample: the outlier share is averaged over ~50 s
 PERSISTENT_OUTLIER = 0.5  # a wheel left out of more than half the recent samples is reported as a fault
 
 PARAMS = (
-    ParamSpec('profile', str, 'yutu2', 'Rover description profile the wheel positions and radii are read from; '
-              'the wrong profile scales distances and turns wrongly.', choices=PROFILES, read_only=True),
-    ParamSpec('frame_prefix', str, '', "Prefix of the frame ids ('rover1/' -> rover1/odom, rover1/base_link) "
-              'for several rovers on one graph.', read_only=True),
+    shared.PROFILE,
+    shared.FRAME_PREFIX,
     ParamSpec('imu_fusion', str, 'none', 'IMU use: none (wheels only), yaw_rate (gyro fused with the wheel yaw '
               'rate) or yaw (heading from the IMU orientation). Wheels alone drift in heading when they slip.',
               choices=IMU_MODES),
-    ParamSpec('imu_timeout', float, 0.5, 's; an older IMU sample is not fused (wheels only).', lo=0.01, hi=60.0),
+    shared.IMU_TIMEOUT,
     ParamSpec('imu_yaw_rate_stddev', float, 0.005, 'rad/s, 1-sigma gyro yaw-rate noise; weights yaw_rate fusion '
               '(too small trusts a biased gyro over the wheels).', lo=1e-6, hi=1.0),
     ParamSpec('imu_yaw_stddev', float, 0.02, 'rad, 1-sigma IMU heading error used as the yaw variance in yaw '
@@ -82,14 +82,36 @@ PARAMS = (
               'pooled over (100 at 10 Hz = 10 s).', lo=1.0, hi=1e6),
     ParamSpec('publish_tf', bool, True, 'Broadcast odom -> base_link on /tf when tf2_ros is importable.',
               read_only=True),
-    ParamSpec('max_clock_skew', float, 0.5, 's; joint_states stamped further in the future are rejected.',
-              lo=0.0, hi=3600.0),
-    ParamSpec('diagnostics_period', float, 1.0, 's; period of the /diagnostics status (node clock).',
-              lo=0.05, hi=60.0, read_only=True),
+    shared.MAX_CLOCK_SKEW,
+    shared.DIAGNOSTICS_PERIOD,
 )
 
 
-def config_from(snap: Snapshot) -> OdometryConfig:
+@dataclass(frozen=True)
+class WheelOdometryParams(Params):
+    """wheel_odometry's parameter values, typed: one field per entry of PARAMS."""
+
+    profile: str
+    frame_prefix: str
+    imu_fusion: str
+    imu_timeout: float
+    imu_yaw_rate_stddev: float
+    imu_yaw_stddev: float
+    max_integration_dt: float
+    wheel_speed_noise: float
+    outlier_floor: float
+    outlier_ratio: float
+    max_rejected_wheels: int
+    slip_ratio_sigma: float
+    slip_correlation_distance: float
+    slip_correlation_angle: float
+    residual_memory: float
+    publish_tf: bool
+    max_clock_skew: float
+    diagnostics_period: float
+
+
+def config_from(snap: WheelOdometryParams) -> OdometryConfig:
     return OdometryConfig(speed_noise=snap.wheel_speed_noise, outlier_floor=snap.outlier_floor,
                           outlier_ratio=snap.outlier_ratio, max_rejected=snap.max_rejected_wheels,
                           slip_ratio_sigma=snap.slip_ratio_sigma)
@@ -103,11 +125,11 @@ def _tf_broadcaster(node: RoverNode) -> object | None:
     return TransformBroadcaster(node)
 
 
-class WheelOdometryNode(RoverNode):
+class WheelOdometryNode(RoverNode[WheelOdometryParams]):
     """joint_states (+ imu) -> odom, with outlier wheels rejected and honest covariances."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__('wheel_odometry', PARAMS, **kwargs)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('wheel_odometry', PARAMS, params_type=WheelOdometryParams, **kwargs)
         snap = self.params.snapshot
         self.layout = load_layout(snap.profile)
         self._joint_index = joints.JointIndex(self.layout)
@@ -160,7 +182,7 @@ class WheelOdometryNode(RoverNode):
             self._imu_sub = None
             self._imu = None
 
-    def _reconfigure(self, snap: Snapshot) -> None:
+    def _reconfigure(self, snap: WheelOdometryParams) -> None:
         self._subscribe_imu(snap.imu_fusion != 'none')
         self._config = config_from(snap)
         self.odom.slip_ratio_sigma = snap.slip_ratio_sigma

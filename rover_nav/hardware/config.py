@@ -13,31 +13,24 @@ import math
 from pathlib import Path
 from typing import Any
 
-from rover_description.geometry import PROFILES
 from rover_nav.hardware.steering import STEER_ORDER, ServoCalibration, load_calibration
 from rover_nav.hardware.wheel_map import WheelMap, build_channels
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.geometry_param import geometry_for
-from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
+from rover_nav.runtime.params import ConfigError, Params, ParamSpec
 
 ROBOCLAW_BAUDS = (2400, 9600, 19200, 38400, 57600, 115200, 230400, 460800)
 
 SPECS: tuple[ParamSpec, ...] = (
-    ParamSpec('profile', str, 'hobby', 'Rover description profile the geometry (wheel radius, steering limits '
-              'and rate) is read from. The real board is the hobby rover.', choices=PROFILES,
-              read_only=True),
-    ParamSpec('frame_prefix', str, '', 'Prefix for frame ids (imu_link) when several rovers share a graph.',
-              read_only=True),
+    shared.variant(shared.PROFILE, default='hobby'),
+    shared.FRAME_PREFIX,
     ParamSpec('autostart', bool, False, 'Configure and activate on start-up (no lifecycle manager needed). '
               'False: wait for /hardware_driver/change_state.', read_only=True),
-    ParamSpec('command_timeout', float, 0.5, 's. No /joint_commands for this long stops the motors; each '
-              "RoboClaw's own serial timeout is set to the largest 0.1 s step at or below it (too large: the "
-              'rover coasts on after a crash).', lo=0.1, hi=25.5, read_only=True),
-    ParamSpec('max_clock_skew', float, 0.5, 's. A joint_commands stamp further in the future than this is '
-              'rejected (a wrong clock must not keep commands fresh).', lo=0.0, hi=10.0),
-    ParamSpec('max_wheel_speed', float, 0.08, 'm/s wheel surface speed. Commands above it scale all wheels down '
-              'together (last line of defence behind the drive controller).', lo=0.001, hi=10.0),
+    shared.variant(shared.JOINT_COMMAND_TIMEOUT, read_only=True),
+    shared.MAX_CLOCK_SKEW,
+    shared.MAX_WHEEL_SPEED,
     ParamSpec('control_rate_hz', float, 20.0, 'Hz. Encoder read, joint_states, watchdog and zero-command rate; '
-              'a stop takes at most command_timeout + one period.', lo=1.0, hi=200.0, read_only=True),
+              'a stop takes at most joint_command_timeout + one period.', lo=1.0, hi=200.0, read_only=True),
     ParamSpec('roboclaw_port', str, '/dev/serial0', 'Serial device of the RoboClaw packet-serial line '
               '(/dev/roboclaw with the shipped udev rule for a USB adapter).', read_only=True),
     ParamSpec('roboclaw_baud', int, 115200, 'Baud rate set on every RoboClaw (Motion Studio, packet serial).',
@@ -119,7 +112,55 @@ SPECS: tuple[ParamSpec, ...] = (
 )
 
 
-def cross_check(snap: Snapshot) -> None:
+@dataclass(frozen=True)
+class HardwareParams(Params):
+    """hardware_driver's parameter values, typed: one field per entry of SPECS."""
+
+    profile: str
+    frame_prefix: str
+    autostart: bool
+    joint_command_timeout: float
+    max_clock_skew: float
+    max_wheel_speed: float
+    control_rate_hz: float
+    roboclaw_port: str
+    roboclaw_baud: int
+    roboclaw_addresses: list[int]
+    park_hold: bool
+    roboclaw_read_timeout: float
+    roboclaw_retries: int
+    roboclaw_max_failures: int
+    wheel_channels: list[str]
+    wheel_directions: list[int]
+    encoder_counts_per_rev: float
+    battery_low_voltage: float
+    battery_resume_voltage: float
+    battery_filter_s: float
+    battery_period_s: float
+    steering_enabled: bool
+    pca9685_bus: int
+    pca9685_address: int
+    pca9685_frequency_hz: float
+    pca9685_oscillator_hz: float
+    steer_channels: list[int]
+    servo_calibration: str
+    imu_enabled: bool
+    imu_bus: int
+    imu_address: int
+    imu_mode: str
+    imu_rate_hz: float
+    imu_axis_map: int
+    imu_axis_sign: int
+    imu_calibration_file: str
+    estop_enabled: bool
+    estop_backend: str
+    estop_gpiochip: int
+    estop_pin: int
+    estop_poll_hz: float
+    diagnostics_period_s: float
+
+
+def cross_check(snap: HardwareParams) -> None:
     """Rules across parameters; raises ConfigError naming the key."""
     if snap.roboclaw_baud not in ROBOCLAW_BAUDS:
         raise ConfigError(f"parameter 'roboclaw_baud' = {snap.roboclaw_baud} is not a RoboClaw rate {ROBOCLAW_BAUDS}")
@@ -133,23 +174,24 @@ def cross_check(snap: Snapshot) -> None:
     # worst tick: every controller silent but not yet faulted: its speed write and one status read each
     # use the whole retry budget (the remaining reads of a failed controller are skipped in that tick)
     budget = len(snap.roboclaw_addresses) * 2 * (1 + snap.roboclaw_retries) * snap.roboclaw_read_timeout
-    if budget >= snap.command_timeout:
-        raise ConfigError(f"parameter 'roboclaw_read_timeout': a worst-case tick ({budget:.3f} s of retries) would "
-                          f'exceed command_timeout ({snap.command_timeout} s); lower it or roboclaw_retries')
+    if budget >= snap.joint_command_timeout:
+        raise ConfigError(f"parameter 'roboclaw_read_timeout': a worst-case tick ({budget:.3f} s of retries) "
+                          f'would exceed joint_command_timeout ({snap.joint_command_timeout} s); '
+                          'lower it or roboclaw_retries')
 
 
 @dataclass(frozen=True)
 class HardwareConfig:
     """Everything the driver core needs, resolved and checked (no rclpy)."""
 
-    params: Snapshot
+    params: HardwareParams
     wheel_map: WheelMap
     servos: dict[str, ServoCalibration]
     steer_rate: float
     hard_wheel_speed: float = math.inf  # m/s, the description's rating: no parameter raises the cap above it
 
     @property
-    def p(self) -> Snapshot:
+    def p(self) -> HardwareParams:
         return self.params
 
     def wheel_rad_s_cap(self, max_wheel_speed: float, wheel_radius: float) -> float:
@@ -177,7 +219,7 @@ def load_profile_geometry(profile: str) -> Any:
     return geometry_for(profile)
 
 
-def build_config(snap: Snapshot, geometry: Any) -> HardwareConfig:
+def build_config(snap: HardwareParams, geometry: Any) -> HardwareConfig:
     """Resolve the parameters against the rover geometry; raises ConfigError naming the key."""
     channels = build_channels(snap.wheel_channels, snap.wheel_directions, snap.roboclaw_addresses)
     radius = float(geometry.wheel_radius)
@@ -219,9 +261,9 @@ def params_from_files(paths: list[Path], node_name: str = 'hardware_driver') -> 
     return merged
 
 
-def snapshot_from_values(values: dict[str, Any]) -> Snapshot:
+def snapshot_from_values(values: dict[str, Any]) -> HardwareParams:
     """Validate a plain dict against SPECS (defaults filled in, unknown keys ignored)."""
     from rover_nav.runtime.params import validate_all
 
     full = {spec.name: values.get(spec.name, spec.default) for spec in SPECS}
-    return validate_all(SPECS, full, cross_check)
+    return validate_all(SPECS, full, HardwareParams, cross_check)

@@ -3,7 +3,7 @@
 The node shell converts messages and calls these methods with the node clock (`now`, s):
 
 * `open()` / `close()` (lifecycle configure / cleanup): open the serial line and set every
-  RoboClaw's own serial timeout to <= command_timeout (or refuse: HardwareError), configure the
+  RoboClaw's own serial timeout to <= joint_command_timeout (or refuse: HardwareError), configure the
   PCA9685 and put the servos at neutral, start the BNO055, claim the e-stop pin.
 * `activate()` / `deactivate()`: allow / forbid motion (deactivate stops and centres).
 * `command(now, JointCommand)`: store the targets and, when the watchdog allows, send them at
@@ -25,16 +25,16 @@ from typing import Any
 from rover_description.geometry import STEER_JOINTS, WHEEL_JOINTS
 from rover_nav.hardware.battery import BatteryMonitor
 from rover_nav.hardware.bno055 import BNO055, OFFSETS_LEN, CalibrationStatus, ImuSample
-from rover_nav.hardware.config import HardwareConfig, resolve_config_file
+from rover_nav.hardware.config import HardwareConfig, HardwareParams, resolve_config_file
 from rover_nav.hardware.devices import DeviceFactories
 from rover_nav.hardware.estop import EstopLatch
 from rover_nav.hardware.pca9685 import PCA9685
 from rover_nav.hardware.roboclaw import SERIAL_IO_ERRORS, RoboClawBus, RoboClawError
 from rover_nav.hardware.roboclaw_protocol import STATUS_ERROR_MASK, describe_status
 from rover_nav.hardware.steering import STEER_ORDER, SteeringModel
-from rover_nav.hardware.watchdog import Decision, Watchdog
 from rover_nav.hardware.wheel_map import WHEEL_ORDER, EncoderTracker, WheelMap
-from rover_nav.runtime.params import ConfigError, Snapshot
+from rover_nav.runtime.params import ConfigError
+from rover_nav.runtime.watchdog import Decision, Watchdog
 
 OK, WARN, ERROR, STALE = 0, 1, 2, 3
 JOINT_TO_WHEEL = {f'wheel_{n}_joint': n for n in WHEEL_ORDER}
@@ -110,7 +110,7 @@ class DriverCore:
         self.cfg = cfg
         self.factories = factories or DeviceFactories()
         p = cfg.params
-        self.watchdog = Watchdog(p.command_timeout)
+        self.watchdog = Watchdog(p.joint_command_timeout)
         self.battery = BatteryMonitor(p.battery_low_voltage, p.battery_resume_voltage, p.battery_filter_s)
         self.estop = EstopLatch()
         self.encoders = EncoderTracker()
@@ -148,14 +148,14 @@ class DriverCore:
     # -- configuration ----------------------------------------------------------------------
 
     @property
-    def p(self) -> Snapshot:
+    def p(self) -> HardwareParams:
         return self.cfg.params
 
     @property
     def wheel_map(self) -> WheelMap:
         return self.cfg.wheel_map
 
-    def update_params(self, snap: Snapshot, wheel_radius: float) -> None:
+    def update_params(self, snap: HardwareParams, wheel_radius: float) -> None:
         """Apply a runtime parameter change (speed limit, battery thresholds)."""
         wheel_map = replace(self.cfg.wheel_map,
                             max_wheel_rad_s=self.cfg.wheel_rad_s_cap(snap.max_wheel_speed, wheel_radius))
@@ -217,10 +217,10 @@ class DriverCore:
                                 f'baud ({exc}): check power, wiring, packet-serial mode, address and baud rate, '
                                 'and that multi-unit mode is on when controllers share the line') from exc
         try:
-            self.serial_timeouts[address] = self.bus.set_serial_timeout(address, p.command_timeout)
+            self.serial_timeouts[address] = self.bus.set_serial_timeout(address, p.joint_command_timeout)
             self.bus.stop(address)
         except (RoboClawError, ValueError) as exc:
-            raise HardwareError(f'RoboClaw {address}: cannot set its serial timeout to <= {p.command_timeout} s '
+            raise HardwareError(f'RoboClaw {address}: cannot set its serial timeout to <= {p.joint_command_timeout} s '
                                 f'({exc}): refusing to drive, because nothing would stop the motors if this board '
                                 'hung') from exc
         self.sent[address] = (0, 0)
@@ -513,7 +513,8 @@ class DriverCore:
         for fault in sorted(self._prev_faults - faults):
             events.append(('hardware_recovered', f'{fault} cleared; waiting for a fresh command'))
         if self._was_allowed and not decision.allowed and 'command_timeout' in decision.reasons:
-            events.append(('command_timeout', f'no joint_commands for {self.p.command_timeout} s: motors stopped'))
+            timeout = self.p.joint_command_timeout
+            events.append(('command_timeout', f'no joint_commands for {timeout} s: motors stopped'))
         self._prev_faults = faults
         self._was_allowed = decision.allowed
         return events
@@ -579,7 +580,7 @@ class DriverCore:
         else:
             level, message = OK, 'stopped: ' + ', '.join(decision.reasons)
         items.append(DiagnosticItem(level, 'watchdog', message, {
-            'reasons': ','.join(decision.reasons), 'command_timeout_s': self.p.command_timeout,
+            'reasons': ','.join(decision.reasons), 'command_timeout_s': self.p.joint_command_timeout,
             'rejected_commands': self.rejected_commands, 'scaled_commands': self.scaled_commands}))
         if self.bus is not None:
             for address, health in self.bus.health.items():

@@ -32,14 +32,14 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from sensor_msgs.msg import BatteryState, Imu, JointState
 from std_msgs.msg import Bool
 
-from rover_nav.hardware.config import SPECS, build_config, cross_check, load_profile_geometry
+from rover_nav.hardware.config import SPECS, HardwareParams, build_config, cross_check, load_profile_geometry
 from rover_nav.hardware.devices import DeviceFactories
 from rover_nav.hardware.driver_core import DriverCore, HardwareError, parse_joint_command
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.estop_link import EstopLink
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ConfigError, Snapshot
+from rover_nav.runtime.params import ConfigError
 from rover_nav.runtime.rover_node import RoverNode
 
 NODE_NAME = 'hardware_driver'
@@ -51,11 +51,11 @@ _GYRO_VAR = 2.5e-5
 _ACCEL_VAR = 1e-3
 
 
-class HardwareDriverNode(RoverNode, LifecycleNode):
+class HardwareDriverNode(RoverNode[HardwareParams], LifecycleNode):
     """The lifecycle shell around `DriverCore`. `geometry`/`factories` are injectable for tests."""
 
     def __init__(self, geometry: Any = None, factories: DeviceFactories | None = None, **kwargs: Any) -> None:
-        super().__init__(NODE_NAME, SPECS, cross_check, **kwargs)
+        super().__init__(NODE_NAME, SPECS, cross_check, params_type=HardwareParams, **kwargs)
         self._geometry = geometry
         self._factories = factories
         self.core: DriverCore | None = None
@@ -215,7 +215,7 @@ class HardwareDriverNode(RoverNode, LifecycleNode):
             self.destroy_timer(timer)
         timers.clear()
 
-    def _on_params(self, snap: Snapshot) -> None:
+    def _on_params(self, snap: HardwareParams) -> None:
         if self.core is not None:
             self.core.update_params(snap, self._wheel_radius)
 

@@ -2,7 +2,7 @@
 
 Unlike the driver (which refuses to start when anything is wrong), the self-test keeps going
 after a failure so one run shows every problem. Checks: the serial port opens; each RoboClaw
-answers, has no error bits, takes a serial timeout <= command_timeout and sees a healthy
+answers, has no error bits, takes a serial timeout <= joint_command_timeout and sees a healthy
 battery; with motion allowed, each wheel is spun gently and its encoder must count in the
 commanded direction; each steering servo sweeps its calibrated range (the PCA9685 registers
 are read back; watch the wheel turn); the BNO055 answers, fuses and reports its calibration;
@@ -124,7 +124,7 @@ class SelfTest:
                          f'{address}, {p.roboclaw_baud} baud and multi-unit mode (Basicmicro Motion Studio)')
                 continue
             try:
-                timeout = self.bus.set_serial_timeout(address, p.command_timeout)
+                timeout = self.bus.set_serial_timeout(address, p.joint_command_timeout)
                 self.bus.stop(address)
                 volts = self.bus.read_main_battery(address)
                 status = self.bus.read_status(address)

@@ -3,7 +3,7 @@
 Behind a link the operator's commands arrive late (`uplink/teleop/cmd_vel`, stamps untouched)
 and plans arrive on `drive_plan`; this node decides, once per control tick, what enters the
 safety chain on `teleop/cmd_vel` (so the limiter and the guards still apply to everything):
-the running plan's segment, else the operator's last command while fresh (`command_timeout`
+the running plan's segment, else the operator's last command while fresh (`uplink_command_timeout`
 since it arrived), else zero. In lockstep it answers each simulator tick (`ground_truth`,
 stamped t_k) with exactly one command stamped t_k, as the scenario operator does without a
 link; on wall time it runs a timer at `rate_hz`. Plan progress is measured on `odom`; plans stop on
@@ -14,6 +14,7 @@ guard events and e-stop (`events`, `estop`) and when nothing came up the link (c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import json
 import math
 import sys
@@ -26,38 +27,50 @@ from std_msgs.msg import Bool, Header, String
 from rover_nav.link.link_node import HEARTBEAT, PLAN_QOS, UPLINK_CMD
 from rover_nav.link.plan import Limits, Sequencer
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import all_finite, stamp_seconds
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ParamSpec
+from rover_nav.runtime.params import Params, ParamSpec
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 
 PARAMS = (
     ParamSpec('link_timeout', float, 5.0, 's without anything from the uplink (command, plan, heartbeat) before '
               'a running plan is stopped and the rover held; too long lets a lost link drive on.', lo=0.1, hi=600.0),
-    ParamSpec('command_timeout', float, 0.5, 's an uplinked operator command is held after it arrived.',
-              lo=0.01, hi=60.0),
-    ParamSpec('max_linear_speed', float, 0.0559, 'm/s; faster plan segments are refused.', lo=1e-4, hi=10.0),
-    ParamSpec('max_angular_speed', float, 0.1, 'rad/s; faster turn segments are refused.', lo=1e-4, hi=10.0),
+    shared.UPLINK_COMMAND_TIMEOUT,
+    shared.MAX_LINEAR_SPEED,
+    shared.MAX_ANGULAR_SPEED,
     ParamSpec('max_segment_distance', float, 50.0, 'm; longer straight segments are refused.', lo=0.01, hi=1e4),
     ParamSpec('rate_hz', float, 10.0, 'Hz of commands on wall time (on sim time: one per simulator tick).',
               lo=1.0, hi=100.0, read_only=True),
 )
 
 
+@dataclass(frozen=True)
+class PlanExecutorParams(Params):
+    """plan_executor's parameter values, typed: one field per entry of PARAMS."""
+
+    link_timeout: float
+    uplink_command_timeout: float
+    max_linear_speed: float
+    max_angular_speed: float
+    max_segment_distance: float
+    rate_hz: float
+
+
 def _yaw(q: Any) -> float:
     return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
 
 
-class PlanExecutorNode(RoverNode):
+class PlanExecutorNode(RoverNode[PlanExecutorParams]):
     """Uplinked commands and plans -> one teleop/cmd_vel per tick (see the module docstring)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__('plan_executor', PARAMS, **kwargs)
+        super().__init__('plan_executor', PARAMS, params_type=PlanExecutorParams, **kwargs)
         snap = self.params.snapshot
         self.core = Sequencer(Limits(max_speed=snap.max_linear_speed,
                                      max_turn_rate_deg=math.degrees(snap.max_angular_speed),
                                      max_distance_m=snap.max_segment_distance),
-                              link_timeout=snap.link_timeout, command_timeout=snap.command_timeout)
+                              link_timeout=snap.link_timeout, command_timeout=snap.uplink_command_timeout)
         self._pub = self.create_publisher(TwistStamped, 'teleop/cmd_vel', qos.COMMAND)
         self.create_subscription(TwistStamped, UPLINK_CMD, self._on_command, qos.COMMAND)
         self.create_subscription(String, 'drive_plan', self._on_plan, PLAN_QOS)

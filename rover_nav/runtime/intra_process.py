@@ -111,7 +111,7 @@ class SimTimeTimer:
         self._next_ns = self._last_ns + self._period_ns
 
     def _now_ns(self) -> int:
-        return self.node.get_clock().now().nanoseconds
+        return int(self.node.get_clock().now().nanoseconds)
 
     @property
     def clock(self) -> Any:
@@ -387,7 +387,7 @@ class IntraProcessMixin:
             if bus is not None:
                 bus.remove_timer(timer)
             return True
-        return super().destroy_timer(timer)  # type: ignore[misc]
+        return bool(super().destroy_timer(timer))  # type: ignore[misc]
 
     def _uses_sim_time(self) -> bool:
         return bool(self.get_parameter('use_sim_time').value)  # type: ignore[attr-defined]
@@ -396,7 +396,7 @@ class IntraProcessMixin:
         bus = bus_of(self.context)  # type: ignore[attr-defined]
         if bus is not None:
             bus.remove(subscription)
-        return super().destroy_subscription(subscription)  # type: ignore[misc]
+        return bool(super().destroy_subscription(subscription))  # type: ignore[misc]
 
     def destroy_node(self) -> None:
         bus = bus_of(self.context)  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ def run_node(factory: Callable[[], Any], argv: Sequence[str] | None = None,
     import rclpy
     from rclpy.executors import ExternalShutdownException
     from rclpy.signals import SignalHandlerOptions
+    from rclpy.utilities import try_shutdown
 
     from rover_nav.runtime.spinning import flush_publishers, spin_keeping_context, use_python_signal_handlers
 
@@ -51,4 +52,4 @@ def run_node(factory: Callable[[], Any], argv: Sequence[str] | None = None,
                 except Exception as exc:  # never let a failing hook turn a clean stop into a traceback
                     print(f'{node.get_name()}: shutdown hook failed: {exc}', file=sys.stderr)
             node.destroy_node()
-        rclpy.try_shutdown()
+        try_shutdown()

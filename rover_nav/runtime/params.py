@@ -1,10 +1,11 @@
 """One parameter schema per node: declare, validate, snapshot.
 
-A node lists its parameters once as `ParamSpec`s. `ParameterTable` declares them with
-descriptors (description, range, read-only), checks the start-up values (a bad value raises
-`ConfigError` naming the key, so `main()` exits with a clear message), validates runtime
-`set_parameters` calls in the on-set callback without touching state, and after a
-successful set hands the node a fresh immutable snapshot.
+A node lists its parameters once as `ParamSpec`s, and their values as a frozen dataclass derived
+from `Params` (one typed field per spec: `snap.max_linear_speed` is a float to the type checker,
+never `Any`). `ParameterTable` declares the specs with descriptors (description, range,
+read-only), checks the start-up values (a bad value raises `ConfigError` naming the key, so
+`main()` exits with a clear message), validates runtime `set_parameters` calls in the on-set
+callback without touching state, and after a successful set hands the node a fresh snapshot.
 
 This module imports rclpy lazily inside `ParameterTable` so the pure `ParamSpec`/`check_value`
 part can be used (and tested) without ROS.
@@ -12,11 +13,13 @@ part can be used (and tested) without ROS.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Mapping
+import dataclasses
 from dataclasses import dataclass, field
 import math
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 _BIG = 1.0e300
 
@@ -35,41 +38,79 @@ class ParamSpec:
     """
 
     name: str
-    type: type
+    type: builtins.type
     default: Any
     description: str
     lo: float | None = None
     hi: float | None = None
     read_only: bool = False
     choices: tuple[str, ...] | None = None
-    element_type: type | None = None  # for list parameters
+    element_type: builtins.type | None = None  # for list parameters
 
     @property
     def required(self) -> bool:
         return self.default is None
 
 
+P = TypeVar('P', bound='Params')
+_FIELD_TYPES = {float: 'float', int: 'int', bool: 'bool', str: 'str'}
+
+
+@dataclass(frozen=True)
+class Params:
+    """Base of a node's typed parameter snapshot: a frozen dataclass with one field per `ParamSpec`.
+
+    A node writes `@dataclass(frozen=True) class DriveParams(Params): max_wheel_speed: float ...`
+    beside its specs; `ParameterTable` refuses a class whose fields do not match the specs.
+    """
+
+    def __getitem__(self, name: str) -> object:
+        if name not in self.field_names():
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def replace(self: P, **changes: object) -> P:
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.field_names()}
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def check_specs(cls, specs: Iterable[ParamSpec]) -> None:
+        """TypeError unless the fields are exactly the specs, each with the type the spec checks."""
+        wanted = {spec.name: _field_type(spec) for spec in specs}
+        have = {f.name: f.type if isinstance(f.type, str) else getattr(f.type, '__name__', str(f.type))
+                for f in dataclasses.fields(cls)}
+        if have != wanted:
+            raise TypeError(f'{cls.__name__} fields {have} do not match the parameter specs {wanted}')
+
+
+@dataclass(frozen=True)
+class NoParams(Params):
+    """The snapshot of a node that declares no parameters."""
+
+
+def _field_type(spec: ParamSpec) -> str:
+    """The annotation a `Params` field of this spec has (as written in the source)."""
+    if spec.type is list:
+        return f'list[{_FIELD_TYPES[spec.element_type or float]}]'
+    return _FIELD_TYPES[spec.type]
+
+
 @dataclass(frozen=True)
 class Snapshot:
-    """Immutable view of a node's parameter values: `snap.max_linear_speed` or `snap['...']`."""
+    """Untyped view of checked values (`snap['key']`), for tools that handle any node's specs."""
 
-    values: Mapping[str, Any] = field(default_factory=dict)
+    values: Mapping[str, object] = field(default_factory=dict)
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError as exc:
-            raise AttributeError(name) from exc
-
-    def __getitem__(self, name: str) -> Any:
+    def __getitem__(self, name: str) -> object:
         return self.values[name]
 
-    def replace(self, **changes: Any) -> Snapshot:
-        merged = dict(self.values)
-        merged.update(changes)
-        return Snapshot(MappingProxyType(merged))
-
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return dict(self.values)
 
 
@@ -117,22 +158,27 @@ def _check_range(spec: ParamSpec, label: str, value: Any) -> None:
             raise ConfigError(f"parameter '{label}' = {value!r} is out of range [{lo}, {hi}]")
 
 
-def validate_all(specs: Iterable[ParamSpec], values: Mapping[str, Any],
-                 cross_check: Callable[[Snapshot], None] | None = None) -> Snapshot:
+def validate_all(specs: Iterable[ParamSpec], values: Mapping[str, Any], params_type: type[P],
+                 cross_check: Callable[[P], object] | None = None) -> P:
     """Check every value against its spec, then the node's cross-parameter rules."""
     checked = {spec.name: check_value(spec, values.get(spec.name)) for spec in specs}
-    snap = Snapshot(MappingProxyType(checked))
+    snap = params_type(**checked)
     if cross_check is not None:
         cross_check(snap)
     return snap
 
 
-class ParameterTable:
+def check_values(specs: Iterable[ParamSpec], values: Mapping[str, Any]) -> Snapshot:
+    """Every value checked against its spec, as an untyped `Snapshot` (no node's cross-checks)."""
+    return Snapshot(MappingProxyType({spec.name: check_value(spec, values.get(spec.name)) for spec in specs}))
+
+
+class ParameterTable(Generic[P]):
     """Declares a node's parameters and keeps its current immutable snapshot.
 
     Usage in a node constructor::
 
-        self.params = ParameterTable(self, SPECS, cross_check=_rules)
+        self.params = ParameterTable(self, SPECS, MyParams, cross_check=_rules)
         self.params.on_change(self._apply)      # optional: runtime reconfiguration
         snap = self.params.snapshot
 
@@ -141,15 +187,17 @@ class ParameterTable:
     swaps in the new snapshot and notifies the listeners.
     """
 
-    def __init__(self, node: Any, specs: Iterable[ParamSpec],
-                 cross_check: Callable[[Snapshot], None] | None = None) -> None:
+    def __init__(self, node: Any, specs: Iterable[ParamSpec], params_type: type[P],
+                 cross_check: Callable[[P], object] | None = None) -> None:
         from rcl_interfaces.msg import ParameterDescriptor
         from rclpy.exceptions import InvalidParameterValueException
 
         self._node = node
         self._specs = {spec.name: spec for spec in specs}
+        params_type.check_specs(self._specs.values())
+        self._params_type = params_type
         self._cross_check = cross_check
-        self._listeners: list[Callable[[Snapshot], None]] = []
+        self._listeners: list[Callable[[P], None]] = []
         self._ceilings: dict[str, float] = {}
         self._ceiling_source = ''
         values: dict[str, Any] = {}
@@ -165,12 +213,12 @@ class ParameterTable:
             except Exception as exc:  # type mismatch of an override, e.g. 1 for a double
                 raise ConfigError(f"parameter '{spec.name}': {exc}") from exc
             values[spec.name] = param.value
-        self._snapshot = validate_all(self._specs.values(), values, cross_check)
+        self._snapshot = validate_all(self._specs.values(), values, params_type, cross_check)
         node.add_on_set_parameters_callback(self._validate)
         node.add_post_set_parameters_callback(self._apply)
 
     @property
-    def snapshot(self) -> Snapshot:
+    def snapshot(self) -> P:
         return self._snapshot
 
     def set_ceilings(self, ceilings: Mapping[str, float], source: str) -> list[str]:
@@ -184,7 +232,11 @@ class ParameterTable:
         self._ceilings = {k: float(v) for k, v in ceilings.items() if k in self._specs and math.isfinite(v)}
         self._ceiling_source = source
         return [f"parameter '{k}' = {self._snapshot[k]} is above the hard limit {c} ({source}); "
-                'runtime changes can only lower it' for k, c in self._ceilings.items() if self._snapshot[k] > c]
+                'runtime changes can only lower it' for k, c in self._ceilings.items() if self._number(k) > c]
+
+    def _number(self, name: str) -> float:
+        value = self._snapshot[name]
+        return float(value) if isinstance(value, (int, float)) else math.nan
 
     @property
     def ceilings(self) -> Mapping[str, float]:
@@ -197,20 +249,20 @@ class ParameterTable:
             value = param.value
             if ceiling is None or isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
-            if value > ceiling and value > self._snapshot[param.name]:
+            if value > ceiling and value > self._number(param.name):
                 raise ConfigError(f"parameter '{param.name}' = {value!r} exceeds the hard limit {ceiling} "
                                   f'({self._ceiling_source}); it may only be lowered')
 
-    def on_change(self, listener: Callable[[Snapshot], None]) -> None:
+    def on_change(self, listener: Callable[[P], None]) -> None:
         """Call `listener(snapshot)` after every accepted runtime change."""
         self._listeners.append(listener)
 
-    def _candidate(self, parameters: list[Any]) -> Snapshot:
+    def _candidate(self, parameters: list[Any]) -> P:
         values = self._snapshot.as_dict()
         for param in parameters:
             if param.name in self._specs:
                 values[param.name] = param.value
-        return validate_all(self._specs.values(), values, self._cross_check)
+        return validate_all(self._specs.values(), values, self._params_type, self._cross_check)
 
     def _validate(self, parameters: list[Any]) -> Any:
         from rcl_interfaces.msg import SetParametersResult

@@ -13,9 +13,10 @@ import fcntl
 import os
 from pathlib import Path
 import tempfile
+from typing import TextIO
 
 _LOCK_DIR = Path(tempfile.gettempdir()) / 'rover_testbed_domains'
-_held: list = []  # lock files kept open for the life of the process
+_held: list[TextIO] = []  # lock files kept open for the life of the process
 
 
 def _lock_free_domain(first: int, last: int) -> int:

@@ -9,35 +9,42 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 import json
-from typing import Any
+from typing import Any, Generic
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
 from std_msgs.msg import String
 
-from rover_nav.runtime import qos
+from rover_nav.runtime import qos, shared_params
 from rover_nav.runtime.intra_process import IntraProcessMixin
-from rover_nav.runtime.params import ParameterTable, ParamSpec, Snapshot
+from rover_nav.runtime.params import NoParams, P, ParameterTable, ParamSpec
 
 DIAG_OK = DiagnosticStatus.OK
 DIAG_WARN = DiagnosticStatus.WARN
 DIAG_ERROR = DiagnosticStatus.ERROR
 
 
-class RoverNode(IntraProcessMixin, Node):
-    """Base class: parameters from one schema, events, diagnostics, throttled warnings."""
+class RoverNode(IntraProcessMixin, Node, Generic[P]):
+    """Base class: parameters from one schema (`params_type`: the node's typed snapshot), events,
+    diagnostics, throttled warnings."""
 
-    def __init__(self, name: str, specs: Iterable[ParamSpec],
-                 cross_check: Callable[[Snapshot], None] | None = None, **kwargs: Any) -> None:
+    def __init__(self, name: str, specs: Iterable[ParamSpec], cross_check: Callable[[P], object] | None = None, *,
+                 params_type: type[P] = NoParams, **kwargs: Any) -> None:  # type: ignore[assignment]
         super().__init__(name, **kwargs)
-        self.params = ParameterTable(self, specs, cross_check)
+        self.params: ParameterTable[P] = ParameterTable(self, specs, params_type, cross_check)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.DIAGNOSTICS)
         self._events_pub = self.create_publisher(String, 'events', qos.EVENTS)
         self.get_logger().info(f'configuration: {self.params.snapshot.as_dict()}')
 
     def apply_hard_limits(self, limits: Any, profile: str) -> None:
-        """Refuse runtime parameter changes above the rover description's hard limits (`HardLimits`)."""
-        for text in self.params.set_ceilings(limits.ceilings(), f'rover description, profile {profile!r}'):
+        """Refuse runtime parameter changes above the rover description's hard limits (`HardLimits`).
+
+        The description's `command_timeout` (longest a command may be trusted) bounds every node's
+        command timeout, whatever that node calls it (`shared_params.COMMAND_TIMEOUT_KEYS`)."""
+        ceilings = dict(limits.ceilings())
+        if 'command_timeout' in ceilings:
+            ceilings.update(dict.fromkeys(shared_params.COMMAND_TIMEOUT_KEYS, ceilings['command_timeout']))
+        for text in self.params.set_ceilings(ceilings, f'rover description, profile {profile!r}'):
             self.get_logger().warning(text)
 
     def now_s(self) -> float:
@@ -54,7 +61,7 @@ class RoverNode(IntraProcessMixin, Node):
         self._events_pub.publish(String(data=json.dumps(entry)))
         self.get_logger().info(f'event {kind}: {detail}')
 
-    def publish_diagnostic(self, level: int, message: str, values: Mapping[str, Any] | None = None,
+    def publish_diagnostic(self, level: int | bytes, message: str, values: Mapping[str, Any] | None = None,
                            name: str | None = None) -> None:
         """Publish this node's status on `/diagnostics` (level: DIAG_OK/WARN/ERROR/STALE)."""
         status = DiagnosticStatus(

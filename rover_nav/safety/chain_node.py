@@ -16,7 +16,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from geometry_msgs.msg import TwistStamped
 from std_msgs.msg import Header
@@ -24,26 +25,33 @@ from std_msgs.msg import Header
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import all_finite, seconds_to_time, stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.estop_link import EstopLink
-from rover_nav.runtime.params import ParamSpec, Snapshot
+from rover_nav.runtime.params import Params, ParamSpec
 from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNode
 from rover_nav.safety.command import ZERO, Twist2D
 
-SKEW_SPEC = ParamSpec('max_clock_skew', float, 0.5,
-                      "Seconds a message stamp may lie ahead of this node's clock before the message is "
-                      'rejected; too small drops good commands from a publisher whose clock runs ahead.',
-                      lo=0.0, hi=60.0)
 DIAG_PERIOD_S = 1.0
 
 
-class ChainNode(RoverNode):
+@dataclass(frozen=True)
+class ChainParams(Params):
+    """What every chain node's typed parameters have (each node's class adds its own)."""
+
+    profile: str
+    max_clock_skew: float
+
+
+C = TypeVar('C', bound=ChainParams)
+
+
+class ChainNode(RoverNode[C]):
     """Base of speed_limiter, slope_guard and obstacle_guard (see module docstring)."""
 
     #: the limiter resets the other nodes (publishes estop/cleared from its reset service)
     estop_announcer = False
 
-    def __init__(self, name: str, specs: Iterable[ParamSpec],
-                 cross_check: Callable[[Snapshot], None] | None = None, **kwargs: Any) -> None:
-        super().__init__(name, specs, cross_check, **kwargs)
+    def __init__(self, name: str, specs: Iterable[ParamSpec], cross_check: Callable[[C], object] | None = None, *,
+                 params_type: type[C], **kwargs: Any) -> None:
+        super().__init__(name, specs, cross_check, params_type=params_type, **kwargs)
         self.estopped = False
         self._last_out = ZERO
         self._last_header: Any = None
@@ -143,12 +151,13 @@ class ChainNode(RoverNode):
         self._publish_status()
 
     def _publish_status(self) -> None:
+        extra: Mapping[str, Any]
         if self.estopped:
-            level, message, values = DIAG_ERROR, 'e-stop latched', {}
+            level, message, extra = DIAG_ERROR, 'e-stop latched', {}
         else:
-            level, message, values = self.status()
+            level, message, extra = self.status()
         values = {'state': self._state or 'ok', 'estop': self.estopped,
-                  'last_v': round(self._last_out.v, 4), 'last_w': round(self._last_out.w, 4), **values}
+                  'last_v': round(self._last_out.v, 4), 'last_w': round(self._last_out.w, 4), **extra}
         self.publish_diagnostic(level, message, values)
 
     def on_shutdown(self) -> None:
@@ -156,4 +165,4 @@ class ChainNode(RoverNode):
         self.publish_command(ZERO, self._own_header())
 
 
-__all__ = ['DIAG_ERROR', 'DIAG_OK', 'DIAG_WARN', 'SKEW_SPEC', 'ChainNode']
+__all__ = ['DIAG_ERROR', 'DIAG_OK', 'DIAG_WARN', 'ChainNode']

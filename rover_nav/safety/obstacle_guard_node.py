@@ -11,6 +11,7 @@ Events: `obstacle_stop` when a command is first blocked, `sensor_stale` on stale
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
 import sys
 from typing import Any
@@ -19,15 +20,14 @@ from nav_msgs.msg import Odometry
 from sensor_msgs.msg import PointCloud2
 
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
-from rover_nav.safety.chain_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, SKEW_SPEC, ChainNode
+from rover_nav.runtime.params import ConfigError, ParamSpec
+from rover_nav.safety.chain_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, ChainNode, ChainParams
 from rover_nav.safety.command import Twist2D
 from rover_nav.safety.obstacle import BLOCKED, OK, STALE_CLOUD, STALE_ODOM, ObstacleConfig, ObstacleGuard
 from rover_nav.safety.sensor_params import (
-    FRAME_PREFIX_SPEC,
-    PROFILE_SPEC,
     cloud_in_base,
     load_rover_geometry,
     sensor_frames,
@@ -42,9 +42,7 @@ SPECS = (
     ParamSpec('clearance', float, 0.10,
               'Gap (m) kept between the footprint and a blocking obstacle. Too small lets odometry error touch '
               'the rock; too large stops far from it.', lo=0.0, hi=2.0),
-    ParamSpec('cloud_timeout', float, 1.0,
-              'Seconds without a usable hazcam cloud before every command is blocked (fail safe).',
-              lo=0.05, hi=30.0),
+    shared.CLOUD_TIMEOUT,
     ParamSpec('obstacle_lookahead', float, 0.10,
               'Distance (m) the farthest footprint point travels along the command that is checked ahead; '
               'covers the latency of the cloud and the chain. The rover stops between clearance and '
@@ -63,19 +61,38 @@ SPECS = (
               lo=1, hi=1000),
     ParamSpec('min_valid_points', int, 20,
               'Finite points a cloud needs to count as fresh; a blinded sensor then goes stale.', lo=3, hi=100000),
-    SKEW_SPEC,
-    PROFILE_SPEC,
-    FRAME_PREFIX_SPEC,
+    shared.MAX_CLOCK_SKEW,
+    shared.PROFILE,
+    shared.FRAME_PREFIX,
 )
 
 
-def obstacle_config(snap: Snapshot) -> ObstacleConfig:
+@dataclass(frozen=True)
+class ObstacleGuardParams(ChainParams):
+    """obstacle_guard's parameter values, typed: one field per entry of SPECS."""
+
+    max_step_height: float
+    clearance: float
+    cloud_timeout: float
+    obstacle_lookahead: float
+    use_memory: bool
+    odom_timeout: float
+    memory_radius: float
+    max_range: float
+    min_obstacle_points: int
+    min_valid_points: int
+    max_clock_skew: float
+    profile: str
+    frame_prefix: str
+
+
+def obstacle_config(snap: ObstacleGuardParams) -> ObstacleConfig:
     return ObstacleConfig(snap.max_step_height, snap.clearance, snap.cloud_timeout, snap.obstacle_lookahead,
                           snap.use_memory, snap.odom_timeout, snap.memory_radius, 0.05, snap.max_range,
                           snap.min_obstacle_points, snap.min_valid_points)
 
 
-def _cross_check(snap: Snapshot) -> None:
+def _cross_check(snap: ObstacleGuardParams) -> None:
     try:
         obstacle_config(snap)
     except ValueError as exc:
@@ -86,11 +103,11 @@ def _yaw(q: Any) -> float:
     return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
 
 
-class ObstacleGuardNode(ChainNode):
+class ObstacleGuardNode(ChainNode[ObstacleGuardParams]):
     """Thin shell around `ObstacleGuard`."""
 
     def __init__(self, geometry: Any = None, **kwargs: Any) -> None:
-        super().__init__('obstacle_guard', SPECS, _cross_check, **kwargs)
+        super().__init__('obstacle_guard', SPECS, _cross_check, params_type=ObstacleGuardParams, **kwargs)
         snap = self.params.snapshot
         self.geometry = load_rover_geometry(snap.profile, geometry)
         self.use_hard_limits(self.geometry)

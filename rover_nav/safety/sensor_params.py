@@ -1,4 +1,5 @@
-"""Parameters and helpers the two guards share: rover profile, frame prefix, cloud handling."""
+"""Helpers the two guards share: rover geometry, sensor frames, cloud handling (their shared parameters are in
+`rover_nav.runtime.shared_params`)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from rover_description.geometry import PROFILES
 from rover_nav.runtime.geometry_param import geometry_for
-from rover_nav.runtime.params import ParamSpec
 from rover_nav.safety.cloud import Field, SensorFrames, drop_no_returns, xyz_from_cloud
-
-PROFILE_SPEC = ParamSpec('profile', str, 'yutu2',
-                         'Rover description profile the footprint and sensor poses are read from; the wrong '
-                         'one misplaces every obstacle.', choices=PROFILES, read_only=True)
-FRAME_PREFIX_SPEC = ParamSpec('frame_prefix', str, '',
-                              "Prefix of this rover's frame ids (multi-rover); clouds in <prefix>base_link, "
-                              '<prefix>hazcam_link or <prefix>hazcam_optical_frame are accepted.', read_only=True)
 
 
 def load_rover_geometry(profile: str, geometry: Any = None) -> Any:

@@ -9,6 +9,7 @@ Events: `slope_slow`, `slope_stop`, `sensor_stale` on transitions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
 import sys
 from typing import Any
@@ -17,15 +18,14 @@ from sensor_msgs.msg import Imu, PointCloud2
 
 from rover_description.rotations import rpy_matrix
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
+from rover_nav.runtime.params import ConfigError, ParamSpec
 from rover_nav.safety.attitude import up_in_base
-from rover_nav.safety.chain_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, SKEW_SPEC, ChainNode
+from rover_nav.safety.chain_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, ChainNode, ChainParams
 from rover_nav.safety.command import Twist2D, same_sign
 from rover_nav.safety.sensor_params import (
-    FRAME_PREFIX_SPEC,
-    PROFILE_SPEC,
     cloud_in_base,
     load_rover_geometry,
     sensor_frames,
@@ -46,8 +46,7 @@ SPECS = (
               'Roll-over limit (deg, any direction: pitch, roll, upside down). At or past it every command is '
               'blocked, backing and turning too, until the tilt is 2 deg below it. Above stop_tilt_deg, below '
               "the tip-over angle (~29 deg for yutu2); the description's hard limit caps it.", lo=1.0, hi=180.0),
-    ParamSpec('imu_timeout', float, 0.5,
-              'Seconds without an IMU orientation before every command is blocked (fail safe).', lo=0.01, hi=30.0),
+    shared.IMU_TIMEOUT,
     ParamSpec('tilt_filter_time', float, 0.5,
               'Low-pass time constant (s) on the tilt. Too long reacts late on a slope; too short stops on '
               'every bump.', lo=0.0, hi=5.0),
@@ -59,20 +58,38 @@ SPECS = (
     ParamSpec('lookahead_distance', float, 1.0,
               'Metres of ground beyond the front of the footprint whose slope is estimated from the cloud.',
               lo=0.2, hi=5.0),
-    ParamSpec('cloud_timeout', float, 1.0,
-              'Seconds after which a look-ahead slope estimate is too old to use.', lo=0.05, hi=30.0),
-    SKEW_SPEC,
-    PROFILE_SPEC,
-    FRAME_PREFIX_SPEC,
+    shared.CLOUD_TIMEOUT,
+    shared.MAX_CLOCK_SKEW,
+    shared.PROFILE,
+    shared.FRAME_PREFIX,
 )
 
 
-def slope_config(snap: Snapshot) -> SlopeConfig:
+@dataclass(frozen=True)
+class SlopeGuardParams(ChainParams):
+    """slope_guard's parameter values, typed: one field per entry of SPECS."""
+
+    slow_tilt_deg: float
+    stop_tilt_deg: float
+    resume_tilt_deg: float
+    max_tilt_deg: float
+    imu_timeout: float
+    tilt_filter_time: float
+    slow_speed_factor: float
+    use_lookahead: bool
+    lookahead_distance: float
+    cloud_timeout: float
+    max_clock_skew: float
+    profile: str
+    frame_prefix: str
+
+
+def slope_config(snap: SlopeGuardParams) -> SlopeConfig:
     return SlopeConfig(snap.slow_tilt_deg, snap.stop_tilt_deg, snap.resume_tilt_deg, snap.imu_timeout,
                        snap.tilt_filter_time, snap.slow_speed_factor, snap.cloud_timeout, snap.max_tilt_deg)
 
 
-def _cross_check(snap: Snapshot) -> None:
+def _cross_check(snap: SlopeGuardParams) -> None:
     try:
         slope_config(snap)
     except ValueError as exc:
@@ -80,11 +97,11 @@ def _cross_check(snap: Snapshot) -> None:
             from exc
 
 
-class SlopeGuardNode(ChainNode):
+class SlopeGuardNode(ChainNode[SlopeGuardParams]):
     """Thin shell around `SlopeGuard`."""
 
     def __init__(self, geometry: Any = None, **kwargs: Any) -> None:
-        super().__init__('slope_guard', SPECS, _cross_check, **kwargs)
+        super().__init__('slope_guard', SPECS, _cross_check, params_type=SlopeGuardParams, **kwargs)
         snap = self.params.snapshot
         self.geometry = load_rover_geometry(snap.profile, geometry)
         self.use_hard_limits(self.geometry)

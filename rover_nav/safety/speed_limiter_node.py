@@ -12,60 +12,69 @@ the service `estop/reset` (std_srvs/Trigger) clears: it clears this latch and an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import sys
 from typing import Any
 
 from std_srvs.srv import Trigger
 
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
-from rover_nav.safety.chain_node import DIAG_OK, DIAG_WARN, SKEW_SPEC, ChainNode
+from rover_nav.runtime.params import ConfigError, ParamSpec
+from rover_nav.safety.chain_node import DIAG_OK, DIAG_WARN, ChainNode, ChainParams
 from rover_nav.safety.command import Twist2D
 from rover_nav.safety.limiter import LimiterConfig, SpeedLimiter
-from rover_nav.safety.sensor_params import PROFILE_SPEC, load_rover_geometry
+from rover_nav.safety.sensor_params import load_rover_geometry
 
 SPECS = (
-    ParamSpec('max_linear_speed', float, 0.0559,
-              'Hard cap on |v| (m/s) leaving the limiter; 0.0559 m/s = 220 yd/h. Too high lets the rover '
-              'outrun its guards and its wheels.', lo=0.0, hi=5.0),
-    ParamSpec('max_angular_speed', float, 0.1,
-              'Hard cap on |w| (rad/s). Too high overloads the corner wheels in point turns.', lo=0.0, hi=5.0),
+    shared.MAX_LINEAR_SPEED,
+    shared.MAX_ANGULAR_SPEED,
     ParamSpec('max_linear_accel', float, 0.05,
               'Ramp (m/s^2) for speeding up on operator commands. Too high jerks the rover and slips wheels.',
               lo=1e-4, hi=100.0),
     ParamSpec('max_linear_decel', float, 0.1,
               'Ramp (m/s^2) for operator-driven slowing; timeouts, e-stop and guard stops step to zero at once.',
               lo=1e-4, hi=100.0),
-    ParamSpec('command_timeout', float, 0.5,
-              'Seconds without a fresh operator command before zero is published. Too long keeps a lost '
-              'operator driving; too short stops between joystick messages.', lo=0.01, hi=30.0),
-    ParamSpec('watchdog_period', float, 0.05,
-              'Seconds between watchdog checks (node clock); zero is published this often while timed out. '
-              'The timeout is detected at most this late.', lo=0.005, hi=1.0, read_only=True),
-    SKEW_SPEC,
-    PROFILE_SPEC,
+    shared.COMMAND_TIMEOUT,
+    shared.variant(shared.WATCHDOG_PERIOD, default=0.05),
+    shared.MAX_CLOCK_SKEW,
+    shared.PROFILE,
 )
 
 
-def limiter_config(snap: Snapshot) -> LimiterConfig:
+@dataclass(frozen=True)
+class SpeedLimiterParams(ChainParams):
+    """speed_limiter's parameter values, typed: one field per entry of SPECS."""
+
+    max_linear_speed: float
+    max_angular_speed: float
+    max_linear_accel: float
+    max_linear_decel: float
+    command_timeout: float
+    watchdog_period: float
+    max_clock_skew: float
+    profile: str
+
+
+def limiter_config(snap: SpeedLimiterParams) -> LimiterConfig:
     return LimiterConfig(snap.max_linear_speed, snap.max_angular_speed, snap.max_linear_accel,
                          snap.max_linear_decel, snap.command_timeout)
 
 
-def _cross_check(snap: Snapshot) -> None:
+def _cross_check(snap: SpeedLimiterParams) -> None:
     try:
         limiter_config(snap)
     except ValueError as exc:
         raise ConfigError(f'speed limiter parameters: {exc}') from exc
 
 
-class SpeedLimiterNode(ChainNode):
+class SpeedLimiterNode(ChainNode[SpeedLimiterParams]):
     """Thin shell around `SpeedLimiter`; also offers `estop/reset`."""
 
     estop_announcer = True  # its estop/reset service is the only way to clear a latch
 
     def __init__(self, geometry: Any = None, **kwargs: Any) -> None:
-        super().__init__('speed_limiter', SPECS, _cross_check, **kwargs)
+        super().__init__('speed_limiter', SPECS, _cross_check, params_type=SpeedLimiterParams, **kwargs)
         self.use_hard_limits(load_rover_geometry(self.params.snapshot.profile, geometry))
         self.core = SpeedLimiter(limiter_config(self.params.snapshot))
         self.params.on_change(lambda snap: self.core.configure(limiter_config(snap)))

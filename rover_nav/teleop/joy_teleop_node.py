@@ -9,7 +9,9 @@ Thin shell around `deadman.JoyTeleopCore`: converts messages, publishes the comm
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import sys
+from typing import Any
 
 from geometry_msgs.msg import TwistStamped
 from sensor_msgs.msg import Joy
@@ -17,9 +19,10 @@ from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import stamp_seconds, stamp_too_far_ahead
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
+from rover_nav.runtime.params import ConfigError, Params, ParamSpec
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 from rover_nav.runtime.spinning import publish_and_flush, spin_keeping_context
 from rover_nav.teleop.deadman import JoyTeleopCore, TeleopConfig, TeleopOutput, TeleopState
@@ -27,11 +30,8 @@ from rover_nav.teleop.deadman import JoyTeleopCore, TeleopConfig, TeleopOutput, 
 _BUTTON_HELP = 'index into Joy.buttons (joydev order for joy_linux and our joystick; see config/gamepads/)'
 
 PARAMS = (
-    ParamSpec('max_linear_speed', float, 0.0559,
-              'm/s commanded at full stick forward (the limiter caps /cmd_vel anyway); too high makes the '
-              'stick coarse, too low wastes stick travel.', lo=0.001, hi=10.0),
-    ParamSpec('max_angular_speed', float, 0.1,
-              'rad/s commanded at full stick left (counter-clockwise).', lo=0.001, hi=10.0),
+    shared.MAX_LINEAR_SPEED,
+    shared.MAX_ANGULAR_SPEED,
     ParamSpec('axis_linear', int, 1, 'Joy.axes index driving linear.x (axis up = +1 = forward).', lo=0, hi=63),
     ParamSpec('axis_angular', int, 0, 'Joy.axes index driving angular.z (axis left = +1 = turn left).',
               lo=0, hi=63),
@@ -49,14 +49,34 @@ PARAMS = (
               'too large lets the rover lurch on enable.', lo=0.0, hi=0.5),
     ParamSpec('joy_timeout', float, 0.5, 's without a Joy message before the output drops to zero.',
               lo=0.05, hi=10.0),
-    ParamSpec('publish_rate', float, 10.0, 'Hz of teleop/cmd_vel on the node clock (zero included); must be '
-              'well above 1/command_timeout of the limiter.', lo=1.0, hi=100.0),
-    ParamSpec('max_clock_skew', float, 0.5, 's; Joy stamps further in the future are rejected.', lo=0.0, hi=60.0),
-    ParamSpec('frame_prefix', str, '', 'Prefix for frame ids (multi-rover); the command is in <prefix>base_link.'),
+    shared.PUBLISH_RATE,
+    shared.MAX_CLOCK_SKEW,
+    shared.FRAME_PREFIX,
 )
 
 
-def config_from(snap: Snapshot) -> TeleopConfig:
+@dataclass(frozen=True)
+class JoyTeleopParams(Params):
+    """joy_teleop's parameter values, typed: one field per entry of PARAMS."""
+
+    max_linear_speed: float
+    max_angular_speed: float
+    axis_linear: int
+    axis_angular: int
+    invert_linear: bool
+    invert_angular: bool
+    enable_button: int
+    estop_button: int
+    reset_button: int
+    point_turn_button: int
+    centre_tolerance: float
+    joy_timeout: float
+    publish_rate: float
+    max_clock_skew: float
+    frame_prefix: str
+
+
+def config_from(snap: JoyTeleopParams) -> TeleopConfig:
     """The core's configuration from the parameters; ConfigError names the offending key."""
     try:
         return TeleopConfig(
@@ -70,11 +90,11 @@ def config_from(snap: Snapshot) -> TeleopConfig:
         raise ConfigError(f'joy_teleop parameters: {exc}') from exc
 
 
-class JoyTeleop(RoverNode):
+class JoyTeleop(RoverNode[JoyTeleopParams]):
     """Joystick teleop node (see module docstring)."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__('joy_teleop', PARAMS, cross_check=config_from, **kwargs)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('joy_teleop', PARAMS, cross_check=config_from, params_type=JoyTeleopParams, **kwargs)
         snap = self.params.snapshot
         self._core = JoyTeleopCore(config_from(snap))
         self._cmd_pub = self.create_publisher(TwistStamped, 'teleop/cmd_vel', qos.COMMAND)
@@ -91,7 +111,7 @@ class JoyTeleop(RoverNode):
             f'reset_button={snap.reset_button} point_turn_button={snap.point_turn_button} '
             f'full stick = {snap.max_linear_speed} m/s, {snap.max_angular_speed} rad/s')
 
-    def _reconfigure(self, snap: Snapshot) -> None:
+    def _reconfigure(self, snap: JoyTeleopParams) -> None:
         self._core.reconfigure(config_from(snap))
         self._timer.cancel()
         self.destroy_timer(self._timer)

@@ -10,16 +10,19 @@ loss on /diagnostics. A timer on the node clock republishes the state at `autore
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 import os
 import select
 import sys
 import threading
+from typing import Any
 
 from sensor_msgs.msg import Joy
 
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ParamSpec
+from rover_nav.runtime.params import Params, ParamSpec
 from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNode
 from rover_nav.runtime.spinning import publish_and_flush, spin_keeping_context
 from rover_nav.teleop.device_select import choose_device
@@ -41,15 +44,27 @@ PARAMS = (
               '1/joy_timeout of joy_teleop or a held stick goes stale.', lo=0.0, hi=200.0),
     ParamSpec('reconnect_period', float, 1.0, 's between device scans while no pad is connected.',
               lo=0.05, hi=60.0),
-    ParamSpec('frame_prefix', str, '', "Prefix for the Joy header frame id ('<prefix>joy')."),
+    shared.FRAME_PREFIX,
 )
 
 
-class Joystick(RoverNode):
+@dataclass(frozen=True)
+class JoystickParams(Params):
+    """joystick's parameter values, typed: one field per entry of PARAMS."""
+
+    device_path: str
+    device_name: str
+    deadzone: float
+    autorepeat_rate: float
+    reconnect_period: float
+    frame_prefix: str
+
+
+class Joystick(RoverNode[JoystickParams]):
     """Game pad driver node (see module docstring). `backend` is replaceable for tests."""
 
-    def __init__(self, backend: InputBackend | None = None, **kwargs: object) -> None:
-        super().__init__('joystick', PARAMS, **kwargs)
+    def __init__(self, backend: InputBackend | None = None, **kwargs: Any) -> None:
+        super().__init__('joystick', PARAMS, params_type=JoystickParams, **kwargs)
         snap = self.params.snapshot
         self._backend: InputBackend = backend if backend is not None else EvdevBackend()
         self._core = JoystickDriverCore(snap.deadzone, snap.autorepeat_rate)
@@ -58,7 +73,7 @@ class Joystick(RoverNode):
         self._stop = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         self._handle: InputHandle | None = None
-        self._repeat_timer = None
+        self._repeat_timer: Any = None
         self._make_repeat_timer(snap.autorepeat_rate)
         self.create_timer(1.0, self._report)
         self.params.on_change(self._reconfigure)

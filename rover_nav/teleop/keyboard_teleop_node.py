@@ -13,6 +13,7 @@ command (the context stays valid because rclpy's signal handlers are replaced, s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import os
 import sys
 import threading
@@ -26,9 +27,10 @@ from sensor_msgs.msg import Imu
 from std_msgs.msg import Bool, String
 
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.checks import stamp_seconds
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
+from rover_nav.runtime.params import ConfigError, Params, ParamSpec
 from rover_nav.runtime.rover_node import RoverNode
 from rover_nav.runtime.spinning import publish_and_flush, use_python_signal_handlers
 from rover_nav.teleop.keyboard import (
@@ -43,23 +45,35 @@ from rover_nav.teleop.rover_status import RoverStatus, render_lines
 from rover_nav.teleop.terminal import RawTerminal, TerminalGoneError
 
 PARAMS = (
-    ParamSpec('max_linear_speed', float, 0.0559, 'm/s at 100 % speed (the limiter caps /cmd_vel anyway).',
-              lo=0.001, hi=10.0),
-    ParamSpec('max_angular_speed', float, 0.1, 'rad/s at 100 % speed.', lo=0.001, hi=10.0),
+    shared.MAX_LINEAR_SPEED,
+    shared.MAX_ANGULAR_SPEED,
     ParamSpec('hold_timeout', float, 0.7,
               's a key press holds its command; must exceed the terminal autorepeat delay (typically '
               '0.25-0.66 s) or the rover stutters after the first press; longer = later stop on release.',
               lo=0.6, hi=10.0),
     ParamSpec('speed_step', float, 0.1, 'Fraction of the max speeds added or removed by +/-.', lo=0.01, hi=1.0),
     ParamSpec('initial_speed_fraction', float, 0.5, 'Speed fraction at start.', lo=0.01, hi=1.0),
-    ParamSpec('publish_rate', float, 10.0, 'Hz of teleop/cmd_vel on the node clock (zero included).',
-              lo=1.0, hi=50.0),
+    shared.PUBLISH_RATE,
     ParamSpec('ui_rate', float, 5.0, 'Hz of screen redraws.', lo=1.0, hi=30.0),
-    ParamSpec('frame_prefix', str, '', 'Prefix for frame ids; the command is in <prefix>base_link.'),
+    shared.FRAME_PREFIX,
 )
 
 
-def config_from(snap: Snapshot) -> KeyboardConfig:
+@dataclass(frozen=True)
+class KeyboardTeleopParams(Params):
+    """keyboard_teleop's parameter values, typed: one field per entry of PARAMS."""
+
+    max_linear_speed: float
+    max_angular_speed: float
+    hold_timeout: float
+    speed_step: float
+    initial_speed_fraction: float
+    publish_rate: float
+    ui_rate: float
+    frame_prefix: str
+
+
+def config_from(snap: KeyboardTeleopParams) -> KeyboardConfig:
     """The core's configuration; ConfigError names the offending key."""
     try:
         return KeyboardConfig(max_linear_speed=snap.max_linear_speed, max_angular_speed=snap.max_angular_speed,
@@ -69,11 +83,11 @@ def config_from(snap: Snapshot) -> KeyboardConfig:
         raise ConfigError(f'keyboard_teleop parameters: {exc}') from exc
 
 
-class KeyboardTeleop(RoverNode):
+class KeyboardTeleop(RoverNode[KeyboardTeleopParams]):
     """Keyboard teleop node; `on_key` is called from the terminal thread, the rest from the executor."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__('keyboard_teleop', PARAMS, cross_check=config_from, **kwargs)
+        super().__init__('keyboard_teleop', PARAMS, cross_check=config_from, params_type=KeyboardTeleopParams, **kwargs)
         snap = self.params.snapshot
         self._lock = threading.Lock()
         self._core = KeyboardTeleopCore(config_from(snap))
@@ -92,7 +106,7 @@ class KeyboardTeleop(RoverNode):
     def quit_requested(self) -> bool:
         return self._core.quit_requested
 
-    def _reconfigure(self, snap: Snapshot) -> None:
+    def _reconfigure(self, snap: KeyboardTeleopParams) -> None:
         with self._lock:
             self._core.reconfigure(config_from(snap))
         self._timer.cancel()

@@ -28,10 +28,11 @@ from sensor_msgs.msg import BatteryState, Imu, JointState, Joy, PointCloud2
 from std_msgs.msg import Bool, String
 
 from rover_nav.runtime import qos
+from rover_nav.runtime import shared_params as shared
 from rover_nav.runtime.clock_guard import ClockGuard
 from rover_nav.runtime.intra_process import bus_of, message_of
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ParamSpec, Snapshot
+from rover_nav.runtime.params import Params, ParamSpec
 from rover_nav.runtime.rover_node import DIAG_ERROR, DIAG_OK, DIAG_WARN, RoverNode
 from rover_nav.tracklog import cdr, cdr_encode
 from rover_nav.tracklog.bag import QosOffer, TopicInfo, header_stamp_ns
@@ -102,15 +103,10 @@ _DESCRIPTION_TOPICS = (('/robot_description', 'std_msgs/msg/String', _LATCH),
                        ('/tf', TF_TYPE, QosOffer(depth=100)))
 
 SPECS = (
-    ParamSpec('output_dir', str, '', 'Run folder for bag/, track.csv, track.geojson, summary.json; '
-              'empty = ./runs/<YYYYmmdd-HHMMSS>. Created if missing; if it cannot be written the node '
-              'reports ERROR on /diagnostics and keeps running.', read_only=True),
-    ParamSpec('world', str, 'change4', 'World name or file the drive ran in; stored in the summary so '
-              '`rover track show` can draw the terrain.', read_only=True),
-    ParamSpec('frame_prefix', str, '', "Prefix for frame ids of the published track and of the bag's /tf "
-              "('' or 'rover1/').", read_only=True),
-    ParamSpec('profile', str, 'yutu2', 'Rover description profile (yutu2 | hobby) whose URDF and frames the bag '
-              "carries on /robot_description, /tf_static and /tf; '' = none.", read_only=True),
+    shared.OUTPUT_DIR,
+    shared.WORLD,
+    shared.FRAME_PREFIX,
+    shared.PROFILE,
     ParamSpec('track_source', str, 'auto', 'Pose source of the track: ground_truth (simulator), odom (hardware) '
               'or auto (ground truth when present, else odometry after 2 s without it).', choices=SOURCES,
               read_only=True),
@@ -139,6 +135,28 @@ SPECS = (
     ParamSpec('origin_lat_deg', float, CHANGE4_LAT_DEG, 'Selenographic latitude (deg) of the world origin.',
               lo=-89.0, hi=89.0, read_only=True),
 )
+
+
+@dataclass(frozen=True)
+class TrackLoggerParams(Params):
+    """track_logger's parameter values, typed: one field per entry of SPECS."""
+
+    output_dir: str
+    world: str
+    frame_prefix: str
+    profile: str
+    track_source: str
+    sample_distance: float
+    sample_heading_deg: float
+    max_path_poses: int
+    bag_split_size_mb: float
+    bag_compression: str
+    flush_period: float
+    summary_period: float
+    queue_size: int
+    points_decimation: int
+    origin_lon_deg: float
+    origin_lat_deg: float
 
 
 def default_output_dir() -> Path:
@@ -187,12 +205,12 @@ def _leading_stamp_ns(msg: Any) -> int | None:
     return _time_ns(clock) if clock is not None else None
 
 
-class TrackLoggerNode(RoverNode):
+class TrackLoggerNode(RoverNode[TrackLoggerParams]):
     """Records the drive; see the module docstring."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__('track_logger', SPECS, **kwargs)
-        snap: Snapshot = self.params.snapshot
+        super().__init__('track_logger', SPECS, params_type=TrackLoggerParams, **kwargs)
+        snap: TrackLoggerParams = self.params.snapshot
         self.out_dir = Path(snap.output_dir) if snap.output_dir else default_output_dir()
         self.out_dir = fresh_output_dir(self.out_dir.expanduser().absolute())
         self.recorder = TrackRecorder(snap.sample_distance, math.radians(snap.sample_heading_deg),
@@ -256,7 +274,7 @@ class TrackLoggerNode(RoverNode):
         return SubscriptionEventCallbacks(message_lost=lost, use_default_callbacks=False)
 
     # -- parameters -----------------------------------------------------------------------
-    def _on_params(self, snap: Snapshot) -> None:
+    def _on_params(self, snap: TrackLoggerParams) -> None:
         self._trim_path(snap.max_path_poses)
 
     # -- receiving ------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def test_commands_are_forwarded_and_stale_commands_zero_the_wheels(probe):
 
     ctx = rclpy.Context()
     rclpy.init(context=ctx)
-    node = GzJointAdapter(context=ctx, parameter_overrides=[Parameter('command_timeout', value=0.3)])
+    node = GzJointAdapter(context=ctx, parameter_overrides=[Parameter('joint_command_timeout', value=0.3)])
     ex = SingleThreadedExecutor(context=ctx)
     ex.add_node(node)
     wheel = probe.subscribe('gz/wheel_fl_joint/cmd_vel', Float64, qos.COMMAND)
@@ -62,7 +62,7 @@ def test_commands_are_forwarded_and_stale_commands_zero_the_wheels(probe):
         wait_until(got_command, 10.0, poll_s=0.05, spin=spin_both, what='forwarded commands')
         n = len(wheel)
         wait_until(lambda: len(wheel) > n and wheel[-1].msg.data == 0.0, 10.0, spin=spin_both,
-                   what='wheel zeroed after command_timeout')
+                   what='wheel zeroed after joint_command_timeout')
     finally:
         ex.shutdown()
         node.destroy_node()

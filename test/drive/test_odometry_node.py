@@ -149,7 +149,7 @@ def test_bad_joint_states_are_rejected_without_crashing(wired):
 
 
 def test_imu_yaw_mode_takes_the_heading_from_the_imu(wired):
-    io = wired(imu_fusion='yaw', imu_timeout=60.0, frame_prefix='rover1/')
+    io = wired(imu_fusion='yaw', imu_timeout=30.0, frame_prefix='rover1/')
 
     def imu(yaw: float) -> Imu:
         msg = Imu()
@@ -179,7 +179,7 @@ def test_imu_subscription_follows_imu_fusion_at_runtime(wired):
     IMU is then fused), switching it off again drops the subscription and the last sample."""
     from rclpy.parameter import Parameter
 
-    io = wired(imu_timeout=60.0)
+    io = wired(imu_timeout=30.0)
     harness = io['node']
     node = harness.node
 

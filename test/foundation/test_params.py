@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
 import os
 from pathlib import Path
@@ -12,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 import pytest
 
-from rover_nav.runtime.params import ConfigError, ParamSpec, check_value, validate_all
+from rover_nav.runtime.params import ConfigError, Params, ParamSpec, check_value, check_values, validate_all
 
 SPEED = ParamSpec('max_linear_speed', float, 0.0559, 'Cap in m/s.', lo=0.0, hi=0.5)
 TEST_DIR = Path(__file__).resolve().parent.parent
@@ -41,7 +42,7 @@ def test_no_float_outside_the_range_is_ever_accepted(value):
 def test_required_parameter_without_value_names_itself():
     wheel = ParamSpec('wheel_radius', float, None, 'Wheel radius in m.', lo=0.01, hi=1.0)
     with pytest.raises(ConfigError, match="'wheel_radius' is required"):
-        validate_all([wheel], {})
+        check_values([wheel], {})
 
 
 def test_choices_and_lists():
@@ -111,3 +112,29 @@ def test_bad_value_at_startup_exits_2_naming_the_key(tmp_path):
         proc.stop()
     assert code == 2, proc.output()
     assert "'gain'" in proc.output()
+
+
+@dataclass(frozen=True)
+class _Speeds(Params):
+    max_linear_speed: float
+    addresses: list[int]
+
+
+_SPEED_SPECS = (SPEED, ParamSpec('addresses', list, [128], 'Addresses.', lo=128, hi=135, element_type=int))
+
+
+def test_a_typed_snapshot_holds_the_checked_values():
+    snap = validate_all(_SPEED_SPECS, {'max_linear_speed': 0.05, 'addresses': [129]}, _Speeds)
+    assert isinstance(snap, _Speeds) and snap.max_linear_speed == 0.05 and snap.addresses == [129]
+    assert snap['max_linear_speed'] == 0.05 and snap.as_dict() == {'max_linear_speed': 0.05, 'addresses': [129]}
+    assert snap.replace(max_linear_speed=0.01).max_linear_speed == 0.01 and snap.max_linear_speed == 0.05
+    with pytest.raises(KeyError):
+        snap['replace']
+
+
+def test_a_snapshot_class_must_match_its_specs():
+    _Speeds.check_specs(_SPEED_SPECS)
+    with pytest.raises(TypeError, match='do not match'):
+        _Speeds.check_specs(_SPEED_SPECS[:1])  # a field without a spec
+    with pytest.raises(TypeError, match='do not match'):  # a float spec for an int-list field
+        _Speeds.check_specs((SPEED, ParamSpec('addresses', float, 1.0, 'Wrong type.')))

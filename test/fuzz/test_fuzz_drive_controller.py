@@ -1,6 +1,6 @@
 """drive_controller under fuzzed cmd_vel, joint_states and imu over DDS: it survives, never commands a
 wheel above the description's hard wheel speed (nor its top speed), keeps the steering within its
-limits, and stale cmd_vel gives zero wheel speed within command_timeout + one watchdog period."""
+limits, and stale cmd_vel gives zero wheel speed within cmd_vel_timeout + one watchdog period."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ JOINTS = (*WHEEL_JOINTS, *STEER_JOINTS, *SUSPENSION_JOINTS)
 def drive():
     from rover_nav.drive.controller_node import DriveControllerNode
 
-    with NodeBench(DriveControllerNode, {'command_timeout': TIMEOUT, 'max_wheel_speed': 5.0,
+    with NodeBench(DriveControllerNode, {'cmd_vel_timeout': TIMEOUT, 'max_wheel_speed': 5.0,
                                          'suspension_compensation': True, 'gyro_assist': True}) as b:
         b.cmd = b.probe.publisher('cmd_vel', TwistStamped, qos.COMMAND)
         b.states = b.probe.publisher('joint_states', JointState, qos.SENSOR_PUB)

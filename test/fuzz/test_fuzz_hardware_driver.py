@@ -1,6 +1,6 @@
 """hardware_driver (RoboClaw emulator on a pty) under fuzzed joint_commands over DDS, on simulated
 time: it survives, never sends a wheel speed above the description's hard wheel speed (even with
-max_wheel_speed set above it), and stale commands stop every motor within command_timeout + one
+max_wheel_speed set above it), and stale commands stop every motor within joint_command_timeout + one
 control period (judged on the sim clock)."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def rig():
     emulation = Emulation()
     r = None
     try:
-        r = Rig(emulation, True, max_wheel_speed=5.0, command_timeout=TIMEOUT_S)
+        r = Rig(emulation, True, max_wheel_speed=5.0, joint_command_timeout=TIMEOUT_S)
         r.node._geometry = replace(hobby_geometry(), limits=HARD)  # the description's ratings
         r.ns_ns = START_NS
         r.set_clock(r.ns_ns)

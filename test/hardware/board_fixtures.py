@@ -32,7 +32,7 @@ def board_params(**overrides: Any) -> dict[str, Any]:
     """The shipped hardware.yaml values for hardware_driver plus the shared rover.yaml keys it uses."""
     shared = yaml.safe_load(data_file('config', 'rover.yaml').read_text())['/**']['ros__parameters']
     hw = yaml.safe_load(data_file('config', 'hardware.yaml').read_text())
-    values = {k: shared[k] for k in ('command_timeout', 'max_wheel_speed', 'max_clock_skew') if k in shared}
+    values = {k: shared[k] for k in ('joint_command_timeout', 'max_wheel_speed', 'max_clock_skew') if k in shared}
     values.update(hw['/**']['ros__parameters'])
     values.update(hw['/**/hardware_driver']['ros__parameters'])
     values['autostart'] = False
@@ -42,10 +42,10 @@ def board_params(**overrides: Any) -> dict[str, Any]:
 
 
 def make_config(**overrides: Any) -> Any:
-    from rover_nav.hardware.config import SPECS, build_config, cross_check
+    from rover_nav.hardware.config import SPECS, HardwareParams, build_config, cross_check
     from rover_nav.runtime.params import validate_all
 
     values = board_params(**overrides)
     defaults = {s.name: s.default for s in SPECS}
     defaults.update(values)
-    return build_config(validate_all(SPECS, defaults, cross_check), hobby_geometry())
+    return build_config(validate_all(SPECS, defaults, HardwareParams, cross_check), hobby_geometry())

@@ -12,9 +12,9 @@ from rover_nav.hardware.battery import BatteryMonitor
 from rover_nav.hardware.driver_core import parse_joint_command
 from rover_nav.hardware.estop import EstopLatch
 from rover_nav.hardware.steering import ServoCalibration, SteeringModel
-from rover_nav.hardware.watchdog import Watchdog
 from rover_nav.hardware.wheel_map import WHEEL_ORDER, EncoderTracker, WheelMap, build_channels, unwrap_delta
 from rover_nav.runtime.params import ConfigError
+from rover_nav.runtime.watchdog import Watchdog
 
 CHANNELS = ['130:M2', '130:M1', '129:M2', '128:M1', '128:M2', '129:M1']
 DIRECTIONS = [1, 1, 1, -1, -1, -1]
@@ -128,6 +128,14 @@ def test_watchdog_stops_at_timeout_and_restarts_on_a_fresh_command():
     assert dog.decide(1.51).reasons == ('command_timeout',)
     dog.command(2.0)
     assert dog.decide(2.0).allowed
+
+
+def test_watchdog_treats_a_command_from_the_future_as_stale():
+    """A node clock that jumped back (a restarted simulator's /clock) must not keep a command fresh."""
+    dog = Watchdog(0.5)
+    dog.command(10.0)
+    assert dog.decide(9.9).reasons == ('command_timeout',)
+    assert dog.decide(10.2).allowed
 
 
 def test_watchdog_fault_needs_a_command_after_it_cleared():

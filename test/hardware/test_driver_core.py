@@ -62,7 +62,7 @@ def speeds(emulation):
 
 def test_configure_sets_every_serial_timeout_and_starts_safe(core, emulation):
     for address in (128, 129, 130):
-        assert emulation.emulator.controller(address).serial_timeout_steps == 5  # 0.5 s command_timeout
+        assert emulation.emulator.controller(address).serial_timeout_steps == 5  # 0.5 s joint_command_timeout
         assert core.serial_timeouts[address] == pytest.approx(0.5)
     assert all(s == (0, 0) for s in speeds(emulation).values())
     for channel in range(4):

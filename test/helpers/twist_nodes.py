@@ -5,13 +5,14 @@ Run as `python -m helpers.twist_nodes talker|relay [ros args]` with test/ on PYT
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import sys
 
 from geometry_msgs.msg import TwistStamped
 
 from rover_nav.runtime import qos
 from rover_nav.runtime.node_main import run_node
-from rover_nav.runtime.params import ConfigError, ParamSpec, Snapshot
+from rover_nav.runtime.params import ConfigError, Params, ParamSpec
 from rover_nav.runtime.rover_node import RoverNode
 
 RELAY_PARAMS = (
@@ -20,16 +21,24 @@ RELAY_PARAMS = (
 )
 
 
-def _gain_above_floor(snap: Snapshot) -> None:
+@dataclass(frozen=True)
+class RelayParams(Params):
+    """twist_relay's parameter values, typed: one field per entry of RELAY_PARAMS."""
+
+    gain: float
+    floor: float
+
+
+def _gain_above_floor(snap: RelayParams) -> None:
     if snap.floor > snap.gain:
         raise ConfigError(f"parameter 'floor' = {snap.floor} must not exceed 'gain' = {snap.gain}")
 
 
-class Relay(RoverNode):
+class Relay(RoverNode[RelayParams]):
     """cmd_vel_in -> cmd_vel_out with linear.x scaled by the `gain` parameter."""
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__('twist_relay', RELAY_PARAMS, cross_check=_gain_above_floor, **kwargs)
+        super().__init__('twist_relay', RELAY_PARAMS, cross_check=_gain_above_floor, params_type=RelayParams, **kwargs)
         self._pub = self.create_publisher(TwistStamped, 'cmd_vel_out', qos.COMMAND)
         self.create_subscription(TwistStamped, 'cmd_vel_in', self._relay, qos.COMMAND)
 

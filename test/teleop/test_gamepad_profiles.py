@@ -12,7 +12,7 @@ from rover_nav.runtime.params import validate_all
 from rover_nav.teleop.deadman import JoyTeleopCore, TeleopState
 from rover_nav.teleop.evdev_joy import EvdevJoyMapper
 from rover_nav.teleop.evtest_format import parse_evtest
-from rover_nav.teleop.joy_teleop_node import PARAMS, config_from
+from rover_nav.teleop.joy_teleop_node import PARAMS, JoyTeleopParams, config_from
 
 DATA = Path(__file__).resolve().parent / 'data'
 PROFILES = ('xbox', 'playstation', 'f710', 'sdl_game_controller')
@@ -27,7 +27,7 @@ def profile_config(name: str, **extra):
     values = {spec.name: spec.default for spec in PARAMS}
     values.update(load(name))
     values.update(extra)
-    return config_from(validate_all(PARAMS, values, config_from))
+    return config_from(validate_all(PARAMS, values, JoyTeleopParams, config_from))
 
 
 def test_all_profiles_present_and_valid():

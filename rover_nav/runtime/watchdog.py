@@ -1,10 +1,11 @@
 """The motor watchdog: when may the wheels turn? (pure, explicit `now` in seconds)
 
 Motors may turn only while (a) the driver is active, (b) no fault is present (serial link,
-low battery, e-stop, ...), and (c) the newest command is younger than `command_timeout` AND
-arrived after the last moment a fault was present. So a fault stops the motors at once and
-they stay stopped until the fault is gone AND a fresh command arrives; a stale command from
-before the fault never restarts them.
+low battery, e-stop, ...), and (c) the newest command is younger than `command_timeout` (and
+not from the future: a clock that jumped back) AND arrived after the last moment a fault was
+present. So a fault stops the motors at once and they stay stopped until the fault is gone AND
+a fresh command arrives; a stale command from before the fault never restarts them. The drive
+controller's `CommandGate` uses this core too (the e-stop as its one fault).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class Watchdog:
             raise ValueError(f'command_timeout must be > 0 s, got {value}')
         return float(value)
 
+    def set_timeout(self, command_timeout_s: float) -> None:
+        self.command_timeout_s = self._check_timeout(command_timeout_s)
+
     @property
     def faults(self) -> frozenset[str]:
         return frozenset(self._faults)
@@ -60,7 +64,7 @@ class Watchdog:
         last = self._last_command_t
         if last is None:
             reasons.append('no_command')
-        elif now - last > self.command_timeout_s:
+        elif not 0.0 <= now - last <= self.command_timeout_s:  # a clock that jumped back is no fresher
             reasons.append('command_timeout')
         elif last < self._fault_seen_t and not self._faults:
             reasons.append('waiting_for_fresh_command')
