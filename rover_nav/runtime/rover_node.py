@@ -37,9 +37,9 @@ class RoverNode(IntraProcessMixin, Node):
         self.get_logger().info(f'configuration: {self.params.snapshot.as_dict()}')
 
     def apply_hard_limits(self, limits: Any, profile: str) -> None:
-        """Refuse runtime parameter changes above the rover description's hard limits (`HardLimits`)."""
-        for text in self.params.set_ceilings(limits.ceilings(), f'rover description, profile {profile!r}'):
-            self.get_logger().warning(text)
+        """Refuse values above the rover description's hard limits (`HardLimits`): at start-up (ConfigError,
+        exit 2) and in runtime parameter changes."""
+        self.params.set_ceilings(limits.ceilings(), f'rover description, profile {profile!r}')
 
     def now_s(self) -> float:
         """The node clock (sim time when use_sim_time is true) in seconds."""

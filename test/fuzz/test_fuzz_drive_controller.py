@@ -31,7 +31,7 @@ JOINTS = (*WHEEL_JOINTS, *STEER_JOINTS, *SUSPENSION_JOINTS)
 def drive():
     from rover_nav.drive.controller_node import DriveControllerNode
 
-    b = NodeBench(DriveControllerNode, {'command_timeout': TIMEOUT, 'max_wheel_speed': 5.0,
+    b = NodeBench(DriveControllerNode, {'command_timeout': TIMEOUT, 'max_wheel_speed': GEOMETRY.limits.wheel_speed,
                                         'suspension_compensation': True, 'gyro_assist': True})
     b.cmd = b.probe.publisher('cmd_vel', TwistStamped, qos.COMMAND)
     b.states = b.probe.publisher('joint_states', JointState, qos.SENSOR_PUB)
