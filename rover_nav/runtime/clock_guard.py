@@ -18,6 +18,7 @@ process (in a one-process `rover run`: every node and the simulator with it). Na
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 import math
 from typing import Any
@@ -90,3 +91,43 @@ class ClockGuard:
             self.last, self._candidate, self._candidate_count = t, None, 0
             return True
         return False
+
+
+class HoldUntilClock:
+    """Items that arrive before a sim-time node's first `/clock`, held (bounded) until it comes.
+
+    On sim time a node's clock reads 0 until its first `/clock`, so anything judged or logged on
+    it before then gets a wrong time (a recorder logged such a message at 0 or, on wall time, at
+    the wall clock: a bag spanning decades). Messages of other topics may well overtake the first
+    `/clock` (no order across topics, and `/clock` is best effort). `hold()` keeps them while
+    active; `release()` (on the first valid clock) hands them back in arrival order and ends the
+    hold. Beyond `limit` items the oldest are dropped and counted.
+    """
+
+    def __init__(self, active: bool, limit: int = 1000) -> None:
+        self.active = active
+        self.limit = limit
+        self.held = 0  # items held in all
+        self.dropped = 0  # held items dropped because the hold was full
+        self._items: deque[Any] = deque()
+
+    def hold(self, item: Any) -> bool:
+        """Keep `item` and return True while the clock is not valid yet; False: use it now."""
+        if not self.active:
+            return False
+        if len(self._items) >= self.limit:
+            self._items.popleft()
+            self.dropped += 1
+        self._items.append(item)
+        self.held += 1
+        return True
+
+    def release(self) -> list[Any]:
+        """The held items, oldest first; from now on nothing is held."""
+        self.active = False
+        items = list(self._items)
+        self._items.clear()
+        return items
+
+    def report(self) -> dict[str, int]:
+        return {'held': self.held, 'dropped': self.dropped}
