@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUN_ARGS ?=
 
-.PHONY: setup run test tier1 lint typecheck bench clean
+.PHONY: setup run test tier1 lint typecheck bench clean load-repeat
 
 setup: $(STAMP)
 
@@ -38,6 +38,13 @@ test: $(STAMP) lint typecheck
 # on a clean copy of the repository, and rosdep against the offline Jazzy snapshot (tools/tier1_check.sh).
 tier1:
 	PYTHON=$(PYTHON) tools/tier1_check.sh
+
+# Flake check: LOAD_TESTS LOAD_RUNS times beside LOAD_BUSY busy loops, nice'd (tools/load_repeat.sh).
+LOAD_RUNS ?= 3
+LOAD_BUSY ?= 2
+LOAD_TESTS ?= test/e2e test/safety test/drive test/tracklog -m "ros or e2e"
+load-repeat: $(STAMP)
+	nice -n 10 tools/load_repeat.sh -n $(LOAD_RUNS) -k $(LOAD_BUSY) -- $(LOAD_TESTS)
 
 bench: $(STAMP)
 	$(BIN)/rover bench

@@ -26,6 +26,7 @@ class NodeSpec:
     remappings: tuple[tuple[str, str], ...] = ()
     parameters: dict[str, Any] = field(default_factory=dict)
     uses_geometry: bool = False  # declares `profile` and reads the rover description
+    hard_limited: bool = False  # refuses values above the description's hard limits (RoverNode.apply_hard_limits)
 
     @property
     def module(self) -> str:
@@ -37,16 +38,18 @@ OPERATOR = NodeSpec('scenario_operator', 'scenario_operator', 'rover_bringup.ope
 
 CHAIN = (
     NodeSpec('speed_limiter', 'speed_limiter', 'rover_nav.safety.speed_limiter_node:SpeedLimiterNode',
-             remappings=(('cmd_vel_in', 'teleop/cmd_vel'), ('cmd_vel_out', LIMITED))),
+             remappings=(('cmd_vel_in', 'teleop/cmd_vel'), ('cmd_vel_out', LIMITED)), hard_limited=True),
     NodeSpec('slope_guard', 'slope_guard', 'rover_nav.safety.slope_guard_node:SlopeGuardNode',
-             remappings=(('cmd_vel_in', LIMITED), ('cmd_vel_out', SLOPE_CHECKED)), uses_geometry=True),
+             remappings=(('cmd_vel_in', LIMITED), ('cmd_vel_out', SLOPE_CHECKED)), uses_geometry=True,
+             hard_limited=True),
     NodeSpec('obstacle_guard', 'obstacle_guard', 'rover_nav.safety.obstacle_guard_node:ObstacleGuardNode',
-             remappings=(('cmd_vel_in', SLOPE_CHECKED), ('cmd_vel_out', 'cmd_vel')), uses_geometry=True),
+             remappings=(('cmd_vel_in', SLOPE_CHECKED), ('cmd_vel_out', 'cmd_vel')), uses_geometry=True,
+             hard_limited=True),
 )
 
 DRIVE = (
     NodeSpec('drive_controller', 'drive_controller', 'rover_nav.drive.controller_node:DriveControllerNode',
-             uses_geometry=True),
+             uses_geometry=True, hard_limited=True),
     NodeSpec('wheel_odometry', 'wheel_odometry', 'rover_nav.drive.odometry_node:WheelOdometryNode',
              uses_geometry=True),
 )

@@ -136,6 +136,42 @@ def check_params_files(paths: Iterable[str | Path], nodes: Iterable[NodeSpec]) -
                         raise ConfigError(f'{where} = {_describe(value)} rejected by {node}: {exc}') from None
 
 
+def check_hard_limits(paths: Iterable[str | Path], nodes: Iterable[NodeSpec], profile: str | None = None) -> None:
+    """No value a node receives may exceed the rover description's hard limits (`HardLimits`).
+
+    Checked for the nodes that enforce them (`NodeSpec.hard_limited`), on the value each gets
+    after every file (later files win), as the node itself would refuse it at start-up (exit 2):
+    a drive must not start only to lose its limiter. `profile` is the one `rover run` sets on the
+    nodes that read the description; the others use their files' `profile` (default yutu2). The
+    ConfigError names the file, section, key, value and limit.
+    """
+    from rover_description.geometry import PROFILES, load_geometry
+    from rover_nav.runtime.shared_params import parameter_ceilings
+
+    paths = list(paths)
+    loaded = [(path, load_params_file(path)) for path in paths]
+    for spec in nodes:
+        if not spec.hard_limited:
+            continue
+        schema = node_specs(spec)
+        origin: dict[str, tuple[Any, str]] = {}  # key -> (effective value, where it was set)
+        for path, sections in loaded:
+            for section, values in sections.items():
+                if section_node(section) in (None, spec.name):
+                    origin.update({k: (v, f'{path}: {section}: {k}') for k, v in values.items()})
+        node_profile = profile if profile and spec.uses_geometry else origin.get('profile', ('yutu2', ''))[0]
+        if node_profile not in PROFILES:
+            continue  # the profile itself is refused by the node's schema
+        for key, ceiling in parameter_ceilings(load_geometry(node_profile).limits.ceilings()).items():
+            value, where = origin.get(key, (None, ''))
+            if key not in schema or isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if value > ceiling:
+                raise ConfigError(f'{where} = {_describe(value)} is above the hard limit {ceiling} of the rover '
+                                  f'description (profile {node_profile!r}), enforced by {spec.name}; set it at '
+                                  'most to the limit')
+
+
 def effective_values(paths: Iterable[str | Path], node: str) -> dict[str, Any]:
     """The values one node gets from the files, in order: later files and later sections win."""
     values: dict[str, Any] = {}

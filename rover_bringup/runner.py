@@ -82,7 +82,7 @@ def prepare(world: str, scenario: str, duration: float | None, out: str | None, 
             verbose: bool = False, intra_process: bool = True, params: list[str] | None = None,
             terrain_seed: int | None = None) -> RunConfig:
     """Validate world, scenario and parameter files before anything starts (ConfigError names the bad key)."""
-    from rover_bringup.params_file import check_params_files
+    from rover_bringup.params_file import check_hard_limits, check_params_files
     from rover_sim.terrain import load_world
 
     world_cfg = load_world(world)
@@ -90,6 +90,8 @@ def prepare(world: str, scenario: str, duration: float | None, out: str | None, 
         world_cfg = world_cfg.with_seed(terrain_seed)
     user_params = [str(Path(p).resolve()) for p in params or ()]
     check_params_files(user_params, graph.simulated_drive(operator))
+    check_hard_limits([str(data_file('config', 'rover.yaml')), *user_params], graph.simulated_drive(operator),
+                      RunConfig.profile)
     scen = load_scenario(scenario)
     duration_s = duration if duration is not None else scen.duration_s + 10.0
     if not duration_s > 0:  # nan too

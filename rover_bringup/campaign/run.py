@@ -54,8 +54,9 @@ class CampaignConfig:
 def validate(cfg: CampaignConfig) -> None:
     """Check worlds, scenarios and parameter files before any drive starts (ConfigError names it)."""
     from rover_bringup import graph
-    from rover_bringup.params_file import check_params_files
+    from rover_bringup.params_file import check_hard_limits, check_params_files
     from rover_bringup.scenario import load_scenario
+    from rover_description.paths import data_file
     from rover_sim.terrain import load_world
 
     for world in dict.fromkeys(d.world for d in cfg.drives):
@@ -70,6 +71,7 @@ def validate(cfg: CampaignConfig) -> None:
             raise ConfigError(f'--scenarios: {exc}') from exc
         cfg.sim_seconds[scenario] = cfg.duration_s if cfg.duration_s is not None else length
     check_params_files(cfg.params, graph.simulated_drive())
+    check_hard_limits([str(data_file('config', 'rover.yaml')), *cfg.params], graph.simulated_drive(), 'yutu2')
     if cfg.jobs < 1:
         raise ConfigError(f'--jobs must be at least 1, got {cfg.jobs}')
     if cfg.timeout_s is not None and not (math.isfinite(cfg.timeout_s) and cfg.timeout_s > 0):

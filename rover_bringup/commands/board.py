@@ -39,16 +39,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def board_nodes(obstacle_guard: bool, teleop: str) -> list[Any]:
     """NodeSpecs of the board graph, hardware driver first, logger last (same wiring as the launch file)."""
+    from dataclasses import replace
+
     from rover_bringup import graph
 
     limiter, slope, obstacle = graph.CHAIN
-    nodes = [graph.NodeSpec(*HARDWARE), *graph.DRIVE, limiter]
+    nodes = [graph.NodeSpec(*HARDWARE, hard_limited=True), *graph.DRIVE, limiter]
     if obstacle_guard:
         nodes += [slope, obstacle]
     else:
         remaps = tuple((src, 'cmd_vel' if src == 'cmd_vel_out' else dst) for src, dst in slope.remappings)
-        nodes.append(graph.NodeSpec(slope.executable, slope.name, slope.node_class, remaps, slope.parameters,
-                                    slope.uses_geometry))
+        nodes.append(replace(slope, remappings=remaps))
     if teleop == 'joystick':
         classes = graph.node_classes()
         nodes += [graph.NodeSpec('joystick', 'joystick', classes['joystick']),
@@ -84,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
     nodes: list[Any] = []
     code = 0
     try:
+        from rover_bringup.params_file import check_hard_limits
+
+        check_hard_limits(files, board_nodes(args.obstacle_guard, args.teleop))  # before any motor is enabled
         for spec in board_nodes(args.obstacle_guard, args.teleop):
             module_name, class_name = spec.node_class.split(':')
             cls = getattr(importlib.import_module(module_name), class_name)

@@ -128,14 +128,17 @@ class ZeroHolder:
         from rclpy.signals import SignalHandlerOptions
 
         from rover_nav.runtime import qos
+        from rover_nav.runtime.intra_process import IntraProcessMixin
 
         self._msg_type = TwistStamped
         self._lock = threading.Lock()
         self.decision = ZeroHold(self.SILENCE_S)
         self.context = rclpy.Context()
         rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO)
-        self.node = Node('teleop_zero_holder', context=self.context,
-                         parameter_overrides=[Parameter('use_sim_time', value=True)])
+        # on the mixin, as every node of ours: a /clock that is not a time is dropped, never raised in its thread
+        holder_node = type('ZeroHolderNode', (IntraProcessMixin, Node), {})
+        self.node = holder_node('teleop_zero_holder', context=self.context,
+                                parameter_overrides=[Parameter('use_sim_time', value=True)])
         self._pub = self.node.create_publisher(TwistStamped, 'teleop/cmd_vel', qos.COMMAND)
         self.node.create_subscription(TwistStamped, 'teleop/cmd_vel', self._on_command, qos.COMMAND)
         # wall-clock timer: it keeps going while the simulator (and its clock) shuts down

@@ -44,6 +44,8 @@ import weakref
 from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
 from rclpy.serialization import deserialize_message, serialize_message
 
+from rover_nav.runtime.clock_guard import ClockMessageFilter
+
 _BUSES: weakref.WeakKeyDictionary[Any, IntraProcessBus] = weakref.WeakKeyDictionary()
 
 
@@ -363,6 +365,8 @@ class IntraProcessMixin:
         bus = bus_of(self.context)  # type: ignore[attr-defined]
         if bus is not None and msg_type is Clock and not kwargs.get('raw'):
             callback = _then_fire_timers(callback, bus, self)  # the node's clock moves here (its TimeSource)
+        if msg_type is Clock and not kwargs.get('raw'):  # rclpy's TimeSource raises on a negative /clock
+            callback = ClockMessageFilter(callback, self._warn_bad_clock)
         sub = super().create_subscription(msg_type, topic, callback, qos_profile, **kwargs)  # type: ignore[misc]
         from rclpy.subscription import Subscription
 
@@ -370,6 +374,9 @@ class IntraProcessMixin:
         if bus is not None and sub._callback_type == Subscription.CallbackType.MessageOnly:
             bus.add(self, sub)
         return sub
+
+    def _warn_bad_clock(self, text: str) -> None:
+        self.get_logger().warning(text, throttle_duration_sec=5.0)  # type: ignore[attr-defined]
 
     def create_timer(self, timer_period_sec: float, callback: Callable[[], Any], callback_group: Any = None,
                      clock: Any = None, autostart: bool = True) -> Any:

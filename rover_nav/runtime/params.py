@@ -221,18 +221,20 @@ class ParameterTable(Generic[P]):
     def snapshot(self) -> P:
         return self._snapshot
 
-    def set_ceilings(self, ceilings: Mapping[str, float], source: str) -> list[str]:
-        """Hard ceilings (e.g. the rover description's limits) no runtime change may exceed.
+    def set_ceilings(self, ceilings: Mapping[str, float], source: str) -> None:
+        """Hard ceilings (e.g. the rover description's limits) no value may exceed, at start-up or later.
 
-        Only parameters of this table are kept. Lowering, and raising up to the ceiling, stay
-        allowed. Start-up values are the launching operator's: one above its ceiling is kept
-        (the drive and the driver cap the rover at the hard limits anyway) and returned as a
-        warning text naming it.
+        Only parameters of this table are kept. A start-up value above its ceiling raises
+        ConfigError naming the key and the limit (the node exits 2: a params file asking for more
+        than the rover is rated for is a mistake, not a wish to be capped silently). At runtime,
+        lowering and raising up to the ceiling stay allowed (`check_ceilings`).
         """
         self._ceilings = {k: float(v) for k, v in ceilings.items() if k in self._specs and math.isfinite(v)}
         self._ceiling_source = source
-        return [f"parameter '{k}' = {self._snapshot[k]} is above the hard limit {c} ({source}); "
-                'runtime changes can only lower it' for k, c in self._ceilings.items() if self._number(k) > c]
+        for key, ceiling in self._ceilings.items():
+            if self._number(key) > ceiling:
+                raise ConfigError(f"parameter '{key}' = {self._snapshot[key]!r} is above the hard limit {ceiling} "
+                                  f'({source}); set it at most to the limit')
 
     def _number(self, name: str) -> float:
         value = self._snapshot[name]

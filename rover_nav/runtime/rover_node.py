@@ -37,15 +37,13 @@ class RoverNode(IntraProcessMixin, Node, Generic[P]):
         self.get_logger().info(f'configuration: {self.params.snapshot.as_dict()}')
 
     def apply_hard_limits(self, limits: Any, profile: str) -> None:
-        """Refuse runtime parameter changes above the rover description's hard limits (`HardLimits`).
+        """Refuse values above the rover description's hard limits (`HardLimits`): at start-up (ConfigError,
+        exit 2) and in runtime parameter changes.
 
         The description's `command_timeout` (longest a command may be trusted) bounds every node's
         command timeout, whatever that node calls it (`shared_params.COMMAND_TIMEOUT_KEYS`)."""
-        ceilings = dict(limits.ceilings())
-        if 'command_timeout' in ceilings:
-            ceilings.update(dict.fromkeys(shared_params.COMMAND_TIMEOUT_KEYS, ceilings['command_timeout']))
-        for text in self.params.set_ceilings(ceilings, f'rover description, profile {profile!r}'):
-            self.get_logger().warning(text)
+        self.params.set_ceilings(shared_params.parameter_ceilings(limits.ceilings()),
+                                 f'rover description, profile {profile!r}')
 
     def now_s(self) -> float:
         """The node clock (sim time when use_sim_time is true) in seconds."""

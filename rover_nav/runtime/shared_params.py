@@ -14,6 +14,7 @@ operator-command timeout (ROVER_SPEC section 4), `cmd_vel_timeout` the drive con
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import dataclasses
 
 from rover_description.geometry import PROFILES
@@ -75,6 +76,14 @@ OUTPUT_DIR = ParamSpec('output_dir', str, '', "The run's folder (bag/, track fil
 #: the description's `command_timeout` hard limit (longest a command may be trusted) bounds each of these
 COMMAND_TIMEOUT_KEYS = (COMMAND_TIMEOUT.name, CMD_VEL_TIMEOUT.name, JOINT_COMMAND_TIMEOUT.name,
                         UPLINK_COMMAND_TIMEOUT.name)
+
+
+def parameter_ceilings(description_ceilings: Mapping[str, float]) -> dict[str, float]:
+    """The description's hard limits by parameter key: its `command_timeout` bounds every command timeout."""
+    ceilings = dict(description_ceilings)
+    if COMMAND_TIMEOUT.name in ceilings:
+        ceilings.update(dict.fromkeys(COMMAND_TIMEOUT_KEYS, ceilings[COMMAND_TIMEOUT.name]))
+    return ceilings
 
 SHARED = (PROFILE, FRAME_PREFIX, MAX_CLOCK_SKEW, MAX_LINEAR_SPEED, MAX_ANGULAR_SPEED, MAX_WHEEL_SPEED, IMU_TIMEOUT,
           CLOUD_TIMEOUT, COMMAND_TIMEOUT, CMD_VEL_TIMEOUT, JOINT_COMMAND_TIMEOUT, UPLINK_COMMAND_TIMEOUT,

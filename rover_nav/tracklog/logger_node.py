@@ -29,7 +29,7 @@ from std_msgs.msg import Bool, String
 
 from rover_nav.runtime import qos
 from rover_nav.runtime import shared_params as shared
-from rover_nav.runtime.clock_guard import ClockGuard
+from rover_nav.runtime.clock_guard import ClockGuard, HoldUntilClock
 from rover_nav.runtime.intra_process import bus_of, message_of
 from rover_nav.runtime.node_main import run_node
 from rover_nav.runtime.params import Params, ParamSpec
@@ -228,6 +228,8 @@ class TrackLoggerNode(RoverNode[TrackLoggerParams]):
         self._declared: set[str] = set()
         self._last_clock_ns: int | None = None
         self._clock_guard = ClockGuard()  # a foreign /clock far off must not become the log time
+        # on sim time, messages that overtake the first /clock wait for it (logged at 0 or wall time otherwise)
+        self._before_clock = HoldUntilClock(active=bool(self.get_parameter('use_sim_time').value))
         self._summary_clock_ns: int | None = None  # sim time of the last summary.json sent
         self.rejected_messages = 0
         self._wall_first: float | None = None
@@ -295,6 +297,26 @@ class TrackLoggerNode(RoverNode[TrackLoggerParams]):
         if self._wall_first is None:
             self._wall_first = wall
         self._wall_last = wall
+        if rec.msg_type is ClockMsg:
+            self._record(rec, topic, data, decode)
+            if self._before_clock.active and self._last_clock_ns is not None:
+                self._release_held()
+        elif not self._before_clock.hold((rec, topic, data, decode)):
+            self._record(rec, topic, data, decode)
+
+    def _release_held(self) -> None:
+        """The first valid /clock came: record what arrived before it, in arrival order."""
+        held = self._before_clock.release()
+        for item in held:
+            self._record(*item)
+        report = self._before_clock.report()
+        if report['dropped']:
+            self.get_logger().warning(f'{report["held"]} messages arrived before the first /clock; the oldest '
+                                      f'{report["dropped"]} of them were dropped (hold full), the rest recorded')
+        elif held:
+            self.get_logger().info(f'{len(held)} messages arrived before the first /clock: recorded after it')
+
+    def _record(self, rec: Recorded, topic: str, data: Any, decode: Any) -> None:
         log_ns = self._log_time_ns(rec, data)
         if not self._description_written:
             self._write_description(log_ns)
@@ -470,7 +492,8 @@ class TrackLoggerNode(RoverNode[TrackLoggerParams]):
             self._wall_time(), world=snap.world, output_dir=str(self.out_dir),
             origin={'lon_deg': snap.origin_lon_deg, 'lat_deg': snap.origin_lat_deg},
             recording={**recording_report(status),
-                       'lost_in_transport': {t: n for t, n in sorted(self.lost_in_transport.items()) if n}})
+                       'lost_in_transport': {t: n for t, n in sorted(self.lost_in_transport.items()) if n},
+                       'before_first_clock': self._before_clock.report()})
 
     def _write_outputs(self) -> None:
         self.writer.json('summary', 'summary.json', self.summary())
@@ -512,6 +535,11 @@ class TrackLoggerNode(RoverNode[TrackLoggerParams]):
             self._add_point(self.recorder.finish())
         except Exception as exc:  # the context may be gone after SIGINT: the files matter more
             print(f'track_logger: final track point not published: {exc}', file=sys.stderr)
+        if self._before_clock.active:  # on sim time and no /clock ever came: record what was held anyway
+            try:
+                self._release_held()
+            except Exception as exc:
+                print(f'track_logger: messages held for the first /clock not recorded: {exc}', file=sys.stderr)
         self._geo_dirty = True
         self.writer.sync()  # the summary's message count is then the bag's
         self._write_outputs()

@@ -26,3 +26,23 @@ def test_told_to_hold_holds_until_the_operator_drives():
     assert hold.due(0.0)
     hold.on_command(zero=False, now=0.1)
     assert not hold.due(0.1)
+
+
+def test_the_zero_holder_drops_a_clock_that_is_not_a_time():
+    """It runs on sim time in a thread of its own: a raising TimeSource would end that thread silently."""
+    from rosgraph_msgs.msg import Clock
+
+    from rover_bringup.commands.teleop import ZeroHolder
+    from rover_nav.runtime.clock_guard import ClockMessageFilter
+
+    holder = ZeroHolder()
+    try:
+        subs = [s for s in holder.node.subscriptions if s.topic_name == '/clock']
+        assert subs and all(isinstance(s.callback, ClockMessageFilter) for s in subs)
+        bad = Clock()
+        bad.clock.sec = -1
+        for sub in subs:
+            sub.callback(bad)  # dropped, no ValueError
+        assert holder._thread.is_alive()
+    finally:
+        holder.close()

@@ -75,7 +75,7 @@ def send_until(io, msg, predicate, what: str, timeout_s: float = 10.0) -> None:
 
 
 def test_one_joint_command_per_cmd_vel_with_copied_stamp(wired):
-    io = wired(cmd_vel_timeout=5.0)
+    io = wired(cmd_vel_timeout=1.0)
     stamp = io['drive'].node.get_clock().now().to_msg()
     stamp.nanosec = 123456789
     out = io['out']
@@ -121,7 +121,7 @@ def test_estop_latches_until_the_reset_notice_and_a_plain_false_clears_nothing(w
 
     from rover_nav.runtime.estop_link import CLEARED_QOS, CLEARED_TOPIC
 
-    io = wired(cmd_vel_timeout=5.0)
+    io = wired(cmd_vel_timeout=1.0)
     out = io['out']
     moving = twist(0.05, 0.0)
     send_until(io, moving, lambda: any(r.msg.velocity[-1] > 0 for r in out), 'driving')
@@ -150,7 +150,7 @@ def test_estop_latches_until_the_reset_notice_and_a_plain_false_clears_nothing(w
 
 @pytest.mark.parametrize('bad', [math.nan, math.inf, -math.inf])
 def test_non_finite_cmd_vel_is_rejected_with_a_stop(wired, bad):
-    io = wired(cmd_vel_timeout=5.0)
+    io = wired(cmd_vel_timeout=1.0)
     out = io['out']
     send_until(io, twist(0.05, 0.0), lambda: any(r.msg.velocity[-1] > 0 for r in out), 'driving')
     stamp = Time(sec=7, nanosec=7)
@@ -163,7 +163,7 @@ def test_non_finite_cmd_vel_is_rejected_with_a_stop(wired, bad):
 
 
 def test_future_stamp_is_rejected(wired):
-    io = wired(cmd_vel_timeout=5.0, max_clock_skew=0.5)
+    io = wired(cmd_vel_timeout=1.0, max_clock_skew=0.5)
     out = io['out']
     future = io['drive'].node.get_clock().now().to_msg()
     future.sec += 60
@@ -173,7 +173,7 @@ def test_future_stamp_is_rejected(wired):
 
 
 def test_measured_steering_makes_the_wheels_wait(wired, probe):
-    io = wired(cmd_vel_timeout=5.0, steer_stall_warning=0.3, diagnostics_period=0.1)
+    io = wired(cmd_vel_timeout=1.0, steer_stall_warning=0.3, diagnostics_period=0.1)
     diags = probe.subscribe('/diagnostics', DiagnosticArray, qos.DIAGNOSTICS)
     out = io['out']
     states = JointState(name=list(STEER_JOINTS), position=[0.0] * 4)
@@ -208,7 +208,7 @@ def test_measured_steering_makes_the_wheels_wait(wired, probe):
 
 
 def test_cmd_vel_far_above_the_rating_never_drives_a_wheel_faster_than_the_hard_limit(wired):
-    io = wired(cmd_vel_timeout=5.0, max_wheel_speed=5.0)  # start-up value above the hard limit: capped anyway
+    io = wired(cmd_vel_timeout=1.0, max_wheel_speed=0.08)  # the parameter at the hard limit (nothing above starts)
     out = io['out']
     hard = load_geometry('yutu2').limits
     for v in (5.0, 1e308):
@@ -218,8 +218,16 @@ def test_cmd_vel_far_above_the_rating_never_drives_a_wheel_faster_than_the_hard_
             assert max(abs(x) for x in r.msg.velocity[4:]) * RADIUS <= min(hard.top_speed, hard.wheel_speed) + 1e-12
 
 
+@pytest.mark.parametrize(('key', 'above', 'limit'), [('max_wheel_speed', 5.0, '0.08'), ('cmd_vel_timeout', 5.0, '1.0')])
+def test_a_start_up_value_above_the_hard_limit_is_a_configuration_error(start_node, key, above, limit):
+    from rover_nav.runtime.params import ConfigError
+
+    with pytest.raises(ConfigError, match=f"'{key}' = {above} is above the hard limit {limit}"):
+        start_node(DriveControllerNode, {key: above})
+
+
 def test_runtime_parameter_change_and_rejection(wired):
-    io = wired(cmd_vel_timeout=5.0)
+    io = wired(cmd_vel_timeout=1.0)
     node = io['drive'].node
     from rclpy.parameter import Parameter
 
@@ -227,10 +235,10 @@ def test_runtime_parameter_change_and_rejection(wired):
     assert ok.successful
     bad = node.set_parameters([Parameter('v_eps_exit', value=0.0001)])[0]
     assert not bad.successful and 'v_eps_exit' in bad.reason
-    for name, above in (('max_wheel_speed', 0.1), ('cmd_vel_timeout', 6.0)):  # above the hard limit (and 5.0)
+    for name, above in (('max_wheel_speed', 0.1), ('cmd_vel_timeout', 6.0)):  # above the hard limit (and 1.0)
         bad = node.set_parameters([Parameter(name, value=above)])[0]
         assert not bad.successful and 'hard limit' in bad.reason
-    assert node.set_parameters([Parameter('cmd_vel_timeout', value=4.0)])[0].successful  # lowering
+    assert node.set_parameters([Parameter('cmd_vel_timeout', value=0.9)])[0].successful  # lowering
     out = io['out']
     send_until(io, twist(0.05, 0.0), lambda: any(r.msg.velocity[-1] > 0 for r in out), 'driving')
     assert out[-1].msg.velocity[-1] == pytest.approx(0.02 / RADIUS)
@@ -264,7 +272,7 @@ def test_watchdog_runs_on_sim_time(wired, probe):
 
 @pytest.mark.parametrize('assist', [True, False])
 def test_point_turn_gyro_assist(wired, probe, assist):
-    io = wired(cmd_vel_timeout=5.0, gyro_assist=assist, imu_timeout=30.0)
+    io = wired(cmd_vel_timeout=1.0, gyro_assist=assist, imu_timeout=30.0)
     imu = probe.publisher('imu', Imu, qos.SENSOR_PUB)
     out = io['out']
     still = Imu()  # the gyro says the rover is not turning at all (stuck in the soil)
@@ -293,7 +301,7 @@ def _suspension_states(bogie_rate: float) -> JointState:
 
 @pytest.mark.parametrize('enabled', [True, False])
 def test_suspension_compensation_slows_the_wheels_on_a_pitching_bogie(wired, probe, enabled):
-    io = wired(cmd_vel_timeout=5.0, suspension_compensation=enabled, suspension_rate_timeout=0.3,
+    io = wired(cmd_vel_timeout=1.0, suspension_compensation=enabled, suspension_rate_timeout=0.3,
                suspension_settle_time=0.0, suspension_rate_tau=0.0)
     imu = probe.publisher('imu', Imu, qos.SENSOR_PUB)
     out = io['out']

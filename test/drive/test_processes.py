@@ -36,7 +36,8 @@ def test_bad_configuration_exits_2_naming_the_key(tmp_path, exe, args, key):
 def test_drive_controller_stops_the_wheels_on_sigint(tmp_path, probe):
     out = probe.subscribe('joint_commands', JointState, qos.COMMAND)
     cmd = probe.publisher('cmd_vel', TwistStamped, qos.COMMAND)
-    proc = NodeProcess([_script('drive_controller'), '--ros-args', '-p', 'cmd_vel_timeout:=5.0'],
+    # cmd_vel_timeout at its hard limit, 1.0 s (above it the node exits 2)
+    proc = NodeProcess([_script('drive_controller'), '--ros-args', '-p', 'cmd_vel_timeout:=1.0'],
                        tmp_path / 'drive.log')
     try:
         moving = TwistStamped()

@@ -31,8 +31,9 @@ JOINTS = (*WHEEL_JOINTS, *STEER_JOINTS, *SUSPENSION_JOINTS)
 def drive():
     from rover_nav.drive.controller_node import DriveControllerNode
 
-    with NodeBench(DriveControllerNode, {'cmd_vel_timeout': TIMEOUT, 'max_wheel_speed': 5.0,
-                                         'suspension_compensation': True, 'gyro_assist': True}) as b:
+    params = {'cmd_vel_timeout': TIMEOUT, 'max_wheel_speed': GEOMETRY.limits.wheel_speed,
+              'suspension_compensation': True, 'gyro_assist': True}
+    with NodeBench(DriveControllerNode, params) as b:
         b.cmd = b.probe.publisher('cmd_vel', TwistStamped, qos.COMMAND)
         b.states = b.probe.publisher('joint_states', JointState, qos.SENSOR_PUB)
         b.imu = b.probe.publisher('imu', Imu, qos.SENSOR_PUB)

@@ -27,6 +27,19 @@ def test_board_graph_wiring():
     assert {'obstacle_guard', 'joystick', 'joy_teleop'} <= set(with_guard)
 
 
+def test_the_shipped_board_files_are_within_the_hobby_hard_limits(tmp_path):
+    from rover_bringup.params_file import check_hard_limits
+    from rover_description.paths import data_file
+    from rover_nav.runtime.params import ConfigError
+
+    files = [str(data_file('config', 'rover.yaml')), str(data_file('config', 'hardware.yaml'))]
+    check_hard_limits(files, board_nodes(obstacle_guard=True, teleop='joystick'))  # rover.yaml's 0.2 m step lowered
+    fast = tmp_path / 'fast.yaml'
+    fast.write_text('/**/hardware_driver:\n  ros__parameters:\n    max_wheel_speed: 0.3\n')
+    with pytest.raises(ConfigError, match="max_wheel_speed = 0.3 is above the hard limit 0.24 .*'hobby'"):
+        check_hard_limits([*files, str(fast)], board_nodes(obstacle_guard=False, teleop='none'))
+
+
 def test_board_drives_the_emulated_rover_and_stops_on_sigint(tmp_path, probe):
     argv = [sys.executable, '-m', 'rover_bringup.cli', 'board', '--emulate', '--out', str(tmp_path / 'run')]
     proc = NodeProcess(argv, tmp_path / 'board.log')

@@ -1,5 +1,5 @@
-"""hardware_driver as a process: exit 2 naming a missing hardware constant; autostart against the
-pty emulator, drive, then SIGINT -> exit 0 with the motors stopped by the driver itself."""
+"""hardware_driver as a process: exit 2 naming a missing hardware constant or a value above the hard
+limit; autostart against the pty emulator, drive, then SIGINT -> exit 0 with the motors stopped by the driver itself."""
 
 from __future__ import annotations
 
@@ -27,6 +27,18 @@ def test_missing_hardware_constants_exit_2_naming_the_key(tmp_path):
         code = proc.stop()
     assert code == 2
     assert "parameter 'wheel_channels'" in proc.output()
+
+
+def test_a_wheel_speed_above_the_hard_limit_exits_2_naming_key_and_limit(tmp_path):
+    args = ['--ros-args', '--params-file', str(data_file('config', 'rover.yaml')), '--params-file',
+            str(data_file('config', 'hardware.yaml')), '-p', 'max_wheel_speed:=0.5']
+    proc = NodeProcess.module(MODULE, args, tmp_path / 'driver.log')
+    try:
+        wait_until(lambda: not proc.alive(), 60.0, what='hardware_driver to exit')
+    finally:
+        code = proc.stop()
+    assert code == 2, proc.output()
+    assert "'max_wheel_speed' = 0.5 is above the hard limit 0.24 (rover description, profile 'hobby')" in proc.output()
 
 
 def test_autostart_drive_and_sigint_stops_the_motors(tmp_path, probe):

@@ -126,6 +126,24 @@ def test_bad_thresholds_exit_2_naming_the_key(tmp_path):
     assert 'resume_tilt_deg' in node.output()
 
 
+@pytest.mark.parametrize(('module', 'key', 'value', 'limit'), [
+    ('rover_nav.safety.speed_limiter_node', 'max_linear_speed', '0.1', '0.0559'),
+    ('rover_nav.safety.slope_guard_node', 'stop_tilt_deg', '24.0', '23.0'),
+    ('rover_nav.safety.obstacle_guard_node', 'max_step_height', '0.3', '0.2'),
+])
+def test_a_value_above_the_hard_limit_exits_2_naming_key_and_limit(tmp_path, module, key, value, limit):
+    args = ['--ros-args', '--params-file', str(PARAMS), '-p', f'{key}:={value}']
+    if key == 'stop_tilt_deg':
+        args += ['-p', 'resume_tilt_deg:=22.0']  # keep the guard's own ordering rule satisfied
+    node = NodeProcess.module(module, args, tmp_path / 'above.log')
+    try:
+        node.proc.wait(timeout=60)
+    finally:
+        code = node.stop()
+    assert code == 2, node.output()
+    assert f"'{key}' = {value} is above the hard limit {limit}" in node.output()
+
+
 def test_estop_with_nobody_listening_fails_loudly():
     cli = rover_cli('estop', '--timeout', '1')
     output, _ = cli.communicate(timeout=60)

@@ -156,6 +156,47 @@ def test_in_process_lockstep_drive_writes_a_complete_run(tmp_path, bus):
     assert len(wheel) == 200
 
 
+def test_messages_before_the_first_clock_wait_for_it_and_are_logged_at_their_stamps(tmp_path):
+    """On the bus the order is the publish order: ground truth and odometry overtake the first /clock.
+    (Over DDS that happens by chance: the flake of test_logger_node's recorded drive.)"""
+    out = tmp_path / 'run'
+    ls = Lockstep(out, bus=True)
+    odom = ls.sim.create_publisher(Odometry, 'odom', qos.STATE)
+    early = 9.98  # one tick before the first /clock (10.0)
+    try:
+        wait_until(lambda: ls.gt.get_subscription_count() >= 1, 10.0, spin=ls.spin, what='logger subscription')
+        for pub, frame in ((ls.gt, 'world'), (odom, 'odom')):
+            m = Odometry()
+            m.header.stamp.sec, m.header.stamp.nanosec = 9, 980_000_000
+            m.header.frame_id = frame
+            m.pose.pose.position.x, m.pose.pose.orientation.w = -0.001, 1.0
+            pub.publish(m)
+        ls.spin(0.1)
+        assert ls.logger._before_clock.active and ls.logger._before_clock.held == 2  # waiting, not logged at 0
+        for _ in range(100):
+            ls.tick()
+    finally:
+        ls.close()
+    first = {}
+    for m in bagmod.read_bag(out / 'bag'):
+        first.setdefault(m.topic, m.log_ns)
+    assert first['/ground_truth'] == first['/odom'] == round(early * 1e9)  # not 0 (the sim clock before /clock)
+    assert first['/clock'] == 10 * 10**9
+    s = json.loads((out / 'summary.json').read_text())
+    assert s['recording']['before_first_clock'] == {'held': 2, 'dropped': 0}
+    assert read_csv(out / 'track.csv')[0]['stamp'] == pytest.approx(early)
+
+
+def test_the_hold_for_the_first_clock_is_bounded_and_counts_what_it_drops():
+    from rover_nav.runtime.clock_guard import HoldUntilClock
+
+    assert not HoldUntilClock(active=False).hold('x')  # wall time: nothing waits
+    hold = HoldUntilClock(active=True, limit=3)
+    assert all(hold.hold(k) for k in range(5))
+    assert hold.release() == [2, 3, 4] and hold.report() == {'held': 5, 'dropped': 2}
+    assert not hold.hold(5) and not hold.active  # released once: from then on nothing is held
+
+
 def test_unwritable_output_dir_is_an_error_on_diagnostics_and_tracking_goes_on(tmp_path):
     blocker = tmp_path / 'not_a_dir'
     blocker.write_text('x')
