@@ -31,7 +31,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) lint typecheck
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25
 	$(MAKE) tier1
 
 # Tier-1 conformance: real colcon build/test/test-result in a venv pinned to Ubuntu 24.04's versions,
