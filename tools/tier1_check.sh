@@ -8,10 +8,13 @@
 #      untracked-not-ignored: the working tree, without .venv*);
 #   3. colcon build --symlink-install; colcon test (pytest, -n 2); colcon test-result --verbose; fails
 #      unless colcon ran every test that pytest collects there (and at least TIER1_MIN_TESTS) and all passed;
+#      the selection is TIER1_MARK: every test but the long simulated drives (markers e2e, slow: the main
+#      job runs them), except those marked tier1 (the default egress and a process-per-node drive);
 #   4. rosdep check/resolve for ubuntu:noble against the offline Jazzy snapshot (../shared/rosdistro).
 # Usage: tools/tier1_check.sh [--setup-only] [--keep] [PYTEST_ARGS...]   (e.g. test/sim test/worlds)
 # Environment: PYTHON (python3), NOBLE_VENV (.venv-noble), ROSDISTRO_SNAPSHOT (../shared/rosdistro),
-#              TIER1_MIN_TESTS (whole-suite floor), TIER1_JOBS (2), TIER1_WS (workspace folder; default: temp)
+#              TIER1_MIN_TESTS (whole-suite floor), TIER1_JOBS (2), TIER1_WS (workspace folder; default: temp),
+#              TIER1_MARK (pytest -m expression; default 'tier1 or not (e2e or slow)'; '' = every test)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
@@ -20,6 +23,7 @@ SNAPSHOT="${ROSDISTRO_SNAPSHOT:-$ROOT/../shared/rosdistro}"
 SNAPSHOT="$(cd "$SNAPSHOT" 2>/dev/null && pwd || echo "$SNAPSHOT")"  # absolute: the tests run elsewhere
 MIN_TESTS="${TIER1_MIN_TESTS:-1000}"
 JOBS="${TIER1_JOBS:-2}"
+MARK="${TIER1_MARK-tier1 or not (e2e or slow)}"
 SETUP_ONLY=0
 KEEP=0
 SELECTION=()
@@ -132,9 +136,12 @@ EOF
 )
 
 say "pytest --collect-only (the count colcon test must reach)"
-COLLECT_OUT=$(cd "$PKG" && python -m pytest --collect-only -q -rs -p no:cacheprovider "${SELECTION[@]}" 2>&1) \
+MARK_ARGS=()
+[ -n "$MARK" ] && MARK_ARGS=(-m "$MARK")
+echo "tier1: selection: ${SELECTION[*]:-the whole suite}${MARK:+, -m '$MARK'}"
+COLLECT_OUT=$(cd "$PKG" && python -m pytest --collect-only -q -rs -p no:cacheprovider "${MARK_ARGS[@]}" "${SELECTION[@]}" 2>&1) \
     || { echo "$COLLECT_OUT" | tail -n 30; fail "pytest --collect-only failed"; }
-COLLECTED=$(echo "$COLLECT_OUT" | tail -n 1 | sed -nE 's/^([0-9]+) tests? collected.*/\1/p')
+COLLECTED=$(echo "$COLLECT_OUT" | tail -n 1 | sed -nE 's#^([0-9]+)(/[0-9]+)? tests? collected.*#\1#p')  # N/M with -m
 [ -n "$COLLECTED" ] || fail "pytest --collect-only found no tests"
 # a file skipped as a whole (launch_testing absent here) is one skipped test case in colcon's result
 FILE_SKIPS=$(echo "$COLLECT_OUT" | sed -nE 's/^SKIPPED \[([0-9]+)\].*/\1/p' | awk '{n += $1} END {print n + 0}')
@@ -146,6 +153,7 @@ fi
 
 say "colcon test (pytest -n $JOBS)"
 PYTEST_ARGS=(' -n' "$JOBS" ' --dist' loadgroup)
+[ -n "$MARK" ] && PYTEST_ARGS+=(' -m' "$MARK")  # a leading space: colcon must not read it as its own option
 colcon test --event-handlers console_direct+ --pytest-args "${PYTEST_ARGS[@]}" "${SELECTION[@]}"
 
 say "colcon test-result --verbose"

@@ -55,6 +55,7 @@ def test_straight_on_flat_in_one_process(run_drive, tmp_path):
     assert s['sim_time_s'] >= 59.0
 
 
+@pytest.mark.tier1
 def test_straight_on_flat_with_a_process_per_node(run_drive):
     drive = run_drive('--world', 'flat', '--scenario', 'straight', '--duration', '30', '--processes')
     _assert_common(drive)
@@ -90,6 +91,7 @@ def test_the_intra_process_bus_drives_like_dds(run_drive, tmp_path):
     assert composed.summary['distance_m'] > 0.5
 
 
+@pytest.mark.tier1
 def test_egress_down_the_ramp_onto_the_regolith(run_drive):
     """The default story: off the lander deck, down the <= 12 degree ramp, away across the plain."""
     drive = run_drive('--world', 'change4', '--scenario', 'egress')
