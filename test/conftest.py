@@ -92,12 +92,6 @@ def spare_domain(monkeypatch):
     return domain
 
 
-def pytest_collection_modifyitems(session, config, items) -> None:
-    """End-to-end drives and slow simulations first (a stable sort): with `-n 2`, a minute-long drive
-    that starts last leaves the other worker idle at the end; long jobs first pack the workers evenly."""
-    items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in ('e2e', 'slow')))
-
-
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     """The fuzz suite's case count per node (test/fuzz/conftest.py attaches it to the reports)."""
     from collections import Counter
