@@ -52,12 +52,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     A closed pipe (`rover describe --json | head`) ends quietly, including at the final flush.
     """
+    stop_on_sigint()
     try:
         code = _main(argv)
         sys.stdout.flush()
     except BrokenPipeError:
         code = quiet_broken_pipe()
     return code
+
+
+def stop_on_sigint() -> None:
+    """SIGINT always stops a rover command, even one started with SIGINT ignored.
+
+    A shell script's background job (`rover board &`) starts with SIGINT ignored (POSIX), and
+    Python then leaves it ignored: `kill -INT` or Ctrl-C in the script's terminal would not stop the
+    motors. A rover command must stop when asked, so the Python handler is put back (main thread).
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-import signal
 import sys
 import time
 from typing import Any
@@ -58,28 +57,28 @@ def board_nodes(obstacle_guard: bool, teleop: str) -> list[Any]:
     return nodes
 
 
-def _raise_interrupt(_signum: int, _frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace) -> int:
     import importlib
 
     import rclpy
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
     from rclpy.parameter import Parameter
+    from rclpy.signals import SignalHandlerOptions
 
     from rover_bringup import graph
     from rover_description.paths import data_file
     from rover_nav.hardware.devices import Emulation
     from rover_nav.runtime.params import ConfigError
+    from rover_nav.runtime.spinning import spin_slice, use_python_signal_handlers
 
     files = [str(p) for p in (args.params or [data_file('config', 'rover.yaml'), data_file('config', 'hardware.yaml')])]
     gamepad = str(data_file('config', f'gamepads/{args.gamepad}.yaml')) if args.teleop == 'joystick' else None
     emulation = Emulation() if args.emulate else None
-    signal.signal(signal.SIGTERM, _raise_interrupt)
     context = rclpy.Context()
-    rclpy.init(context=context, args=[])
+    rclpy.init(context=context, args=[], signal_handler_options=SignalHandlerOptions.NO)
+    # SIGINT, SIGTERM (systemd) and SIGHUP stop the board between executor slices, with the
+    # context alive, so that the shutdown hooks below can still command the motors to zero
+    use_python_signal_handlers()
     # two threads: the hardware driver's IMU group reads the slow I2C bus beside the motor loop
     executor = MultiThreadedExecutor(num_threads=2, context=context)
     nodes: list[Any] = []
@@ -110,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
               f'track in {args.out}; Ctrl-C stops', flush=True)
         end = None if args.duration is None else time.monotonic() + args.duration
         while end is None or time.monotonic() < end:
-            executor.spin_once(timeout_sec=0.05)
+            spin_slice(executor, 0.05)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except ConfigError as exc:

@@ -21,10 +21,19 @@ from rover_bringup.child_process import die_with_parent
 _live: list[NodeProcess] = []
 
 
+def _as_background_job() -> None:
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+
+
 class NodeProcess:
     """One child process (`python -m module args` or any argv) with a log file."""
 
-    def __init__(self, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None,
+                 sigint_ignored: bool = False) -> None:
+        """`sigint_ignored`: start it as a shell script's background job (`cmd &`) is started, with
+        SIGINT and SIGQUIT ignored (POSIX), to prove the child still stops on SIGINT."""
         self.argv = list(argv)
         self.log_path = log_path
         full_env = dict(os.environ)
@@ -33,7 +42,7 @@ class NodeProcess:
         self._log = open(log_path, 'wb')  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env=full_env, start_new_session=True,
-                                     preexec_fn=die_with_parent)
+                                     preexec_fn=_as_background_job if sigint_ignored else die_with_parent)
         _live.append(self)
 
     @classmethod
@@ -51,19 +60,20 @@ class NodeProcess:
     def stop(self, grace_s: float = 10.0) -> int:
         """SIGINT the process group, wait, then SIGKILL; return the exit code."""
         if self.alive():
-            self._signal_group(signal.SIGINT)
+            self.signal_group(signal.SIGINT)
             try:
                 self.proc.wait(timeout=grace_s)
             except subprocess.TimeoutExpired:
-                self._signal_group(signal.SIGKILL)
+                self.signal_group(signal.SIGKILL)
                 self.proc.wait(timeout=5.0)
-        self._signal_group(signal.SIGKILL)  # anything the child left behind in its group
+        self.signal_group(signal.SIGKILL)  # anything the child left behind in its group
         self._log.close()
         if self in _live:
             _live.remove(self)
         return self.proc.returncode
 
-    def _signal_group(self, sig: int) -> None:
+    def signal_group(self, sig: int) -> None:
+        """Send `sig` to the child's process group (as Ctrl-C in its terminal would)."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
 

@@ -171,7 +171,7 @@ def test_a_node_killed_and_restarted_after_a_one_shot_estop_comes_back_latched(s
         estop = rover_cli('estop', '--timeout', '20', '--expect', 'speed_limiter,slope_guard,obstacle_guard')
         inputs.until(lambda: estop.poll() is not None, 60.0, 'rover estop to finish')
         assert estop.returncode == 0, estop.stdout.read()  # the one-shot command has exited: its sample is gone
-        nodes[2]._signal_group(signal.SIGKILL)  # the obstacle guard dies...
+        nodes[2].signal_group(signal.SIGKILL)  # the obstacle guard dies...
         nodes[2].proc.wait(timeout=10)
         nodes[2].stop()
         mark = len(diags)
