@@ -39,12 +39,18 @@ test: $(STAMP) lint typecheck
 tier1:
 	PYTHON=$(PYTHON) tools/tier1_check.sh
 
-# Flake check: LOAD_TESTS LOAD_RUNS times beside LOAD_BUSY busy loops, nice'd (tools/load_repeat.sh).
+# Flake check: LOAD_TESTS (or the command LOAD_CMD, e.g. LOAD_CMD='make test') LOAD_RUNS times beside
+# LOAD_BUSY busy loops, nice'd (tools/load_repeat.sh).
 LOAD_RUNS ?= 3
 LOAD_BUSY ?= 2
 LOAD_TESTS ?= test/e2e test/safety test/drive test/tracklog -m "ros or e2e"
+LOAD_CMD ?=
 load-repeat: $(STAMP)
+ifeq ($(strip $(LOAD_CMD)),)
 	nice -n 10 tools/load_repeat.sh -n $(LOAD_RUNS) -k $(LOAD_BUSY) -- $(LOAD_TESTS)
+else
+	nice -n 10 tools/load_repeat.sh -n $(LOAD_RUNS) -k $(LOAD_BUSY) -c '$(LOAD_CMD)'
+endif
 
 bench: $(STAMP)
 	$(BIN)/rover bench

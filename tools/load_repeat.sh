@@ -1,30 +1,44 @@
 #!/usr/bin/env bash
-# Flake check under load: run a pytest selection N times while K busy loops keep the CPUs busy,
-# print passed/failed per run and the flake rate (issue 18: tests must not flake under load).
+# Flake check under load: run a pytest selection (or a whole command, e.g. `make test`) N times
+# while K busy loops keep the CPUs busy; print passed/failed per run and the flake rate (issue 18:
+# tests must not flake under load).
 #
 #   tools/load_repeat.sh [-n RUNS] [-k BUSY_LOOPS] [--] PYTEST_ARGS...
+#   tools/load_repeat.sh [-n RUNS] [-k BUSY_LOOPS] -c 'COMMAND'
 #   tools/load_repeat.sh -n 3 -k 2 -- test/e2e -m e2e
+#   tools/load_repeat.sh -n 3 -k 2 -c 'make test'
 #
-# PYTHON (default .venv/bin/python) runs pytest. The busy loops are children of this script and
-# are killed by their process ids when it exits (also on Ctrl-C). Run the whole thing under `nice`
-# to keep a shared machine usable: the loops and the tests then share that niceness.
+# PYTHON (default .venv/bin/python) runs pytest. With -c the command runs under bash and every
+# pytest summary line in its output counts (`make test` has two: the main suite and the tier-1 job).
+# The busy loops are children of this script and are killed by their process ids when it exits
+# (also on Ctrl-C). Run the whole thing under `nice` to keep a shared machine usable: the loops and
+# the tests then share that niceness.
 # Exit status: 0 when every run passed, 1 when any run had a failure or error, 2 on bad usage.
 set -u
 
 runs=3
 busy=2
-while getopts "n:k:h" opt; do
+command=
+usage() { sed -n '2,17p' "$0"; exit 2; }
+while getopts "n:k:c:h" opt; do
     case $opt in
         n) runs=$OPTARG ;;
         k) busy=$OPTARG ;;
-        *) sed -n '2,11p' "$0"; exit 2 ;;
+        c) command=$OPTARG ;;
+        *) usage ;;
     esac
 done
 shift $((OPTIND - 1))
 [ "${1:-}" = "--" ] && shift
-if ! [[ $runs =~ ^[1-9][0-9]*$ && $busy =~ ^[0-9]+$ ]] || [ $# -eq 0 ]; then
-    sed -n '2,11p' "$0"
-    exit 2
+if ! [[ $runs =~ ^[1-9][0-9]*$ && $busy =~ ^[0-9]+$ ]]; then
+    usage
+fi
+if [ -n "$command" ]; then
+    [ $# -eq 0 ] || usage  # one or the other
+    what=$command
+else
+    [ $# -gt 0 ] || usage
+    what="pytest $*"
 fi
 
 python=${PYTHON:-.venv/bin/python}
@@ -45,7 +59,7 @@ for _ in $(seq 1 "$busy"); do
     ( while :; do :; done ) &
     loops+=("$!")
 done
-echo "load-repeat: $runs run(s) of: pytest $*  (with $busy busy loop(s), pids ${loops[*]:-none})"
+echo "load-repeat: $runs run(s) of: $what  (with $busy busy loop(s), pids ${loops[*]:-none})"
 
 log=$(mktemp -t load_repeat.XXXXXX)
 failed_runs=0
@@ -53,11 +67,16 @@ total_tests=0
 total_failed=0
 for run in $(seq 1 "$runs"); do
     start=$(date +%s)
-    "$python" -m pytest -q -p no:cacheprovider -rfE "$@" >"$log" 2>&1
+    if [ -n "$command" ]; then
+        bash -c "$command" >"$log" 2>&1
+    else
+        "$python" -m pytest -q -p no:cacheprovider -rfE "$@" >"$log" 2>&1
+    fi
     code=$?
     took=$(( $(date +%s) - start ))
-    summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed)|no tests ran' "$log" | tail -1 | tr -d '=')
-    count() { grep -oE "[0-9]+ $1" <<<"$summary" | grep -oE '^[0-9]+' || echo 0; }
+    # every pytest summary line of the run ("=== 3 passed, 1 failed in 2.0s ===", or -q's bare form)
+    summaries=$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?|skipped)|no tests ran' "$log" | tr -d '=')
+    count() { grep -oE "[0-9]+ $1" <<<"$summaries" | grep -oE '^[0-9]+' | awk '{ s += $1 } END { print s + 0 }'; }
     passed=$(count passed)
     failed=$(( $(count failed) + $(count 'errors?') ))
     total_tests=$(( total_tests + passed + failed ))

@@ -30,3 +30,23 @@ def test_counts_flake_rate_and_busy_loops_stopped(tmp_path):
 def test_bad_usage_exits_2():
     proc = subprocess.run([str(SCRIPT), '-n', '0', '--', 'x'], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and 'load_repeat.sh [-n RUNS]' in proc.stdout
+
+
+def test_a_whole_command_counts_every_pytest_summary_in_its_output(tmp_path):
+    # `make test` runs pytest twice (the main suite, then the tier-1 job): both summaries count
+    (tmp_path / 'test_a.py').write_text('def test_one():\n    pass\n\n\ndef test_two():\n    pass\n')
+    (tmp_path / 'test_b.py').write_text('def test_bad():\n    assert False\n')
+    pytest = f'{sys.executable} -m pytest -p no:cacheprovider -o addopts= --rootdir .'
+    command = f'{pytest} test_a.py; {pytest} test_b.py'
+    proc = subprocess.run([str(SCRIPT), '-n', '1', '-k', '0', '-c', command], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    out = proc.stdout
+    assert proc.returncode == 1, out + proc.stderr
+    assert f'1 run(s) of: {command}' in out
+    assert 'run 1/1: 2 passed, 1 failed (exit 1,' in out, out
+    assert '1 of 1 run(s) failed; 1 failures in 3 test executions (flake rate 33.33 %)' in out
+
+
+def test_a_command_and_pytest_arguments_together_are_bad_usage():
+    proc = subprocess.run([str(SCRIPT), '-c', 'true', '--', 'x'], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "-c 'COMMAND'" in proc.stdout
