@@ -26,10 +26,11 @@ def command_fields(layout: WheelLayout, steer: np.ndarray,
     return list(names), position, velocity
 
 
-_COMMAND_LAYOUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CommandLayout = tuple[tuple[str, ...], list[int], list[float], list[float]]
+_COMMAND_LAYOUTS: weakref.WeakKeyDictionary[WheelLayout, _CommandLayout] = weakref.WeakKeyDictionary()
 
 
-def _command_layout(layout: WheelLayout) -> tuple[tuple[str, ...], list[int], list[float], list[float]]:
+def _command_layout(layout: WheelLayout) -> _CommandLayout:
     """(joint names, steerable wheel indices, NaN per steer joint, NaN per wheel), worked out once per layout."""
     fields = _COMMAND_LAYOUTS.get(layout)
     if fields is None:

@@ -89,7 +89,8 @@ class TwistEstimate:
 
     @property
     def total_cov(self) -> np.ndarray:
-        return self.cov + self.slip_cov
+        total: np.ndarray = self.cov + self.slip_cov
+        return total
 
     @property
     def rejected(self) -> int:
@@ -265,7 +266,8 @@ def _fit_rows(a_c: list[float], a_b: list[float], s: list[float],
     return (v, w), rss
 
 
-_LAYOUT_LISTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LAYOUT_LISTS: weakref.WeakKeyDictionary[WheelLayout, tuple[list[float], list[float], list[float], list[bool]]] = (
+    weakref.WeakKeyDictionary())
 
 
 def _layout_lists(layout: WheelLayout) -> tuple[list[float], list[float], list[float], list[bool]]:

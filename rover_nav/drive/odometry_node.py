@@ -117,12 +117,13 @@ def config_from(snap: WheelOdometryParams) -> OdometryConfig:
                           slip_ratio_sigma=snap.slip_ratio_sigma)
 
 
-def _tf_broadcaster(node: RoverNode) -> object | None:
+def _tf_broadcaster(node: RoverNode[WheelOdometryParams]) -> object | None:
     try:
         from tf2_ros import TransformBroadcaster
     except ImportError:
         return None
-    return TransformBroadcaster(node)
+    broadcaster: object = TransformBroadcaster(node)
+    return broadcaster
 
 
 class WheelOdometryNode(RoverNode[WheelOdometryParams]):

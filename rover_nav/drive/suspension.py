@@ -120,12 +120,13 @@ class SuspensionModel:
         return vec if np.all(np.isfinite(vec)) else None
 
 
-def correction(model: SuspensionModel, steer: np.ndarray, rates: np.ndarray) -> np.ndarray:
+def correction(model: SuspensionModel, steer: np.ndarray, rates: np.ndarray | Sequence[float]) -> np.ndarray:
     """Unbounded per-wheel correction (rad/s, (n,)) to subtract from the wheel rate commands.
 
     steer: (n,) rad, the corners' angles (0 for fixed wheels); rates: [body pitch, joint rates...].
     """
-    return np.cos(np.asarray(steer, dtype=float)) * (model.coeff @ np.asarray(rates, dtype=float))
+    out: np.ndarray = np.cos(np.asarray(steer, dtype=float)) * (model.coeff @ np.asarray(rates, dtype=float))
+    return out
 
 
 class RateFilter:
@@ -154,7 +155,7 @@ class RateFilter:
         values = self.update_list(rates, t)
         return None if values is None else np.array(values)
 
-    def update_list(self, rates: Sequence[float] | None, t: float) -> list[float] | None:
+    def update_list(self, rates: Sequence[float] | np.ndarray | None, t: float) -> list[float] | None:
         """`update` on plain floats (a new list; this runs once per command with ~5 rates)."""
         if rates is None:
             self.reset()
@@ -214,8 +215,9 @@ class SuspensionCompensator:
         cmd = np.array(wheel_rate, dtype=float)
         values = cmd.tolist()
         last = self._last_cmd
-        steady = last is not None and len(last) == len(values)
-        if steady:
+        steady = False
+        if last is not None and len(last) == len(values):
+            steady = True
             for c, p in zip(values, last, strict=True):
                 if not (c != 0.0 and abs(c - p) <= 0.02 * abs(p)):
                     steady = False
@@ -225,7 +227,7 @@ class SuspensionCompensator:
         self._last_cmd = values
         filtered = self.filter.update_list(rates, t)
         self.active = filtered is not None and t - self._steady_since >= self.settle_s
-        if not self.active:
+        if filtered is None or not self.active:
             return cmd
         fraction = self.max_fraction
         if fraction <= 0.0:
@@ -259,7 +261,8 @@ def _plus_common_mode(cmd: list[float], out: list[float], groups: np.ndarray) ->
     """`cmd + common_mode(out - cmd, groups)` on floats for pairs (an axle); larger groups go through numpy."""
     members = _group_members(groups)
     if any(len(m) > 2 for m in members):
-        return (np.asarray(cmd) + common_mode(np.asarray(out) - np.asarray(cmd), groups)).tolist()
+        summed: list[float] = (np.asarray(cmd) + common_mode(np.asarray(out) - np.asarray(cmd), groups)).tolist()
+        return summed
     delta = [o - c for o, c in zip(out, cmd, strict=True)]
     result = list(cmd)
     for m in members:
