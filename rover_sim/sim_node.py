@@ -34,7 +34,8 @@ from typing import Any
 from geometry_msgs.msg import Quaternion
 from nav_msgs.msg import Odometry
 import numpy as np
-from rclpy.clock import Clock, ClockType
+from rclpy.clock import Clock
+from rclpy.clock_type import ClockType
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import Imu, JointState, PointCloud2, PointField
 

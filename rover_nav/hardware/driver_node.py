@@ -126,15 +126,18 @@ class HardwareDriverNode(RoverNode[HardwareParams], LifecycleNode):
         return {t[0] for t in self._state_machine.available_transitions}
 
     def _autostart(self) -> None:
-        self._autostart_timer.timer_period_ns = int(AUTOSTART_RETRY_S * 1e9)
+        timer = self._autostart_timer
+        if timer is None:  # only ever called by that timer
+            return
+        timer.timer_period_ns = int(AUTOSTART_RETRY_S * 1e9)
         try:
             if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
                 self.get_logger().error(f'autostart: configure failed; retrying in {AUTOSTART_RETRY_S:.0f} s')
                 return
-            self._autostart_timer.cancel()
+            timer.cancel()
             self.trigger_activate()
         except Exception as exc:  # e.g. someone configured it by hand first: not a transition from here
-            self._autostart_timer.cancel()
+            timer.cancel()
             self.get_logger().warning(f'autostart stopped: {exc}')
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:

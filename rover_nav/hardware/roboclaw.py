@@ -23,6 +23,8 @@ from rover_nav.hardware.roboclaw_protocol import Cmd, FrameError
 class SerialPort(Protocol):
     """The part of `serial.Serial` the client uses (timeout = read timeout in seconds)."""
 
+    timeout: float | None
+
     def write(self, data: bytes) -> Any: ...
     def read(self, size: int) -> bytes: ...
     def reset_input_buffer(self) -> None: ...
@@ -64,9 +66,11 @@ class ControllerHealth:
 
 def open_serial(port: str, baud: int, read_timeout_s: float) -> SerialPort:
     """Open `port` with pyserial, 8N1, `read_timeout_s` per read call (imported lazily)."""
-    import serial
+    import serial  # type: ignore[import-untyped]
 
-    return serial.Serial(port=port, baudrate=baud, timeout=read_timeout_s, write_timeout=read_timeout_s * 10)
+    port_: SerialPort = serial.Serial(port=port, baudrate=baud, timeout=read_timeout_s,
+                                      write_timeout=read_timeout_s * 10)
+    return port_
 
 
 class RoboClawBus:
@@ -112,7 +116,7 @@ class RoboClawBus:
                 health.retries += 1
             try:
                 self._send(request)
-                data = read_reply()
+                data: bytes = read_reply()
             except FrameError as exc:
                 error = exc
                 self._count(health, exc.kind)

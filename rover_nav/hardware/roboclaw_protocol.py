@@ -155,15 +155,18 @@ def i32(value: int) -> bytes:
 
 
 def to_i32(data: bytes, offset: int = 0) -> int:
-    return struct.unpack_from('>i', data, offset)[0]
+    value: int = struct.unpack_from('>i', data, offset)[0]
+    return value
 
 
 def to_u16(data: bytes, offset: int = 0) -> int:
-    return struct.unpack_from('>H', data, offset)[0]
+    value: int = struct.unpack_from('>H', data, offset)[0]
+    return value
 
 
 def to_u32(data: bytes, offset: int = 0) -> int:
-    return struct.unpack_from('>I', data, offset)[0]
+    value: int = struct.unpack_from('>I', data, offset)[0]
+    return value
 
 
 def speeds_payload(m1_qpps: int, m2_qpps: int) -> bytes:

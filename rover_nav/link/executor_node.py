@@ -80,6 +80,7 @@ class PlanExecutorNode(RoverNode[PlanExecutorParams]):
         self.create_subscription(Bool, 'estop', self._on_estop, qos.LATCHED)
         self._last_state = ''
         self._last_tick = -1.0
+        self._last_cmd: tuple[float, float] = (0.0, 0.0)
         if self.get_parameter('use_sim_time').value:
             self.create_subscription(Odometry, 'ground_truth', self._on_tick, qos.STATE)
         else:

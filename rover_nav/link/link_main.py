@@ -17,9 +17,11 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     import rclpy
+    from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
     from rclpy.signals import SignalHandlerOptions
+    from rclpy.utilities import try_shutdown
 
     from rover_nav.link.link_node import LinkBridge
     from rover_nav.link.profile import load_profile
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f'link: {exc}', file=sys.stderr)
         return 2
-    rover_ctx, ground_ctx = rclpy.Context(), rclpy.Context()
+    rover_ctx, ground_ctx = Context(), Context()
     rclpy.init(context=rover_ctx, signal_handler_options=SignalHandlerOptions.NO)
     rclpy.init(context=ground_ctx, domain_id=args.ground_domain, signal_handler_options=SignalHandlerOptions.NO)
     use_python_signal_handlers()
@@ -58,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         for executor in executors:
             executor.shutdown()
         bridge.destroy()
-        rclpy.try_shutdown(context=ground_ctx)
-        rclpy.try_shutdown(context=rover_ctx)
+        try_shutdown(context=ground_ctx)
+        try_shutdown(context=rover_ctx)
     return 0
 
 

@@ -28,7 +28,6 @@ from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Odometry
 from nav_msgs.msg import Path as PathMsg
 import numpy as np
-from rclpy.node import Node
 from rclpy.serialization import serialize_message
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import BatteryState, Imu, PointCloud2
@@ -39,6 +38,7 @@ from rover_nav.link.channel import Delivery, Link
 from rover_nav.link.profile import LinkProfile
 from rover_nav.runtime import qos
 from rover_nav.runtime.checks import seconds_to_time, stamp_seconds
+from rover_nav.runtime.params import NoParams
 from rover_nav.runtime.rover_node import DIAG_OK, DIAG_WARN, RoverNode
 
 NODE_NAMES = ('earth_link', 'ground_link')  # the rover side's node, the ground side's (one process: distinct names)
@@ -103,7 +103,7 @@ def message_size(msg: Any) -> int:
     return len(serialize_message(msg))
 
 
-class _Side(RoverNode):
+class _Side(RoverNode[NoParams]):
     """One side's node: a RoverNode (diagnostics, events) with the link's endpoints."""
 
     def __init__(self, name: str, **kwargs: Any) -> None:
@@ -121,8 +121,8 @@ class LinkBridge:
         self.after_clock = after_clock
         kwargs: dict[str, Any] = {'parameter_overrides': parameter_overrides or [],
                                   'cli_args': cli_args, 'use_global_arguments': False}
-        self.rover: Node = _Side(NODE_NAMES[0], context=rover_context, **kwargs)
-        self.ground: Node = _Side(NODE_NAMES[1], context=ground_context, **kwargs)
+        self.rover = _Side(NODE_NAMES[0], context=rover_context, **kwargs)
+        self.ground = _Side(NODE_NAMES[1], context=ground_context, **kwargs)
         self._now = 0.0
         self._next_diag = 0.0
         self._reset_calls: list[Any] = []

@@ -155,6 +155,8 @@ def header_stamp_ns(data: bytes) -> int | None:
     if len(data) < 12:
         return None
     endian = '<' if data[1] & 1 else '>'
+    sec: int
+    nanosec: int
     sec, nanosec = struct.unpack_from(endian + 'iI', data, 4)
     return sec * 1_000_000_000 + nanosec
 
@@ -468,7 +470,8 @@ def read_bag(bag_dir: Path, reports: list[FileReport] | None = None) -> Iterator
 def load_metadata(bag_dir: Path) -> dict[str, Any]:
     """metadata.yaml's `rosbag2_bagfile_information` dict."""
     data = yaml.safe_load((Path(bag_dir) / 'metadata.yaml').read_text(encoding='utf-8'))
-    return data['rosbag2_bagfile_information']
+    info: dict[str, Any] = data['rosbag2_bagfile_information']
+    return info
 
 
 def decoder_for(schema: Schema) -> Any:

@@ -26,7 +26,7 @@ def _endian(data: bytes) -> str:
 def _after_string(data: bytes, pos: int, endian: str) -> int:
     """Body offset just past the string whose length field is at (or aligned after) `pos`."""
     pos = (pos + 3) & ~3
-    (length,) = struct.unpack_from(endian + 'I', data, _BODY + pos)
+    length: int = struct.unpack_from(endian + 'I', data, _BODY + pos)[0]
     return pos + 4 + length
 
 
@@ -36,6 +36,8 @@ def _after_header(data: bytes, endian: str) -> int:
 
 
 def _stamp_ns(data: bytes, endian: str) -> int:
+    sec: int
+    nanosec: int
     sec, nanosec = struct.unpack_from(endian + 'iI', data, _BODY)
     return sec * 1_000_000_000 + nanosec
 

@@ -143,9 +143,11 @@ class _Compiler:
             lines.append('    return None')
             # our own generated code, from the .msg definitions
             exec(compile('\n'.join(lines), f'<cdr {key}>', 'exec'), self.env)
-        return self.env[fn]
+        compiled: Callable[[Any, bytearray], None] = self.env[fn]
+        return compiled
 
-    def _struct(self, package: str, name: str, expr: str, lines: list[str], run: list, depth: int) -> None:
+    def _struct(self, package: str, name: str, expr: str, lines: list[str], run: list[tuple[str, str, int]],
+                depth: int) -> None:
         if depth > 30:
             raise RecursionError(f'{package}/{name} nests too deeply')
         for field, base, kind, n in parse_fields(msgdefs.msg_text(package, name), package):
@@ -155,7 +157,7 @@ class _Compiler:
                 conv = base in ('byte', 'char')
                 if kind is None:
                     run.append((code, f'_u8({value})' if conv else value, size))
-                elif kind == 'fixed' and not conv and n <= 64:
+                elif kind == 'fixed' and not conv and n is not None and n <= 64:
                     run.append((f'{n}{code}', f'*{value}', size))
                 else:
                     self._flush(lines, run)

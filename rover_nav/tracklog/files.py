@@ -158,7 +158,7 @@ def track_geojson(points: Iterable[TrackPoint], events: Iterable[EventRecord], w
     source = pts[0].source if pts else ''
     features: list[dict[str, Any]] = []
 
-    def line(name: str, coords: list[tuple[float, ...]], lunar: bool, **props: Any) -> None:
+    def line(name: str, coords: Sequence[tuple[float, ...]], lunar: bool, **props: Any) -> None:
         if len(coords) < 2:
             geometry: dict[str, Any] = {'type': 'Point', 'coordinates': _coords(coords, lunar, origin)[0]} \
                 if coords else {'type': 'LineString', 'coordinates': []}

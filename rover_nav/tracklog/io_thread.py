@@ -72,7 +72,7 @@ class RunWriter:
         self.out_dir = Path(out_dir)
         self.flush_period_s = flush_period_s
         self.retry_period_s = retry_period_s
-        self._bag_args = dict(split_size_bytes=bag_split_bytes, compression=compression, flush_period_s=flush_period_s)
+        self._bag_split_bytes, self._compression, self._flush_period_s = bag_split_bytes, compression, flush_period_s
         # bag messages: appended by the ROS thread, popped by the writer (deque ends are thread-safe)
         self._messages: deque[tuple[str, bytes, int]] = deque()
         self._queue_size = queue_size
@@ -252,7 +252,8 @@ class RunWriter:
     def _open_bag(self) -> None:
         try:
             if self._bag is None:
-                self._bag = BagWriter(self.out_dir / 'bag', **self._bag_args)
+                self._bag = BagWriter(self.out_dir / 'bag', split_size_bytes=self._bag_split_bytes,
+                                      compression=self._compression, flush_period_s=self._flush_period_s)
                 for topic in self._topics:
                     self._bag.add_topic(topic)
             else:
@@ -365,8 +366,8 @@ class RunWriter:
         if bag is None:
             return
         with self._lock:
-            failed = 'bag' in self._status.errors
-        if failed:
+            bag_failed = 'bag' in self._status.errors
+        if bag_failed:
             return
         try:
             bag.maybe_flush()

@@ -21,7 +21,8 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from nav_msgs.msg import Odometry
 from nav_msgs.msg import Path as PathMsg
-from rclpy.clock import Clock, ClockType
+from rclpy.clock import Clock
+from rclpy.clock_type import ClockType
 from rclpy.qos import QoSProfile
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import BatteryState, Imu, JointState, Joy, PointCloud2
@@ -42,7 +43,7 @@ from rover_nav.tracklog.io_thread import RunWriter, describe_errors, recording_r
 from rover_nav.tracklog.msgdefs import type_name_of
 from rover_nav.tracklog.recorder import SOURCES, TrackPoint, TrackRecorder, parse_event
 from rover_nav.tracklog.sampling import decimate
-from rover_nav.tracklog.tf_frames import TF_TYPE, RoverFrames, tf_message
+from rover_nav.tracklog.tf_frames import TF_TYPE, RoverFrames, Transform, tf_message
 from rover_nav.tracklog.writer_process import ProcessRunWriter
 
 #: Recording QoS: reliable subscribers deeper than the publishers, so a busy executor loses nothing.
@@ -193,7 +194,7 @@ def _offers(infos: list[Any]) -> list[QosOffer]:
 
 
 def _time_ns(stamp: Any) -> int:
-    return stamp.sec * 1_000_000_000 + stamp.nanosec
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
 def _leading_stamp_ns(msg: Any) -> int | None:
@@ -372,13 +373,15 @@ class TrackLoggerNode(RoverNode[TrackLoggerParams]):
     def _write_description(self, log_ns: int) -> None:
         """Latched model and static frames, logged at the first recorded message's time."""
         self._description_written = True
+        if self._frames is None:  # no model to draw (unknown profile): nothing to write
+            return
         for topic, type_name, offer in _DESCRIPTION_TOPICS:
             self.writer.add_topic(TopicInfo.for_type(topic, type_name, [offer]))
         self.writer.message('/robot_description', cdr_encode.serialize(String(data=self._urdf)), log_ns)
         self.writer.message('/tf_static', cdr_encode.serialize(tf_message(log_ns, self._frames.static), TF_TYPE),
                             log_ns)
 
-    def _write_tf(self, stamp_ns: int, transforms: list) -> None:
+    def _write_tf(self, stamp_ns: int, transforms: list[Transform]) -> None:
         if transforms:
             self.writer.message('/tf', cdr_encode.serialize(tf_message(stamp_ns, transforms), TF_TYPE), stamp_ns)
 

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 import re
 import sys
+from typing import Any
 
 SEPARATOR = '=' * 80 + '\n'
 PRIMITIVES = frozenset({'bool', 'byte', 'char', 'float32', 'float64', 'int8', 'uint8', 'int16', 'uint16',
@@ -113,12 +114,14 @@ EMBEDDED_FIELDS = {
 }
 
 
-def _description(type_name: str) -> dict:
+def _description(type_name: str) -> dict[str, Any]:
     package, name = split_type(type_name)
-    return json.loads(_find(package, name, '.json', _prefixes()).read_text(encoding='utf-8'))['type_description_msg']
+    description: dict[str, Any] = json.loads(_find(package, name, '.json', _prefixes()).read_text(encoding='utf-8'))[
+        'type_description_msg']
+    return description
 
 
-def rihs01(description: dict) -> str:
+def rihs01(description: dict[str, Any]) -> str:
     """RIHS01 hash of a TypeDescription ({type_description, referenced_type_descriptions}), computed as
     rosidl_generator_type_description does: default values dropped, compact JSON, SHA-256."""
     import copy
@@ -133,9 +136,9 @@ def rihs01(description: dict) -> str:
     return 'RIHS01_' + hashlib.sha256(text.encode('utf-8')).hexdigest()
 
 
-def composed_description(type_name: str, fields: tuple[tuple[str, int, str], ...]) -> dict:
+def composed_description(type_name: str, fields: tuple[tuple[str, int, str], ...]) -> dict[str, Any]:
     """The TypeDescription of a message whose fields are nested types with installed descriptions."""
-    referenced: dict[str, dict] = {}
+    referenced: dict[str, dict[str, Any]] = {}
     for _name, _type_id, nested in fields:
         sub = _description(nested)
         for td in (sub['type_description'], *sub['referenced_type_descriptions']):

@@ -79,13 +79,15 @@ class RoverFrames:
         self._moving: list[_MovingJoint] = []
         for j in model.joints.values():
             origin = np.asarray(j.origin, dtype=float)
-            xyz = tuple(float(v) for v in origin[:3, 3])
+            x, y, z = (float(v) for v in origin[:3, 3])
+            xyz = (x, y, z)
             quat = quaternion_from_matrix(origin[:3, :3])
             parent, child = frame_prefix + j.parent, frame_prefix + j.child
             if j.movable:
                 mimic = (j.mimic.joint, j.mimic.multiplier, j.mimic.offset) if j.mimic is not None else None
-                self._moving.append(_MovingJoint(j.name, parent, child, j.type, xyz, quat,
-                                                 tuple(float(v) for v in j.axis), origin[:3, :3], mimic))
+                ax, ay, az = (float(v) for v in j.axis)
+                self._moving.append(_MovingJoint(j.name, parent, child, j.type, xyz, quat, (ax, ay, az),
+                                                 origin[:3, :3], mimic))
             else:
                 self.static.append((parent, child, xyz, quat))
 

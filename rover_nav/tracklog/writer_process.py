@@ -37,7 +37,7 @@ from rover_nav.tracklog.io_thread import RESERVE_NAME, SUMMARY_NAME, RunWriter, 
 STATUS_PERIOD_S = 0.2
 
 
-def _child(conn: Any, status_conn: Any, args: tuple, kwargs: dict) -> None:
+def _child(conn: Any, status_conn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """The child: a RunWriter fed from the pipe until 'close' or EOF (the parent died), then closed.
 
     Ctrl-C reaches the whole process group: the parent decides when the files are finished. A
