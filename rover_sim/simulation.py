@@ -659,6 +659,9 @@ class Simulation:
                                  self.data.site_xmat[site].reshape(3, 3))
 
     def save_terrain(self, path: Path | str) -> tuple[Path, Path]:
-        """Write the terrain with its ruts (`<path>.npz` + `.json`, the terrain store's format)."""
-        rutted = replace(self.terrain, heights=self.heights.copy(), _slope=None)
+        """Write the terrain with its ruts and its material map (`<path>.npz` + `.json`, the terrain store's format).
+
+        The map is the simulator's (the terrain's rocks and metal, and the rigid zones it was given as metal).
+        """
+        rutted = replace(self.terrain, heights=self.heights.copy(), materials=self.materials.copy(), _slope=None)
         return save_terrain(rutted, path, extra={'ruts_max_depth_m': float(self.ruts.depth_map().max())})
