@@ -7,7 +7,7 @@ slower process on its own grid of step counts (so the same inputs always give th
 - IMU samples every `imu_rate`, hazcam scans every `hazcam_rate`; they queue in `imu_out` /
   `cloud_out` with their stamps until the caller takes them.
 Rigid zones (the lander's metal deck and ramp, `rover_sim.terrain.lander_surfaces`) are not soil:
-a wheel whose centre is over one has its tread held to the hub by a stiff damper (no
+a wheel on one has its tread locked to the hub by a joint equality (no
 terramechanics slip or skid, no compaction resistance, no sinkage; only MuJoCo's contact
 friction), and no rut is pressed into them (ruts fade in over a wheel radius next to them).
 Wheels are position-tracking speed servos, like geared motors with encoders: the hub follows the
@@ -101,13 +101,14 @@ class GroundTruth:
         return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
-# N m s/rad on the slip hinge of a wheel on rock or metal: grousers on a plate do not shear, so the tread
-# follows the hub (5 N m of traction -> 2.5e-3 rad/s, 0.7 % slip; rolling on flat metal needs far less).
-# 1e5 held the deck's treads tighter, but a wheel switching to it while pressed against a rock's face
-# launched the rover a metre high (the contact solve and the implicit damper fought); 1e4 still jumped,
-# 2e3 climbs a rock's face smoothly. The soil's secant damping is capped at 200. What such a wheel can
-# push with is its motor's torque (see `_soil_update`), and then the contact's Coulomb friction.
-RIGID_SLIP_DAMPING = 2.0e3
+# On rock or metal the tread is locked to its hub (`Simulation._grip_rigid`: grousers on a plate do not shear,
+# the soil-slip hinge has nothing to model), and the slip hinge keeps only this nominal damping (N m s/rad,
+# the model's own). A stiff damper held it there before (2000 N m s/rad): MuJoCo's contact solve sees a
+# damper's force at the start of a step while the implicit integrator applies it damped, so a wheel switching
+# from regolith to rock at a rock's face with hub and tread turning 1 rad/s apart got a 10 kN contact impulse,
+# its hub spun back at 10 rad/s, its speed servo answered with 1450 N m and the wheel left at 6 m/s: the
+# rover reared up at a 0.15 m step. The lock is a joint equality, solved together with the contacts.
+RIGID_SLIP_DAMPING = 1.0
 # s: the lag with which a wheel's rut follows its (slip-dependent) sinkage (see `Simulation._press_ruts`)
 RUT_DIG_TIME = 2.0
 # Slip sinkage (see `Simulation._dig`): the fraction of a slipping wheel's grouser pockets' soil carried out
@@ -251,8 +252,8 @@ class Simulation:
         # (evenly spaced indices as slices: a slice reads and writes MuJoCo's arrays ~3x faster)
         self._load_adr, self._hub_dof, self._slip_dof = (_index(i) for i in (lay.load_sensor_adr, lay.hub_dof,
                                                                              lay.slip_dof))
-        self._hub_qpos, self._roll_tendon, self._lock_eq = (_index(i) for i in (lay.hub_qpos, lay.roll_tendon,
-                                                                                lay.lock_eq))
+        self._hub_qpos, self._roll_tendon, self._lock_eq, self._brake_eq = (
+            _index(i) for i in (lay.hub_qpos, lay.roll_tendon, lay.lock_eq, lay.brake_eq))
         self._wheel_act, self._steer_act, self._steer_act_adr = (_index(i) for i in (lay.wheel_act, lay.steer_act,
                                                                                      lay.steer_act_adr))
         self._tread_body = lay.tread_body
@@ -417,6 +418,7 @@ class Simulation:
         if any(rigid):
             damping = [RIGID_SLIP_DAMPING if r else v for r, v in zip(rigid, damping, strict=True)]
         m.dof_damping[self._slip_dof] = damping
+        self._grip_rigid(rigid)
         m.tendon_damping[self._roll_tendon] = rolling
         self._sinkage = sinkage
         target = [0.0] * 6 if self.hold else self.wheel_cmd.tolist()
@@ -501,19 +503,21 @@ class Simulation:
         dt = self._soil_dt
         delay = self.config.park_delay
         zero = self._zero_time
-        active = d.eq_active[self._lock_eq].tolist()
+        active = d.eq_active[self._brake_eq].tolist()
         for k in range(6):
             zero[k] = zero[k] + dt if target[k] == 0.0 else 0.0
             if active[k]:
                 if target[k] != 0.0:
-                    d.eq_active[lay.lock_eq[k]] = 0
+                    if not self._on_rigid[k]:  # on rock or metal the tread stays locked to the hub
+                        d.eq_active[lay.lock_eq[k]] = 0
                     d.eq_active[lay.brake_eq[k]] = 0
                     active[k] = 0
             # lock only after the suspension has settled on its dampers (a lock taken while braking
             # would freeze the bogies mid-swing)
             elif zero[k] >= delay and abs(omega_hub[k]) < 0.02 and abs(omega_tread[k]) < 0.02:
                 lock, brake = lay.lock_eq[k], lay.brake_eq[k]
-                m.eq_data[lock, 0] = d.qpos[lay.slip_qpos[k]]
+                if not d.eq_active[lock]:
+                    m.eq_data[lock, 0] = d.qpos[lay.slip_qpos[k]]
                 m.eq_data[brake, 0] = d.qpos[lay.hub_qpos[k]]
                 d.eq_active[lock] = 1
                 d.eq_active[brake] = 1
@@ -525,6 +529,23 @@ class Simulation:
         # nothing while driving (0 iterations) and releases with the first wheel command.
         m.opt.noslip_iterations = PARKED_NOSLIP_ITERATIONS if all(active) else 0
         return [bool(a) for a in active]
+
+    def _grip_rigid(self, rigid: list[bool]) -> None:
+        """Lock each tread to its hub while its wheel is on rock or metal, release it on regolith (unless parked).
+
+        On rigid ground nothing shears under the rim: the soil-slip hinge has no business there. The lock is a
+        joint equality, solved with the contacts in one constraint solve.
+        """
+        m, d, lay = self.model, self.data, self.layout
+        locked = d.eq_active[self._lock_eq].tolist()
+        parked = d.eq_active[self._brake_eq].tolist()
+        for k in range(6):
+            want = rigid[k] or parked[k]
+            if want and not locked[k]:
+                m.eq_data[lay.lock_eq[k], 0] = d.qpos[lay.slip_qpos[k]]
+                d.eq_active[lay.lock_eq[k]] = 1
+            elif locked[k] and not want:
+                d.eq_active[lay.lock_eq[k]] = 0
 
     def _press_ruts(self) -> None:
         """Lower the grid under each moving wheel to its sinkage; the physics field is edited in place."""
@@ -659,6 +680,9 @@ class Simulation:
                                  self.data.site_xmat[site].reshape(3, 3))
 
     def save_terrain(self, path: Path | str) -> tuple[Path, Path]:
-        """Write the terrain with its ruts (`<path>.npz` + `.json`, the terrain store's format)."""
-        rutted = replace(self.terrain, heights=self.heights.copy(), _slope=None)
+        """Write the terrain with its ruts and its material map (`<path>.npz` + `.json`, the terrain store's format).
+
+        The map is the simulator's (the terrain's rocks and metal, and the rigid zones it was given as metal).
+        """
+        rutted = replace(self.terrain, heights=self.heights.copy(), materials=self.materials.copy(), _slope=None)
         return save_terrain(rutted, path, extra={'ruts_max_depth_m': float(self.ruts.depth_map().max())})

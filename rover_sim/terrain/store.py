@@ -18,23 +18,33 @@ import zipfile
 
 import numpy as np
 
+from rover_sim.materials import NAMES
+
 from .atomic import write_bytes, write_text
 from .terrain import Rect, Rock, Spawn, Terrain, dequantize, quantize
 
 FORMAT = 'rover_testbed.terrain/1'
+# the metadata's description of the optional `materials` array (codes as in rover_sim.materials)
+MATERIALS_NOTE = {'array': 'materials', 'dtype': 'uint8', 'codes': {name: code for code, name in enumerate(NAMES)}}
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def heights_npz_bytes(heights: np.ndarray) -> bytes:
+def heights_npz_bytes(heights: np.ndarray, materials: np.ndarray | None = None) -> bytes:
     """An .npz with a fixed zip timestamp (same heights, same bytes).
 
     Entries: `heights_q` (uint16, ny x nx), `offset` and `step` (float64 m):
-    heights = offset + heights_q * step. Also readable by plain `numpy.load`.
+    heights = offset + heights_q * step; with `materials`, also `materials` (uint8, ny x nx, the codes
+    of `rover_sim.materials`: regolith 0, rock 1, metal 2). Also readable by plain `numpy.load`.
     """
     q, offset, step = quantize(heights)
+    entries = [('heights_q', q), ('offset', np.float64(offset)), ('step', np.float64(step))]
+    if materials is not None:
+        if materials.shape != heights.shape:
+            raise ValueError(f'materials shape {materials.shape} is not the heights shape {heights.shape}')
+        entries.append(('materials', np.ascontiguousarray(materials, dtype=np.uint8)))
     out = io.BytesIO()
     with zipfile.ZipFile(out, 'w') as zf:
-        for name, array in (('heights_q', q), ('offset', np.float64(offset)), ('step', np.float64(step))):
+        for name, array in entries:
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.asarray(array), allow_pickle=False)
             info = zipfile.ZipInfo(name + '.npy', date_time=_ZIP_TIME)
@@ -90,15 +100,19 @@ def save_terrain(terrain: Terrain, path: Path | str, extra: dict[str, Any] | Non
     """Write `<stem>.npz` and `<stem>.json` atomically (path may carry either suffix or none).
 
     Heights are stored quantised (65536 levels over their range, see `quantize`): a generated
-    terrain reloads bit-identical; an edited one (ruts) reloads within half a level.
+    terrain reloads bit-identical; an edited one (ruts) reloads within half a level. A terrain with a
+    material map (`Terrain.materials`) stores it too, as the `materials` array (uint8 codes).
     """
     base = Path(path)
     if base.suffix in ('.npz', '.json'):
         base = base.with_suffix('')
     npz_path = base.with_name(base.name + '.npz')
     json_path = base.with_name(base.name + '.json')
-    meta = terrain_metadata(terrain, {'heights_file': npz_path.name, **(extra or {})})
-    write_bytes(npz_path, heights_npz_bytes(terrain.heights))
+    more: dict[str, Any] = {'heights_file': npz_path.name}
+    if terrain.materials is not None:
+        more['materials'] = MATERIALS_NOTE
+    meta = terrain_metadata(terrain, {**more, **(extra or {})})
+    write_bytes(npz_path, heights_npz_bytes(terrain.heights, terrain.materials))
     write_text(json_path, json.dumps(meta, indent=1, sort_keys=True) + '\n')
     return npz_path, json_path
 
@@ -115,8 +129,12 @@ def load_terrain(path: Path | str) -> Terrain:
     npz_path = json_path.with_name(meta.get('heights_file', base.name + '.npz'))
     with np.load(npz_path, allow_pickle=False) as data:
         heights = dequantize(data['heights_q'], float(data['offset']), float(data['step']))
+        # older files (and the world store's) have no material map: None, all regolith
+        materials = data['materials'].astype(np.uint8) if 'materials' in data.files else None
     if list(heights.shape) != meta['shape']:
         raise ValueError(f'{npz_path}: shape {heights.shape} is not {meta["shape"]}')
+    if materials is not None and materials.shape != heights.shape:
+        raise ValueError(f'{npz_path}: materials shape {materials.shape} is not {heights.shape}')
     if heights_sha256(heights) != meta['heights_sha256']:
         raise ValueError(f'{npz_path}: heights do not match the SHA-256 in {json_path.name}')
     s = meta['spawn']
@@ -126,4 +144,5 @@ def load_terrain(path: Path | str) -> Terrain:
         spawn=Spawn(s['x'], s['y'], s['z'], s['yaw']), seed=int(meta['seed']),
         rocks=tuple(Rock(**r) for r in meta['rocks']),
         craters=np.array(meta['craters'], dtype=float).reshape(-1, 3),
-        corridors=tuple(Rect(**c) for c in meta['corridors']), soil=str(meta.get('soil', 'change4')))
+        corridors=tuple(Rect(**c) for c in meta['corridors']), soil=str(meta.get('soil', 'change4')),
+        materials=materials)

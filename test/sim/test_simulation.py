@@ -160,6 +160,45 @@ def test_ruts_are_left_behind_and_saved(tmp_path):
     assert (sim.terrain.heights - saved.heights).max() > 0.005
 
 
+def test_terrain_final_keeps_the_material_map_and_older_files_still_load(tmp_path):
+    """terrain_final.npz carries the simulator's material map (`materials`, uint8 codes of rover_sim.materials):
+    the world's rocks, and the rigid zones it was given as metal. A file without the array (written before it
+    was saved) still loads, with no map (all regolith)."""
+    import json
+    import zipfile
+
+    from rover_sim.materials import METAL, NAMES, REGOLITH, ROCK
+    from rover_sim.terrain import Rect
+
+    world = parse_world({'name': 'mats', 'size_m': [6.0, 4.0], 'resolution_m': 0.05,
+                         'terrain': {'seed': 1, 'roughness_m': 0.0},
+                         'rocks': [{'x': 1.5, 'y': 0.0, 'diameter_m': 0.8, 'height_m': 0.1}],
+                         'spawn': {'x': -1.5, 'y': 0.0, 'yaw_deg': 0.0}})
+    deck = Rect(-2.5, 1.2, 0.0, -0.3, 0.3, 0.3)
+    sim = Simulation(build_terrain(world), SimConfig(hazcam_rate=0.5, settle_time=0.0), rigid_zones=[deck])
+    assert {REGOLITH, ROCK, METAL} <= set(np.unique(sim.materials).tolist())
+    npz, meta_path = sim.save_terrain(tmp_path / 'terrain_final')
+    with np.load(npz, allow_pickle=False) as data:
+        assert data['materials'].dtype == np.uint8
+        np.testing.assert_array_equal(data['materials'], sim.materials)
+    meta = json.loads(meta_path.read_text())
+    assert meta['materials']['codes'] == {name: code for code, name in enumerate(NAMES)}
+    loaded = load_terrain(npz)
+    np.testing.assert_array_equal(loaded.materials, sim.materials)
+    # the same files without the array, as written before: heights load, no material map
+    old = tmp_path / 'old' / 'terrain_final.npz'
+    old.parent.mkdir()
+    with zipfile.ZipFile(npz) as src, zipfile.ZipFile(old, 'w') as dst:
+        for name in src.namelist():
+            if name != 'materials.npy':
+                dst.writestr(name, src.read(name))
+    del meta['materials']
+    (old.parent / 'terrain_final.json').write_text(json.dumps(meta))
+    before = load_terrain(old)
+    assert before.materials is None
+    np.testing.assert_array_equal(before.heights, loaded.heights)
+
+
 def test_same_inputs_same_pose():
     def run() -> np.ndarray:
         sim = Simulation(build_terrain(load_world('rock_test')), SimConfig(seed=7))
