@@ -79,6 +79,14 @@ class LockstepDriver:
 
         self.probe.wait_for(pump, timeout_s, f'sim time {t_end:.1f} s')
 
+    def truth_now(self, truth: list, timeout_s: float = 30.0) -> Odometry:
+        """The ground truth of the current tick: on a loaded machine it can arrive after the tick's /clock,
+        and the newest sample received so far may still be from before a stop."""
+        t = self.now
+        self.probe.wait_for(lambda: bool(truth) and stamp_s(truth[-1].msg.header.stamp) >= t - 1e-9, timeout_s,
+                            f'ground truth at {t:.1f} s')
+        return truth[-1].msg
+
 
 def test_lockstep_drive_steer_clock_and_imu(tmp_path, probe):
     truth = probe.subscribe('ground_truth', Odometry, qos.STATE)
@@ -194,19 +202,19 @@ def test_estop_stops_and_only_the_reset_notice_releases(tmp_path, probe):
     try:
         drive.wheel = V_TOP / RADIUS
         drive.run_until(3.0)
-        assert truth[-1].msg.twist.twist.linear.x > 0.03
+        assert drive.truth_now(truth).twist.twist.linear.x > 0.03
         estop.publish(Bool(data=True))
         probe.wait_for(lambda: any('"estop"' in e.msg.data for e in events), 20.0, 'estop event')
         drive.run_until(drive.now + 3.0)
-        assert abs(truth[-1].msg.twist.twist.linear.x) < 0.002
+        assert abs(drive.truth_now(truth).twist.twist.linear.x) < 0.002
         estop.publish(Bool(data=False))  # a plain false clears nothing
         drive.run_until(drive.now + 2.0)
-        assert abs(truth[-1].msg.twist.twist.linear.x) < 0.002
+        assert abs(drive.truth_now(truth).twist.twist.linear.x) < 0.002
         probe.wait_for_subscribers(cleared)
         cleared.publish(Empty())  # what the speed limiter's estop/reset announces
         probe.spin(0.3)
         drive.run_until(drive.now + 3.0)
-        assert truth[-1].msg.twist.twist.linear.x > 0.03
+        assert drive.truth_now(truth).twist.twist.linear.x > 0.03
     finally:
         code = sim.stop()
     assert code == 0, sim.output()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 
 from helpers.processes import wait_until
 from rclpy.serialization import deserialize_message
@@ -93,18 +94,18 @@ class _OverlapDetectingConnection:
         self.overlaps = 0
         self.sends = 0
         self.slow = False
+        self.release = threading.Event()  # a slow send holds the pipe until this is set (or 10 s)
         self._count_lock = threading.Lock()
 
     def send(self, obj) -> None:
-        import time
-
         with self._count_lock:
             self.inside += 1
             self.sends += 1
             if self.inside > 1:
                 self.overlaps += 1
         try:
-            time.sleep(0.05 if self.slow else 0.0)  # hold the pipe: what a large batch does
+            if self.slow:  # hold the pipe, as a large batch does, until the test has seen it held
+                self.release.wait(10.0)
             self.inner.send(obj)
         finally:
             with self._count_lock:
@@ -125,12 +126,15 @@ def test_sync_and_the_sender_thread_never_send_on_the_pipe_at_once(tmp_path):
     try:
         writer.add_topic(_events_topic())
         for i in range(20):
+            conn.release.clear()
             conn.slow = True
             writer.message('/events', String(data=f'event {i}'), 1_000_000_000 + i)
-            wait_until(lambda: conn.inside > 0, 5.0, what='the sender thread inside send()')
+            # the sender thread holds the pipe until released (no window to miss on a loaded machine)
+            wait_until(lambda: conn.inside > 0, 30.0, what='the sender thread inside send()')
             writer.message('/events', String(data=f'event {i}b'), 1_000_000_000 + i)
             conn.slow = False
-            writer.sync(timeout_s=2.0)
+            threading.Timer(0.1, conn.release.set).start()  # sync() below starts while the send is held
+            writer.sync(timeout_s=15.0)
         status = writer.status()
         assert status.alive and not status.errors, status
         assert status.messages_written == 40
