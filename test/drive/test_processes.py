@@ -47,7 +47,10 @@ def test_drive_controller_stops_the_wheels_on_sigint(tmp_path, probe):
         assert any(r.msg.velocity[-1] > 0 for r in out), proc.output()
         n = len(out)
         code = proc.stop()
-        probe.wait_for(lambda: len(out) > n, 5.0, 'the last joint_commands')
+        # the node has exited: its last (zero) command was acknowledged and is delivered in order; wait for it,
+        # not just for any newer message (the probe may take a still-queued moving command first)
+        probe.wait_for(lambda: any(all(v == 0.0 for v in r.msg.velocity[4:]) for r in out[n:]), 30.0,
+                       'the last joint_commands')
     finally:
         code = proc.stop()
     assert code == 0, proc.output()
