@@ -41,6 +41,7 @@ class NodeBench:
             self.executor.add_node(self.node)
             self.clock_pub = self.probe.publisher('/clock', Clock, qos.CLOCK)
             self.wire()
+            self.wait_matched()
             self.t = 0.0
             self.set_clock(1.0)
         except BaseException:
@@ -49,6 +50,21 @@ class NodeBench:
 
     def wire(self) -> None:
         """Publishers and subscriptions of a subclass (none here)."""
+
+    def wait_matched(self, timeout_s: float = 30.0) -> None:
+        """Wait until DDS has matched every probe publisher with the node's subscription on its topic and
+        every node publisher with the probe's subscription on its topic. A reliable volatile writer drops
+        what it publishes before the match, so a first answer could otherwise be lost for good (CI run of
+        stop 25: the obstacle guard's first fuzz case waited 30 s for an answer sent before the match)."""
+        node_subs = {s.topic_name for s in self.node.subscriptions}
+        probe_subs = {s.topic_name for s in self.probe.node.subscriptions}
+        pairs = [p for p in self.probe.node.publishers if p.topic_name in node_subs]
+        pairs += [p for p in self.node.publishers if p.topic_name in probe_subs]
+
+        def unmatched() -> list[str]:
+            return [p.topic_name for p in pairs if p.get_subscription_count() < 1]
+
+        self.wait_for(lambda: not unmatched(), timeout_s, 'DDS matching of the probe and the node')
 
     def spin(self, duration_s: float = 0.01) -> None:
         """Process callbacks of both sides for about `duration_s` (wall)."""
