@@ -38,7 +38,7 @@ def drive():
         b.states = b.probe.publisher('joint_states', JointState, qos.SENSOR_PUB)
         b.imu = b.probe.publisher('imu', Imu, qos.SENSOR_PUB)
         b.out = b.probe.subscribe('joint_commands', JointState, qos.COMMAND)
-        b.probe.wait_for_subscribers(b.cmd)
+        b.wait_matched()
         yield b
 
 

@@ -33,6 +33,7 @@ def obstacle():
 
     with Harness(ObstacleGuardNode) as h:
         h.odom_pub = h.probe.publisher('odom', Odometry, qos.STATE)
+        h.wait_matched()
         yield h
 
 

@@ -48,8 +48,7 @@ def logger(tmp_path_factory):
                   'events': b.probe.publisher('events', String, qos.EVENTS),
                   '/diagnostics': b.probe.publisher('/diagnostics', DiagnosticArray, qos.DIAGNOSTICS)}
         b.taken = {topic: count_callbacks(b.node, topic) for topic in DECODED if topic != '/clock'}
-        for pub in b.pubs.values():
-            b.probe.wait_for_subscribers(pub)
+        b.wait_matched()
         try:
             yield b
         finally:

@@ -33,7 +33,7 @@ def odometry():
         b.states = b.probe.publisher('joint_states', JointState, qos.SENSOR_PUB)
         b.imu = b.probe.publisher('imu', Imu, qos.SENSOR_PUB)
         b.out = b.probe.subscribe('odom', Odometry, qos.STATE)
-        b.probe.wait_for_subscribers(b.states)
+        b.wait_matched()
         b.taken = count_callbacks(b.node, 'joint_states')
         yield b
 
