@@ -10,14 +10,18 @@ Lockstep protocol (mode `lockstep`, the default):
 1. At control tick k (t_k = k / control_rate, t_0 = 0) the simulator publishes `/clock` = t_k, then
    `joint_states` and `ground_truth` stamped t_k, the IMU samples taken since the previous tick
    (stamped at their own sample times, the last one t_k) and any hazcam cloud taken (stamped t_k).
-2. It waits for a `joint_commands` message stamped t_k (or stamped 0: unstamped user stacks).
+2. It waits for a `joint_commands` message stamped t_k. A stack that does not stamp (stamp 0) is
+   recognised at its first timed-out tick (step 4); from then on each command stamped 0 answers.
+   Otherwise a stamp of 0 answers only tick 0: a late answer to a repeat of tick 0 steps nothing.
    Chain nodes copy their input stamps, so the drive's answer to tick k carries t_k.
 3. On receipt it applies the command and steps the physics to t_{k+1} in the callback, then goes
    to 1 with k + 1. Commands with other stamps update the command but do not step.
 4. If no answer arrives within `step_timeout` wall seconds it logs a `missed_step` event and steps
    with the last command anyway (the command watchdog below still applies). Before the first
    command ever arrives (`wait_for_first_command`), it instead re-publishes tick 0, so a chain
-   that starts slowly sees the same history as one that starts fast (determinism).
+   that starts slowly sees the same history as one that starts fast (determinism). Over DDS it
+   also re-publishes any tick unanswered for REPEAT_PERIOD_S (a lost sample costs 0.5 s, not a
+   missed step); not on an intra-process bus, which loses nothing.
 Free mode (`free`): a wall-clock timer steps one tick every 1 / (control_rate * real_time_factor) s.
 Watchdog: no `joint_commands` for `joint_command_timeout` sim seconds -> wheels stop and park.
 """
@@ -166,7 +170,10 @@ class LunarSim(RoverNode[LunarSimParams]):
         self._last_command_t = 0.0
         self._timed_out = True  # nothing commanded yet: wheels parked
         self._answered = False
-        self._published_at = time.monotonic()
+        self._chain_stamps = False  # has any command answered a tick after 0 with its stamp?
+        self._zero_stamp_waiting = False  # a command stamped 0 came while waiting for tick k > 0
+        self._unstamped_stack = False  # commands stamped 0 answer every tick (see _answers_tick)
+        self._published_at = self._said_at = time.monotonic()  # first and latest publication of the tick
         self._wall_start = time.monotonic()
         self._next_diag = 0.0
         self.after_step: Any = None  # optional callable after every tick (a viewer's sync)
@@ -226,10 +233,28 @@ class LunarSim(RoverNode[LunarSimParams]):
         if self._timed_out:
             self._timed_out = False
         stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        if self.params.snapshot.mode == 'lockstep' and not self._answered and (
-                stamp_ns == 0 or abs(stamp_ns - round(self.t_k * 1e9)) < 1000):
+        if self.params.snapshot.mode == 'lockstep' and not self._answered and self._answers_tick(stamp_ns):
             self._answered = True
             self.step()
+
+    def _answers_tick(self, stamp_ns: int) -> bool:
+        """Does a command stamped `stamp_ns` answer the current tick?
+
+        Stamped t_k: yes (tick 0's answer is stamped 0). Stamped 0 at a later tick: only from a stack
+        that does not stamp at all, known once a tick has timed out with nothing but such commands. A
+        stamping chain answers every repeat of tick 0 with stamp 0 too, and such a late answer, taken
+        for the answer of tick 1, put the physics one tick ahead of the chain for the rest of the
+        drive: how many repeats a start needs depends on the machine's load, so the same seed gave
+        another drive (a campaign test under load: 1.4 mm).
+        """
+        if abs(stamp_ns - round(self.t_k * 1e9)) < 1000:
+            if stamp_ns != 0:
+                self._chain_stamps = True
+            return True
+        if stamp_ns == 0:
+            self._zero_stamp_waiting = True
+            return self._unstamped_stack
+        return False
 
     def _on_estop_latched(self, _source: str) -> None:
         self.estopped = True
@@ -244,17 +269,35 @@ class LunarSim(RoverNode[LunarSimParams]):
 
     def _watch_lockstep(self) -> None:
         p = self.params.snapshot
-        waited = time.monotonic() - self._published_at
+        now = time.monotonic()
+        waited = now - self._published_at
         if self.commands_received == 0 and p.wait_for_first_command:
-            if waited >= min(REPEAT_PERIOD_S, p.step_timeout):
+            if now - self._said_at >= min(REPEAT_PERIOD_S, p.step_timeout):
                 self._publish_tick(repeat=True)  # nobody answering yet: say tick 0 again
             return
         if waited < p.step_timeout:
+            if self._repeat_unanswered and now - self._said_at >= REPEAT_PERIOD_S:
+                self._publish_tick(repeat=True)  # over DDS a message of the chain may have been lost: ask again
             return
+        if self._zero_stamp_waiting and not self._chain_stamps and not self._unstamped_stack:
+            self._unstamped_stack = True
+            self.get_logger().warning('joint_commands are stamped 0 (unstamped): stepping on each of them from now on; '
+                                      "stamp them with the tick's /clock time for a deterministic lockstep")
         self.missed_steps += 1
         self.publish_event('missed_step', f'no joint_commands stamped {self.t_k:.3f} s within '
                                           f'{p.step_timeout:.2f} s wall; stepped with the last command')
         self.step()
+
+    @property
+    def _repeat_unanswered(self) -> bool:
+        """Repeat a tick that is not answered within REPEAT_PERIOD_S? Over DDS, yes: a sample the chain
+        lost (best-effort /clock and sensors, or a reliable one sent before a late match at start-up)
+        then costs half a second instead of `step_timeout` and a missed step; the chain answers a
+        repeat again, and a late answer steps nothing. Not on an intra-process bus: it loses nothing,
+        and a repeat under load would hand the guards a tick's sensor samples twice."""
+        from rover_nav.runtime.intra_process import bus_of
+
+        return bus_of(self.context) is None
 
     def announce(self) -> None:
         """Publish the current tick again now (a runner calls it once every node of its composition is up).
@@ -308,8 +351,11 @@ class LunarSim(RoverNode[LunarSimParams]):
             self._imu_pub.publish(imu)
         for cloud in self._cloud_msgs:
             self._cloud_pub.publish(cloud)
-        self._answered = False
-        self._published_at = time.monotonic()
+        self._said_at = time.monotonic()
+        if not repeat or self.tick == 0:  # a tick's answer is awaited from its first publication on
+            self._answered = False
+            self._zero_stamp_waiting = False
+            self._published_at = self._said_at
 
     # --- messages -------------------------------------------------------------------------------------
     def _odometry(self, stamp: Any) -> Odometry:

@@ -288,3 +288,103 @@ def test_noise_changed_at_runtime_reaches_the_sensor_models():
     finally:
         node.destroy_node()
         rclpy.try_shutdown(context=context)
+
+
+def _commands(t: float) -> JointState:
+    msg = JointState(name=list(WHEEL_JOINTS), velocity=[0.0] * len(WHEEL_JOINTS))
+    msg.header.stamp.sec, msg.header.stamp.nanosec = int(t), int(round((t - int(t)) * 1e9))
+    return msg
+
+
+@pytest.fixture
+def lockstep_sim():
+    import rclpy
+    from rclpy.parameter import Parameter
+
+    from rover_sim.sim_node import LunarSim
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = LunarSim(context=context, parameter_overrides=[Parameter('world', value='flat'),
+                                                          Parameter('step_timeout', value=0.5)])
+    try:
+        yield node
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
+
+
+def _time_out(sim) -> None:
+    """Let the current tick's step_timeout pass (the lockstep watch, called as its timer would)."""
+    sim._published_at -= sim.params.snapshot.step_timeout + 0.1
+    sim._watch_lockstep()
+
+
+def test_a_late_answer_to_a_repeated_tick_zero_steps_nothing(lockstep_sim):
+    """A stamping chain answers each repeat of tick 0 (stamp 0); an answer that comes after the step is
+    no answer to tick 1: the physics waits for the command stamped t_1."""
+    sim = lockstep_sim
+    sim._on_commands(_commands(0.0))
+    assert sim.tick == 1
+    sim._on_commands(_commands(0.0))  # the chain's late answer to a repeat of tick 0
+    assert sim.tick == 1
+    sim._on_commands(_commands(0.1))
+    sim._on_commands(_commands(0.2))
+    assert sim.tick == 3
+    sim._on_commands(_commands(0.0))  # and never later either
+    assert sim.tick == 3 and sim.missed_steps == 0
+
+
+def test_a_stack_that_never_stamps_steps_on_each_command_after_one_timeout(lockstep_sim):
+    """A user stack with unstamped joint_commands still drives lockstep: after one timed-out tick."""
+    sim = lockstep_sim
+    sim._on_commands(_commands(0.0))
+    sim._on_commands(_commands(0.0))
+    assert sim.tick == 1
+    _time_out(sim)
+    assert sim.tick == 2 and sim.missed_steps == 1
+    for k in range(3):
+        sim._on_commands(_commands(0.0))
+        assert sim.tick == 3 + k
+    assert sim.missed_steps == 1
+
+
+def test_a_stamping_chain_that_missed_a_tick_is_not_taken_for_an_unstamped_one(lockstep_sim):
+    sim = lockstep_sim
+    sim._on_commands(_commands(0.0))
+    sim._on_commands(_commands(0.1))
+    _time_out(sim)  # tick 2 unanswered
+    assert sim.tick == 3 and sim.missed_steps == 1
+    sim._on_commands(_commands(0.0))
+    assert sim.tick == 3
+
+
+def test_over_dds_an_unanswered_tick_is_said_again_before_it_is_missed(lockstep_sim, monkeypatch):
+    from rover_sim.sim_node import REPEAT_PERIOD_S
+
+    sim = lockstep_sim
+    sim._on_commands(_commands(0.0))
+    said = []
+    monkeypatch.setattr(sim._gt_pub, 'publish', lambda msg: said.append(stamp_s(msg.header.stamp)))
+    sim._watch_lockstep()
+    assert said == []  # not yet
+    sim._said_at -= REPEAT_PERIOD_S
+    sim._watch_lockstep()
+    assert said == [pytest.approx(0.1)] and sim.tick == 1 and sim.missed_steps == 0
+    sim._said_at -= REPEAT_PERIOD_S
+    sim._published_at -= sim.params.snapshot.step_timeout  # the wait is counted from the first publication
+    sim._watch_lockstep()
+    assert sim.missed_steps == 1 and sim.tick == 2
+
+
+def test_on_the_intra_process_bus_a_tick_is_not_said_again(lockstep_sim, monkeypatch):
+    from rover_sim import sim_node
+
+    sim = lockstep_sim
+    monkeypatch.setattr('rover_nav.runtime.intra_process.bus_of', lambda context: object())
+    sim._on_commands(_commands(0.0))
+    said = []
+    monkeypatch.setattr(sim._gt_pub, 'publish', lambda msg: said.append(msg))
+    sim._said_at -= sim_node.REPEAT_PERIOD_S
+    sim._watch_lockstep()
+    assert said == [] and sim.tick == 1
