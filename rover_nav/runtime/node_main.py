@@ -28,7 +28,12 @@ def run_node(factory: Callable[[], Any], argv: Sequence[str] | None = None,
     from rclpy.signals import SignalHandlerOptions
     from rclpy.utilities import try_shutdown
 
-    from rover_nav.runtime.spinning import flush_publishers, spin_keeping_context, use_python_signal_handlers
+    from rover_nav.runtime.spinning import (
+        flush_publishers,
+        shutting_down,
+        spin_keeping_context,
+        use_python_signal_handlers,
+    )
 
     rclpy.init(args=list(sys.argv if argv is None else argv), signal_handler_options=SignalHandlerOptions.NO)
     use_python_signal_handlers()
@@ -46,10 +51,11 @@ def run_node(factory: Callable[[], Any], argv: Sequence[str] | None = None,
         if node is not None:
             shutdown_hook = getattr(node, 'on_shutdown', None)
             if shutdown_hook is not None:
-                try:
-                    shutdown_hook()
-                    flush_publishers(node)
-                except Exception as exc:  # never let a failing hook turn a clean stop into a traceback
-                    print(f'{node.get_name()}: shutdown hook failed: {exc}', file=sys.stderr)
+                with shutting_down(node.get_name()):
+                    try:
+                        shutdown_hook()
+                        flush_publishers(node)
+                    except Exception as exc:  # never let a failing hook turn a clean stop into a traceback
+                        print(f'{node.get_name()}: shutdown hook failed: {exc}', file=sys.stderr)
             node.destroy_node()
         try_shutdown()

@@ -15,8 +15,11 @@ rclpy's C++ code (which calls back into Python to build messages) it would surfa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+import contextlib
 import signal
+import sys
+import threading
 from typing import Any
 
 
@@ -138,3 +141,31 @@ def spin_keeping_context(node: Any, slice_s: float = 0.05,
     finally:
         executor.remove_node(node)
         executor.shutdown(timeout_sec=1.0)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def shutting_down(who: str) -> Iterator[None]:
+    """Run shutdown hooks to their end: a second Ctrl-C (or SIGTERM/SIGHUP) while they run is
+    reported, not raised. Raised inside a hook it skipped the hooks after it (the track logger's
+    bag and summary). The hooks are bounded (flush timeouts), and Ctrl-\\ (SIGQUIT) still forces.
+    Outside the main thread (signals cannot be handled there) it changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _pending.clear()
+
+    def report(signum: int, _frame: Any) -> None:
+        print(f'{who}: still stopping ({signal.Signals(signum).name} noted): the motors are commanded to zero '
+              'and the recording is closed first; Ctrl-\\ forces', file=sys.stderr, flush=True)
+
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, report)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

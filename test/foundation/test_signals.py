@@ -52,3 +52,56 @@ def test_signal_inside_the_executor_is_raised_after_the_slice(python_handlers, s
 def test_signal_outside_the_executor_is_raised_at_once(python_handlers):
     with pytest.raises(KeyboardInterrupt):
         signal.raise_signal(signal.SIGINT)
+
+
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_second_stop_signal_during_the_shutdown_hooks_is_reported_not_raised(python_handlers, capsys, sig):
+    """Raised inside a shutdown hook, a second Ctrl-C skipped every hook after it (the logger's bag)."""
+    hooks_done = []
+    with spinning.shutting_down('rover board'):
+        signal.raise_signal(sig)  # the user presses Ctrl-C again while the motors are being stopped
+        hooks_done.append('driver')
+        hooks_done.append('logger')
+    assert hooks_done == ['driver', 'logger']
+    assert 'rover board: still stopping' in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is spinning._on_sigint  # the handlers are back afterwards
+    with pytest.raises(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
+
+
+def test_run_node_finishes_the_hook_when_a_second_sigint_arrives_in_it(tmp_path):
+    """The whole path of a node process: SIGINT stops it, a second one lands inside its shutdown hook."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / 'node.py'
+    done = tmp_path / 'hook_finished'
+    script.write_text(textwrap.dedent(f"""
+        import os, signal
+        import rclpy
+        from rover_nav.runtime.node_main import run_node
+
+        class Node:
+            def __init__(self):
+                self.node = rclpy.create_node('double_sigint')
+                self.context = self.node.context
+                self.publishers = []
+            def get_name(self):
+                return 'double_sigint'
+            def on_shutdown(self):
+                os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C, while the hook runs
+                open({str(done)!r}, 'w').write('yes')
+            def destroy_node(self):
+                self.node.destroy_node()
+
+        def spin(node):
+            os.kill(os.getpid(), signal.SIGINT)  # the first Ctrl-C
+            signal.pause()
+
+        raise SystemExit(run_node(Node, [], spin=spin))
+    """))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert done.read_text() == 'yes'
+    assert 'double_sigint: still stopping' in proc.stderr
