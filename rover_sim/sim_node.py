@@ -19,7 +19,8 @@ Lockstep protocol (mode `lockstep`, the default):
 4. If no answer arrives within `step_timeout` wall seconds it logs a `missed_step` event and steps
    with the last command anyway (the command watchdog below still applies). Before the first
    command ever arrives (`wait_for_first_command`), it instead re-publishes tick 0, so a chain
-   that starts slowly sees the same history as one that starts fast (determinism). Over DDS it
+   that starts slowly sees the same history as one that starts fast (determinism); with
+   `start_subscribers` also until that many ground_truth subscribers matched. Over DDS it
    also re-publishes any tick unanswered for REPEAT_PERIOD_S (a lost sample costs 0.5 s, not a
    missed step); not on an intra-process bus, which loses nothing.
 Free mode (`free`): a wall-clock timer steps one tick every 1 / (control_rate * real_time_factor) s.
@@ -75,6 +76,9 @@ SPECS = (
               lo=0.01, hi=60.0),
     ParamSpec('wait_for_first_command', bool, True, 'Lockstep: repeat tick 0 until the first joint_commands '
               'arrives instead of advancing on timeouts (a slow start must not change the run).'),
+    ParamSpec('start_subscribers', int, 0, 'Lockstep: also hold tick 0 until ground_truth has this many matched '
+              'subscribers (rover run --processes: the operator, the track logger and the run monitor, so a '
+              'recorder that starts slowly misses nothing). 0: do not wait.', lo=0, hi=100, read_only=True),
     ParamSpec('real_time_factor', float, 1.0, 'Free mode: simulated seconds per wall second.', lo=0.01, hi=100.0),
     shared.JOINT_COMMAND_TIMEOUT,
     ParamSpec('imu_rate', float, 50.0, 'Hz of IMU samples (published in a burst each tick).', lo=1.0, hi=500.0,
@@ -108,6 +112,7 @@ class LunarSimParams(Params):
     mode: str
     step_timeout: float
     wait_for_first_command: bool
+    start_subscribers: int
     real_time_factor: float
     joint_command_timeout: float
     imu_rate: float
@@ -233,9 +238,15 @@ class LunarSim(RoverNode[LunarSimParams]):
         if self._timed_out:
             self._timed_out = False
         stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        if self.params.snapshot.mode == 'lockstep' and not self._answered and self._answers_tick(stamp_ns):
+        if (self.params.snapshot.mode == 'lockstep' and not self._answered and self._answers_tick(stamp_ns)
+                and self._may_start()):
             self._answered = True
             self.step()
+
+    def _may_start(self) -> bool:
+        """Past tick 0, or every expected ground_truth subscriber matched (`start_subscribers`)."""
+        need = self.params.snapshot.start_subscribers
+        return self.tick > 0 or need == 0 or self._gt_pub.get_subscription_count() >= need
 
     def _answers_tick(self, stamp_ns: int) -> bool:
         """Does a command stamped `stamp_ns` answer the current tick?
@@ -271,9 +282,9 @@ class LunarSim(RoverNode[LunarSimParams]):
         p = self.params.snapshot
         now = time.monotonic()
         waited = now - self._published_at
-        if self.commands_received == 0 and p.wait_for_first_command:
+        if self.tick == 0 and p.wait_for_first_command and (self.commands_received == 0 or not self._may_start()):
             if now - self._said_at >= min(REPEAT_PERIOD_S, p.step_timeout):
-                self._publish_tick(repeat=True)  # nobody answering yet: say tick 0 again
+                self._publish_tick(repeat=True)  # nobody answering (or listening) yet: say tick 0 again
             return
         if waited < p.step_timeout:
             if self._repeat_unanswered and now - self._said_at >= REPEAT_PERIOD_S:

@@ -388,3 +388,40 @@ def test_on_the_intra_process_bus_a_tick_is_not_said_again(lockstep_sim, monkeyp
     sim._said_at -= sim_node.REPEAT_PERIOD_S
     sim._watch_lockstep()
     assert said == [] and sim.tick == 1
+
+
+def test_tick_zero_waits_for_the_expected_ground_truth_subscribers():
+    """`start_subscribers`: a recorder that starts after the chain must not miss the first ticks
+    (under load a process-per-node logger came up 4.3 s of drive late and its track began there)."""
+    import time
+
+    import rclpy
+    from rclpy.parameter import Parameter
+
+    from rover_sim.sim_node import REPEAT_PERIOD_S, LunarSim
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    sim = LunarSim(context=context, parameter_overrides=[Parameter('world', value='flat'),
+                                                         Parameter('start_subscribers', value=1)])
+    recorder = rclpy.create_node('late_recorder', context=context)
+    try:
+        said = []
+        publish = sim._gt_pub.publish
+        sim._gt_pub.publish = lambda msg: (said.append(stamp_s(msg.header.stamp)), publish(msg))
+        sim._on_commands(_commands(0.0))  # the chain answers, but nobody records yet
+        assert sim.tick == 0
+        sim._said_at -= REPEAT_PERIOD_S
+        sim._watch_lockstep()
+        assert said == [0.0] and sim.tick == 0  # tick 0 said again, not stepped
+        recorder.create_subscription(Odometry, 'ground_truth', lambda _msg: None, qos.STATE)
+        deadline = time.monotonic() + 30.0
+        while sim._gt_pub.get_subscription_count() < 1:
+            assert time.monotonic() < deadline, 'the recorder never matched'
+            time.sleep(0.05)
+        sim._on_commands(_commands(0.0))  # the chain's answer to that repeat
+        assert sim.tick == 1 and sim.missed_steps == 0
+    finally:
+        recorder.destroy_node()
+        sim.destroy_node()
+        rclpy.try_shutdown(context=context)
