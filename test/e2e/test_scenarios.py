@@ -37,14 +37,19 @@ def _scenario(tmp_path: Path, name: str, commands: list[dict[str, float]]) -> st
     return str(path)
 
 
+def _track_start(out: Path) -> float:
+    """Simulated time (s) of the first row of a run's track.csv."""
+    with (out / 'track.csv').open() as track:
+        next(track)
+        return float(next(track).split(',')[0])
+
+
 def _assert_common(drive, forbidden_events=GUARD_EVENTS) -> None:
     assert drive.code == 0, drive.output[-3000:]
     for name in RUN_FILES:
         assert (drive.out / name).exists(), f'{name} missing from the run folder'
     assert any((drive.out / 'bag').glob('*.mcap'))
-    with (drive.out / 'track.csv').open() as track:
-        next(track)
-        first_t = float(next(track).split(',')[0])
+    first_t = _track_start(drive.out)
     assert first_t == 0.0, f'the track begins at {first_t} s: the recorder missed the start of the drive'
     s = drive.summary
     assert s['max_speed_mps'] <= CAP * CAP_TOLERANCE, f'1 s average speed {s["max_speed_mps"]} above the cap'
@@ -223,6 +228,4 @@ def test_a_slow_starting_logger_process_misses_nothing(tmp_path):
     finally:
         proc.stop()
     assert code == 0, proc.output()[-3000:]
-    with (out / 'track.csv').open() as track:
-        next(track)
-        assert float(next(track).split(',')[0]) == 0.0, 'the track does not begin at the start of the drive'
+    assert _track_start(out) == 0.0, 'the track does not begin at the start of the drive'
