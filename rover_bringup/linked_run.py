@@ -208,7 +208,10 @@ def run_linked_processes(cfg: RunConfig, profile: LinkProfile, ground_domain: in
                 argv = graph.ros_args(spec, cfg.params_files, {'use_sim_time': True}) + ['--log-level', level]
                 children.start(spec.name, [sys.executable, '-m', 'rover_nav.link.executor_node', *argv])
             else:
-                children.start_node(spec, cfg.params_files, cfg.overrides(spec), level)
+                overrides = cfg.overrides(spec)
+                if spec is graph.SIMULATOR:  # tick 0 waits for the plan executor, the logger and this monitor
+                    overrides['start_subscribers'] = 3
+                children.start_node(spec, cfg.params_files, overrides, level)
         with _domain(ground_domain):
             children.start_node(graph.OPERATOR, cfg.params_files,
                                 {**cfg.overrides(graph.OPERATOR), 'tick_topic': 'clock'}, level)

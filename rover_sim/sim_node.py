@@ -20,7 +20,9 @@ Lockstep protocol (mode `lockstep`, the default):
    with the last command anyway (the command watchdog below still applies). Before the first
    command ever arrives (`wait_for_first_command`), it instead re-publishes tick 0, so a chain
    that starts slowly sees the same history as one that starts fast (determinism); with
-   `start_subscribers` also until that many ground_truth subscribers matched. Over DDS it
+   `start_subscribers` also until that many ground_truth subscribers matched, and tick 0 has been
+   said twice since (a subscriber's own side of a DDS match can complete after the simulator's:
+   ticks it is sent before then are lost to it, seen as a track that began at 0.2 s). Over DDS it
    also re-publishes any tick unanswered for REPEAT_PERIOD_S (a lost sample costs 0.5 s, not a
    missed step); not on an intra-process bus, which loses nothing.
 Free mode (`free`): a wall-clock timer steps one tick every 1 / (control_rate * real_time_factor) s.
@@ -179,6 +181,7 @@ class LunarSim(RoverNode[LunarSimParams]):
         self._zero_stamp_waiting = False  # a command stamped 0 came while waiting for tick k > 0
         self._unstamped_stack = False  # commands stamped 0 answer every tick (see _answers_tick)
         self._published_at = self._said_at = time.monotonic()  # first and latest publication of the tick
+        self._said_to_all = 0  # publications of tick 0 made with every expected ground_truth subscriber matched
         self._wall_start = time.monotonic()
         self._next_diag = 0.0
         self.after_step: Any = None  # optional callable after every tick (a viewer's sync)
@@ -244,9 +247,16 @@ class LunarSim(RoverNode[LunarSimParams]):
             self.step()
 
     def _may_start(self) -> bool:
-        """Past tick 0, or every expected ground_truth subscriber matched (`start_subscribers`)."""
-        need = self.params.snapshot.start_subscribers
-        return self.tick > 0 or need == 0 or self._gt_pub.get_subscription_count() >= need
+        """Past tick 0, or tick 0 said twice to every expected ground_truth subscriber (`start_subscribers`).
+
+        The match count is the simulator's side of the DDS match; the subscriber's side can follow
+        later, and a volatile reader does not get what was published before it. The second saying,
+        REPEAT_PERIOD_S after the first, is the margin for that.
+        """
+        return self.tick > 0 or self.params.snapshot.start_subscribers == 0 or self._said_to_all >= 2
+
+    def _all_subscribed(self) -> bool:
+        return bool(self._gt_pub.get_subscription_count() >= self.params.snapshot.start_subscribers)
 
     def _answers_tick(self, stamp_ns: int) -> bool:
         """Does a command stamped `stamp_ns` answer the current tick?
@@ -363,6 +373,8 @@ class LunarSim(RoverNode[LunarSimParams]):
         for cloud in self._cloud_msgs:
             self._cloud_pub.publish(cloud)
         self._said_at = time.monotonic()
+        if self.tick == 0 and self.params.snapshot.start_subscribers:
+            self._said_to_all = self._said_to_all + 1 if self._all_subscribed() else 0
         if not repeat or self.tick == 0:  # a tick's answer is awaited from its first publication on
             self._answered = False
             self._zero_stamp_waiting = False

@@ -115,6 +115,8 @@ def test_same_seed_same_drive_and_the_processes_variant_runs(run_drive, tmp_path
     assert procs.code == 0, procs.output[-3000:]
     assert procs.summary['link']['uplink']['delivered'] > 0 and procs.summary['distance_m'] > 0.5
     assert (procs.out / 'logs' / 'earth_link.log').exists()
+    with (procs.out / 'track.csv').open() as track:  # tick 0 waited for the logger's process
+        assert [next(track), next(track)][1].startswith('0.000,'), 'the track misses the start of the drive'
 
 
 def test_a_plan_into_a_rock_is_stopped_by_the_obstacle_guard(run_drive, tmp_path):

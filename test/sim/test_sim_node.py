@@ -419,7 +419,13 @@ def test_tick_zero_waits_for_the_expected_ground_truth_subscribers():
         while sim._gt_pub.get_subscription_count() < 1:
             assert time.monotonic() < deadline, 'the recorder never matched'
             time.sleep(0.05)
-        sim._on_commands(_commands(0.0))  # the chain's answer to that repeat
+        sim._on_commands(_commands(0.0))  # an answer before tick 0 was said to the recorder
+        assert sim.tick == 0
+        for sayings in (1, 2):  # the recorder's side of the match may lag: tick 0 is said to it twice
+            sim._said_at -= REPEAT_PERIOD_S
+            sim._watch_lockstep()
+            assert said[-1] == 0.0 and sim._said_to_all == sayings and sim.tick == 0
+            sim._on_commands(_commands(0.0))  # the chain's answer to that repeat
         assert sim.tick == 1 and sim.missed_steps == 0
     finally:
         recorder.destroy_node()
