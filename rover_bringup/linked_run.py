@@ -60,7 +60,7 @@ def run_linked_in_process(cfg: RunConfig, profile: LinkProfile, ground_domain: i
     from rover_bringup.monitor import MonitorNode
     from rover_nav.link.link_node import LinkBridge
     from rover_nav.runtime.intra_process import attach_bus
-    from rover_nav.runtime.spinning import shutting_down, spin_composed, spin_slice
+    from rover_nav.runtime.spinning import run_shutdown_hooks, shutting_down, spin_composed, spin_slice
 
     previous_switch = sys.getswitchinterval()
     sys.setswitchinterval(0.0005)
@@ -107,15 +107,9 @@ def run_linked_in_process(cfg: RunConfig, profile: LinkProfile, ground_domain: i
     except KeyboardInterrupt:
         pass
     finally:
-        with shutting_down('rover run'):
-            for node, _ in nodes:
-                hook = getattr(node, 'on_shutdown', None)
-                if hook is not None:
-                    try:
-                        hook()
-                    except Exception as exc:
-                        print(f'rover run: {node.get_name()} shutdown hook failed: {exc}', file=sys.stderr)
-            if bridge is not None:
+        run_shutdown_hooks('rover run', [node for node, _ in nodes])
+        if bridge is not None:
+            with shutting_down('rover run'):
                 add_link_summary(cfg, bridge.link.summary())
         for node, executor in [*nodes, (monitor, rover_exec)]:
             executor.remove_node(node)

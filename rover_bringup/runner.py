@@ -230,7 +230,7 @@ def run_in_process(cfg: RunConfig) -> int:
 
     from rover_bringup.monitor import MonitorNode
     from rover_nav.runtime.intra_process import attach_bus
-    from rover_nav.runtime.spinning import shutting_down, spin_composed, spin_slice
+    from rover_nav.runtime.spinning import run_shutdown_hooks, spin_composed, spin_slice
 
     # Other threads (the track logger's writer, rclpy's executor threads) take the GIL whenever this
     # thread releases it (mj_step, every rclpy call); with the default 5 ms switch interval this
@@ -269,15 +269,8 @@ def run_in_process(cfg: RunConfig) -> int:
     except KeyboardInterrupt:
         pass  # a user's Ctrl-C is a normal stop: the outputs are still finalised below
     finally:
-        with shutting_down('rover run'):
-            for node in nodes:  # simulator and operator first, logger last: it writes the summary
-                hook = getattr(node, 'on_shutdown', None)
-                if hook is not None:
-                    try:
-                        hook()
-                    except Exception as exc:  # one failing hook must not cost the others (the logger's summary)
-                        print(f'rover run: {node.get_name()} shutdown hook failed: {exc}', file=sys.stderr)
-                        hooks_failed.append(node.get_name())
+        # simulator and operator first, logger last: it writes the summary
+        hooks_failed += run_shutdown_hooks('rover run', nodes)
         if bus is not None and bus.callback_errors:
             counts = ', '.join(f'{topic}: {n}' for topic, n in sorted(bus.callback_errors.items()))
             print(f'rover run: node callbacks raised on the intra-process bus (those messages were dropped): '

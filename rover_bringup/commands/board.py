@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from rover_description.paths import data_file
     from rover_nav.hardware.devices import Emulation
     from rover_nav.runtime.params import ConfigError
-    from rover_nav.runtime.spinning import shutting_down, spin_slice, use_python_signal_handlers
+    from rover_nav.runtime.spinning import run_shutdown_hooks, spin_slice, use_python_signal_handlers
 
     files = [str(p) for p in (args.params or [data_file('config', 'rover.yaml'), data_file('config', 'hardware.yaml')])]
     gamepad = str(data_file('config', f'gamepads/{args.gamepad}.yaml')) if args.teleop == 'joystick' else None
@@ -116,14 +116,7 @@ def run(args: argparse.Namespace) -> int:
         print(f'configuration error: {exc}', file=sys.stderr)
         code = 2
     finally:
-        with shutting_down('rover board'):
-            for node in nodes:  # hardware driver first: the motors stop before anything else goes
-                hook = getattr(node, 'on_shutdown', None)
-                if hook is not None:
-                    try:
-                        hook()
-                    except Exception as exc:  # one failing hook must not skip the motor stop of the others
-                        print(f'{node.get_name()}: shutdown hook failed: {exc}', file=sys.stderr)
+        run_shutdown_hooks('rover board', nodes)  # hardware driver first: the motors stop before anything else
         for node in nodes:
             executor.remove_node(node)
             node.destroy_node()

@@ -30,7 +30,7 @@ def run_node(factory: Callable[[], Any], argv: Sequence[str] | None = None,
 
     from rover_nav.runtime.spinning import (
         flush_publishers,
-        shutting_down,
+        run_shutdown_hooks,
         spin_keeping_context,
         use_python_signal_handlers,
     )
@@ -49,13 +49,6 @@ def run_node(factory: Callable[[], Any], argv: Sequence[str] | None = None,
         return EXIT_CONFIG
     finally:
         if node is not None:
-            shutdown_hook = getattr(node, 'on_shutdown', None)
-            if shutdown_hook is not None:
-                with shutting_down(node.get_name()):
-                    try:
-                        shutdown_hook()
-                        flush_publishers(node)
-                    except Exception as exc:  # never let a failing hook turn a clean stop into a traceback
-                        print(f'{node.get_name()}: shutdown hook failed: {exc}', file=sys.stderr)
+            run_shutdown_hooks(node.get_name(), [node], after_each=flush_publishers)
             node.destroy_node()
         try_shutdown()

@@ -15,7 +15,7 @@ rclpy's C++ code (which calls back into Python to build messages) it would surfa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 import contextlib
 import signal
 import sys
@@ -169,3 +169,26 @@ def shutting_down(who: str) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def run_shutdown_hooks(who: str, nodes: Iterable[Any], after_each: Callable[[Any], None] | None = None) -> list[str]:
+    """Every node's `on_shutdown`, in order and to the end, inside `shutting_down(who)`.
+
+    A hook that raises is reported and the hooks after it still run (the motor stop of the other
+    nodes, the logger's summary); `after_each(node)` (publisher flushing) follows each hook.
+    Returns the names of the nodes whose hook failed.
+    """
+    failed: list[str] = []
+    with shutting_down(who):
+        for node in nodes:
+            hook = getattr(node, 'on_shutdown', None)
+            if hook is None:
+                continue
+            try:
+                hook()
+                if after_each is not None:
+                    after_each(node)
+            except Exception as exc:  # never let a failing hook turn a clean stop into a traceback
+                print(f'{who}: shutdown hook of {node.get_name()} failed: {exc}', file=sys.stderr)
+                failed.append(node.get_name())
+    return failed

@@ -105,3 +105,40 @@ def test_run_node_finishes_the_hook_when_a_second_sigint_arrives_in_it(tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert done.read_text() == 'yes'
     assert 'double_sigint: still stopping' in proc.stderr
+
+
+class _HookNode:
+    def __init__(self, name: str, calls: list[str], fail: BaseException | None = None) -> None:
+        self.name, self.calls, self.fail = name, calls, fail
+
+    def get_name(self) -> str:
+        return self.name
+
+    def on_shutdown(self) -> None:
+        self.calls.append(self.name)
+        if self.fail is not None:
+            raise self.fail
+
+
+def test_shutdown_hooks_all_run_in_order_and_failures_are_named(python_handlers, capsys):
+    """One helper for run_node, rover run and rover board: a hook that raises costs none of the others."""
+    calls: list[str] = []
+    flushed: list[str] = []
+    nodes = [_HookNode('driver', calls), _HookNode('sim', calls, OSError('disk full')), object(),
+             _HookNode('logger', calls)]
+    failed = spinning.run_shutdown_hooks('rover run', nodes, after_each=lambda n: flushed.append(n.get_name()))
+    assert calls == ['driver', 'sim', 'logger'] and failed == ['sim']
+    assert flushed == ['driver', 'logger']  # after each hook that finished
+    assert 'rover run: shutdown hook of sim failed: disk full' in capsys.readouterr().err
+
+
+def test_a_second_sigint_inside_a_hook_does_not_skip_the_later_hooks(python_handlers, capsys):
+    calls: list[str] = []
+
+    class Interrupted(_HookNode):
+        def on_shutdown(self) -> None:
+            super().on_shutdown()
+            signal.raise_signal(signal.SIGINT)
+
+    assert spinning.run_shutdown_hooks('rover board', [Interrupted('driver', calls), _HookNode('logger', calls)]) == []
+    assert calls == ['driver', 'logger'] and 'still stopping' in capsys.readouterr().err
