@@ -31,11 +31,12 @@ import numpy as np
 from rover_description.geometry import load_geometry
 from rover_sim.materials import METAL, REGOLITH, contact_friction, distance_to_cells
 from rover_sim.ruts import RutPress, fade_near
+from rover_sim.scrub import patch_length, scrub_moment
 from rover_sim.sensors import HeightfieldScanner, ImuModel, ImuSample, quat_from_matrix, ray_directions
 from rover_sim.soils import load_soil
 from rover_sim.terrain import Rect, Terrain, WorldConfig, build_terrain, lander_surfaces, save_terrain
 from rover_sim.terramechanics import Soil, TractionTable, WheelSoilParams
-from rover_sim.world_model import RUT_ROOM_M, build_world, write_heights
+from rover_sim.world_model import RUT_ROOM_M, TREAD_TORSION, build_world, write_heights
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,10 @@ class GroundTruth:
 # its hub spun back at 10 rad/s, its speed servo answered with 1450 N m and the wheel left at 6 m/s: the
 # rover reared up at a 0.15 m step. The lock is a joint equality, solved together with the contacts.
 RIGID_SLIP_DAMPING = 1.0
+#: Below this yaw rate (rad/s) a wheel rolls straight for the scrub (R > 11 m at top speed: < 1/11 of a 1 m arc)
+SCRUB_MIN_YAW_RATE = 0.005
+#: Steering commands (rad) below this on every corner wheel are driving straight (no scrub)
+SCRUB_MIN_STEER = 0.01
 # s: the lag with which a wheel's rut follows its (slip-dependent) sinkage (see `Simulation._press_ruts`)
 RUT_DIG_TIME = 2.0
 # Slip sinkage (see `Simulation._dig`): the fraction of a slipping wheel's grouser pockets' soil carried out
@@ -213,6 +218,8 @@ class Simulation:
         self.soil = config.soil if config.soil is not None else load_soil(terrain.soil)
         weight = self.geometry.mass * terrain.gravity
         self.traction = TractionTable.cached(self.soil, wheel, max_load=max(weight, 1.0), gravity=terrain.gravity)
+        self._wheel_width = wheel.width
+        self._scrub = np.zeros(6)  # N m: the soil's moment against each wheel's yaw (`_turning_scrub`)
         seeds = np.random.SeedSequence(config.seed).spawn(2)
         self.imu = ImuModel(terrain.gravity, config.imu_accel_noise, config.imu_gyro_noise,
                             config.imu_orientation_noise, np.random.default_rng(seeds[0]))
@@ -326,6 +333,11 @@ class Simulation:
         return np.array(self._slip)
 
     @property
+    def scrub(self) -> np.ndarray:
+        """The soil's moment against each wheel's yaw (N m; 0 rolling straight or on rock/metal)."""
+        return self._scrub.copy()
+
+    @property
     def sinkage(self) -> np.ndarray:
         """Bekker sinkage per wheel (m; 0 on rigid ground)."""
         return np.array(self._sinkage)
@@ -418,6 +430,7 @@ class Simulation:
         if any(rigid):
             damping = [RIGID_SLIP_DAMPING if r else v for r, v in zip(rigid, damping, strict=True)]
         m.dof_damping[self._slip_dof] = damping
+        self._turning_scrub(loads, sinkage, rigid)
         self._grip_rigid(rigid)
         m.tendon_damping[self._roll_tendon] = rolling
         self._sinkage = sinkage
@@ -450,6 +463,45 @@ class Simulation:
         ref = d.act[self._steer_act_adr].tolist()
         d.ctrl[self._steer_act] = [min(max((c - r) / dt, -v), v) for c, r, v in
                                    zip(self.steer_cmd.tolist(), ref, self._max_steer_list, strict=True)]
+
+    def _turning_scrub(self, loads: list[float], sinkage: list[float], rigid: list[bool]) -> None:
+        """Torsional contact friction of each tread on regolith from the scrub of its patch (`rover_sim.scrub`).
+
+        MuJoCo's torsional friction (condim 4) caps the moment about the contact normal at mu_t N; per
+        wheel mu_t = M(R) / N, with R the radius of the arc the wheel rolls on now (horizontal hub speed
+        over its yaw rate), so it resists a turn as the soil would. Only while a turn is commanded (any
+        steering angle): a straight drive keeps condim 3 and is exactly what it was, also when a stalled
+        rover's chassis jitters in yaw (the slope tests' digging wheels). On rock or metal: condim 3 too.
+        """
+        m, d, lay = self.model, self.data, self.layout
+        if not np.any(np.abs(self.steer_cmd) > SCRUB_MIN_STEER):  # driving straight: the plain contact
+            if self._scrub.any():
+                self._scrub = np.zeros(6)
+                m.geom_condim[lay.tread_geom] = 3
+                m.geom_friction[lay.tread_geom, 1] = TREAD_TORSION
+            return
+        body = lay.tread_body
+        omega = d.cvel[body, :3]
+        # velocity of each tread's centre from the com-based cvel (MuJoCo's spatial transform)
+        lin = d.cvel[body, 3:] + np.cross(omega, d.xpos[body] - d.subtree_com[m.body_rootid[body]])
+        axle = d.xmat[body].reshape(-1, 3, 3)[:, :, 1]
+        normal = np.array([0.0, 0.0, 1.0]) - axle[:, 2:3] * axle  # vertical, made perpendicular to the axle
+        normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-9)
+        yaw_rate = np.abs(np.einsum('ij,ij->i', omega, normal))
+        speed = np.linalg.norm(lin - np.einsum('ij,ij->i', lin, normal)[:, None] * normal, axis=1)
+        turning = (yaw_rate > SCRUB_MIN_YAW_RATE) & ~np.asarray(rigid)
+        scrub = np.zeros(6)
+        if turning.any():
+            with np.errstate(divide='ignore'):
+                radius = np.where(turning, speed / yaw_rate, np.inf)
+            soil = self.soil
+            scrub = scrub_moment(radius, np.asarray(loads), patch_length(lay.wheel_radius, np.asarray(sinkage)),
+                                 self._wheel_width, soil.cohesion, soil.friction_deg, soil.shear_k)
+        self._scrub = scrub
+        load = np.maximum(np.asarray(loads), 1e-6)
+        torsion = np.where(turning & (np.asarray(loads) > 0.0), scrub / load, 0.0)
+        m.geom_condim[lay.tread_geom] = np.where(torsion > 0.0, 4, 3)
+        m.geom_friction[lay.tread_geom, 1] = np.where(torsion > 0.0, torsion, TREAD_TORSION)
 
     def _wheel_materials(self) -> list[bool]:
         """Per wheel: is it on rigid ground (rock or metal)? Sets each tread's contact friction to match.

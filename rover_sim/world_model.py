@@ -47,6 +47,8 @@ SLIP_ARMATURE = 0.01  # kg m^2 on the slip hinge: keeps an unloaded tread well c
 # the simulator sets each tread's friction to the material's (rover_sim.materials); the heightfield's own
 # friction is 0, so the tread's wins MuJoCo's max
 TREAD_FRICTION = SOIL_CONTACT_FRICTION
+#: Torsional friction (m) of a tread's contact while it rolls straight; turning, the scrub sets it (rover_sim.scrub).
+TREAD_TORSION = 0.005
 # The wheel servo gives full effort at this fraction of the wheel speed limit (kv = effort / (fraction *
 # limit): 133 N m s/rad for yutu2). The description's 0.02 (kv 1000) is so stiff against the hub's
 # inertia that MuJoCo's contact solve, which sees the servo's force at the start of each step while
@@ -161,7 +163,7 @@ def _add_treads(spec, wheel_radius: float) -> None:
                         armature=SLIP_ARMATURE, damping=1.0)
         tread.add_geom(name=f'wheel_{name}_tread_collision', type=mujoco.mjtGeom.mjGEOM_SPHERE,
                        size=[wheel_radius, 0, 0], contype=collider.contype or 2, conaffinity=1,
-                       condim=3, friction=[TREAD_FRICTION, 0.005, 0.0001], solref=list(collider.solref),
+                       condim=3, friction=[TREAD_FRICTION, TREAD_TORSION, 0.0001], solref=list(collider.solref),
                        solimp=list(collider.solimp), density=0.0, group=3, rgba=[0.9, 0.3, 0.3, 0.3])
         tread.add_site(name=f'wheel_{name}_load_site', type=mujoco.mjtGeom.mjGEOM_SPHERE,
                        size=[wheel_radius + 0.05, 0, 0], group=4)
