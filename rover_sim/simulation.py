@@ -122,7 +122,7 @@ RUT_DIG_TIME = 2.0
 # their loads 2.3x the front ones') dug in and the rover stalled (100 % slip against the model's 50 %).
 EXCAVATION_EFFICIENCY = 1.0
 DIG_SLIP = 0.8
-# MuJoCo noslip iterations while all six wheels are parked (see `Simulation._update_locks`)
+# MuJoCo noslip iterations while all six wheels are parked (see `Simulation._update_brakes`)
 PARKED_NOSLIP_ITERATIONS = 10
 
 
@@ -431,11 +431,11 @@ class Simulation:
             damping = [RIGID_SLIP_DAMPING if r else v for r, v in zip(rigid, damping, strict=True)]
         m.dof_damping[self._slip_dof] = damping
         self._turning_scrub(loads, sinkage, rigid)
-        self._grip_rigid(rigid)
         m.tendon_damping[self._roll_tendon] = rolling
         self._sinkage = sinkage
         target = [0.0] * 6 if self.hold else self.wheel_cmd.tolist()
-        parked = self._update_locks(target, omega_hub, omega_tread)
+        parked = self._update_brakes(target, omega_hub, omega_tread)
+        self._grip_rigid(rigid)
         q = d.qpos[self._hub_qpos].tolist()
         gain = self.config.hold_gain
         refs, ctrl = self._wheel_ref, []
@@ -544,12 +544,13 @@ class Simulation:
             self._friction = friction
         return [m != REGOLITH for m in self._material]
 
-    def _update_locks(self, target: list[float], omega_hub: list[float], omega_tread: list[float]) -> list[bool]:
+    def _update_brakes(self, target: list[float], omega_hub: list[float], omega_tread: list[float]) -> list[bool]:
         """Park a wheel commanded to 0 once hub and tread have stopped; release it on any rate command.
 
-        Geared rover motors do not back-drive: a parked wheel is locked (hub and tread) where it
-        stopped, so it holds on a slope and the six wheels never fight over a few milliradians of
-        position error. Soil failure under a parked rover is not modelled. Returns the parked mask.
+        Geared rover motors do not back-drive: a parked wheel's hub is braked where it stopped (and
+        its tread locked to the hub, by `_grip_rigid`, which owns that lock), so it holds on a slope
+        and the six wheels never fight over a few milliradians of position error. Soil failure under
+        a parked rover is not modelled. Returns the parked mask.
         """
         m, d, lay = self.model, self.data, self.layout
         dt = self._soil_dt
@@ -560,19 +561,13 @@ class Simulation:
             zero[k] = zero[k] + dt if target[k] == 0.0 else 0.0
             if active[k]:
                 if target[k] != 0.0:
-                    if not self._on_rigid[k]:  # on rock or metal the tread stays locked to the hub
-                        d.eq_active[lay.lock_eq[k]] = 0
                     d.eq_active[lay.brake_eq[k]] = 0
                     active[k] = 0
-            # lock only after the suspension has settled on its dampers (a lock taken while braking
+            # brake only after the suspension has settled on its dampers (a brake taken while stopping
             # would freeze the bogies mid-swing)
             elif zero[k] >= delay and abs(omega_hub[k]) < 0.02 and abs(omega_tread[k]) < 0.02:
-                lock, brake = lay.lock_eq[k], lay.brake_eq[k]
-                if not d.eq_active[lock]:
-                    m.eq_data[lock, 0] = d.qpos[lay.slip_qpos[k]]
-                m.eq_data[brake, 0] = d.qpos[lay.hub_qpos[k]]
-                d.eq_active[lock] = 1
-                d.eq_active[brake] = 1
+                m.eq_data[lay.brake_eq[k], 0] = d.qpos[lay.hub_qpos[k]]
+                d.eq_active[lay.brake_eq[k]] = 1
                 active[k] = 1
         # A parked rover stands on static friction. MuJoCo's friction is a soft constraint without a
         # position term: under a steady sideways load (a slope) locked wheels creep over the ground
