@@ -26,6 +26,7 @@ from rover_bringup import graph
 from rover_bringup.child_process import die_with_parent
 from rover_bringup.scenario import Scenario, load_scenario
 from rover_description.paths import PACKAGE, data_file
+from rover_nav.runtime.node_main import STACK_DUMP_SIGNAL
 from rover_nav.runtime.params import ConfigError
 
 STALL_TIMEOUT_S = 60.0  # wall seconds without /clock progress before the run is declared stuck
@@ -314,7 +315,8 @@ class ProcessGraph:
     """Child processes of one drive, each in its own process group, with a log file each.
 
     `stop()` sends SIGINT (every node's normal exit: the drive publishes zero, the logger writes
-    its summary), waits, and SIGKILLs what is left; it returns every exit code.
+    its summary), waits, and SIGKILLs what is left, after asking it for its threads' stacks (SIGUSR1,
+    into its log: why it did not stop); it returns every exit code.
     """
 
     def __init__(self, logs: Path) -> None:
@@ -347,6 +349,12 @@ class ProcessGraph:
             try:
                 codes[name] = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                print(f'rover run: {name} did not stop within {grace_s:g} s of SIGINT; its stack is in its log, '
+                      'then it is killed', file=sys.stderr)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, STACK_DUMP_SIGNAL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=2.0)  # time to write the stacks (or to finish stopping after all)
                 _signal_group(proc.pid, signal.SIGKILL)
                 codes[name] = proc.wait()
             log.close()

@@ -11,6 +11,8 @@ hook's last messages are flushed (acknowledged by reliable subscribers) before t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import faulthandler
+import signal
 import sys
 from typing import Any
 
@@ -18,6 +20,9 @@ from rover_nav.runtime.params import ConfigError
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
+#: `kill -USR1` prints every thread's Python stack to stderr (the node's log): what a node that does
+#: not stop is doing. `rover run --processes` sends it before it SIGKILLs a node that ignored SIGINT.
+STACK_DUMP_SIGNAL = signal.SIGUSR1
 
 
 def run_node(factory: Callable[[], Any], argv: Sequence[str] | None = None,
@@ -37,6 +42,7 @@ def run_node(factory: Callable[[], Any], argv: Sequence[str] | None = None,
 
     rclpy.init(args=list(sys.argv if argv is None else argv), signal_handler_options=SignalHandlerOptions.NO)
     use_python_signal_handlers()
+    faulthandler.register(STACK_DUMP_SIGNAL, all_threads=True)
     node = None
     try:
         node = factory()

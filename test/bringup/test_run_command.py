@@ -105,3 +105,26 @@ def test_stopping_children_that_already_exited_is_no_error(tmp_path):
     finally:
         proc.poll = real_poll
     assert codes == {name: 0}
+
+
+def test_a_child_that_ignores_sigint_leaves_its_stack_in_its_log_before_it_is_killed(tmp_path, capfd):
+    """A process-per-node drive under load once ended with `drive_controller: -9` and an empty log:
+    nobody could tell what it was doing. stop() now asks for the stacks (SIGUSR1, as run_node sets up)."""
+    from helpers.processes import wait_until
+
+    from rover_bringup.runner import ProcessGraph
+
+    graph = ProcessGraph(tmp_path / 'logs')
+    graph.start('stuck', [sys.executable, '-c',
+                          'import faulthandler, signal, time\n'
+                          'signal.signal(signal.SIGINT, signal.SIG_IGN)\n'
+                          'faulthandler.register(signal.SIGUSR1, all_threads=True)\n'
+                          'print("ready", flush=True)\n'
+                          'def waiting_for_something_that_never_comes():\n'
+                          '    time.sleep(120)\n'
+                          'waiting_for_something_that_never_comes()\n'])
+    log = tmp_path / 'logs' / 'stuck.log'
+    wait_until(lambda: 'ready' in log.read_text(), 60.0, what='the child up')
+    assert graph.stop(grace_s=0.5) == {'stuck': -9}
+    assert 'waiting_for_something_that_never_comes' in log.read_text()
+    assert 'stuck did not stop within 0.5 s of SIGINT' in capfd.readouterr().err
