@@ -23,7 +23,7 @@ import pytest
 
 from rover_nav.tracklog import bag as bagmod
 
-pytestmark = [pytest.mark.e2e, pytest.mark.ros]
+pytestmark = [pytest.mark.e2e, pytest.mark.ros, pytest.mark.timeout(1200)]  # hang guards: long drives, loaded machines
 
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytestmark = [pytest.mark.e2e, pytest.mark.ros]
+pytestmark = [pytest.mark.e2e, pytest.mark.ros, pytest.mark.timeout(1200)]  # hang guards: long drives, loaded machines
 
 CAP = 0.0559
 FOOT, LENGTH, SLOPE = -4.0, 3.0, 20.0  # ramp foot x, horizontal length (m), degrees

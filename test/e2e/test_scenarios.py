@@ -22,7 +22,7 @@ from rover_description.geometry import load_geometry
 from rover_description.paths import data_file
 from rover_nav.tracklog import bag as bagmod
 
-pytestmark = [pytest.mark.e2e, pytest.mark.ros]
+pytestmark = [pytest.mark.e2e, pytest.mark.ros, pytest.mark.timeout(1200)]  # hang guards: long drives, loaded machines
 
 CAP = 0.0559  # m/s, ROVER_SPEC section 4
 CAP_TOLERANCE = 1.05  # the "0.0559 m/s + 5 %" on the 1 s moving average of ground truth
