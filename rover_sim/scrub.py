@@ -66,7 +66,7 @@ def scrub_moment(turn_radius: np.ndarray, load: np.ndarray, length: np.ndarray, 
         # shear stress per unit displacement direction; R -> 0 (inv_r -> inf) mobilises it fully
         mobilised = np.where(np.isinf(inv_r), 1.0, -np.expm1(-norm0 * inv_r / shear_k))
         arm = np.where(norm0 > 0.0, (x * jy0 - y * jx0) / norm0, 0.0)
-    cell_area = length[..., None, None] * width / (_GRID * _GRID)
-    moment = np.abs((arm * mobilised).sum(axis=(-2, -1)) * cell_area[..., 0, 0]) * tau_max
+    cell_area = length * width / (_GRID * _GRID)
+    moment = np.abs((arm * mobilised).sum(axis=(-2, -1)) * cell_area) * tau_max
     return np.where(w > 0.0, moment, 0.0)
 

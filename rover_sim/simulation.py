@@ -435,7 +435,7 @@ class Simulation:
         self._sinkage = sinkage
         target = [0.0] * 6 if self.hold else self.wheel_cmd.tolist()
         parked = self._update_brakes(target, omega_hub, omega_tread)
-        self._grip_rigid(rigid)
+        self._grip_rigid(rigid, parked)
         q = d.qpos[self._hub_qpos].tolist()
         gain = self.config.hold_gain
         refs, ctrl = self._wheel_ref, []
@@ -473,13 +473,18 @@ class Simulation:
         steering angle): a straight drive keeps condim 3 and is exactly what it was, also when a stalled
         rover's chassis jitters in yaw (the slope tests' digging wheels). On rock or metal: condim 3 too.
         """
+        steering = bool(np.any(np.abs(self.steer_cmd) > SCRUB_MIN_STEER))
+        scrub = self._patch_scrub(loads, sinkage, rigid) if steering else np.zeros(6)
+        if scrub.any() or self._scrub.any():  # the contact changes only while turning and right after
+            m, lay = self.model, self.layout
+            torsion = scrub / np.maximum(np.asarray(loads), 1e-6)  # scrub is 0 wherever the load is
+            m.geom_condim[lay.tread_geom] = np.where(torsion > 0.0, 4, 3)
+            m.geom_friction[lay.tread_geom, 1] = np.where(torsion > 0.0, torsion, TREAD_TORSION)
+        self._scrub = scrub
+
+    def _patch_scrub(self, loads: list[float], sinkage: list[float], rigid: list[bool]) -> np.ndarray:
+        """Each tread's scrub moment (N m) on the arc it rolls on now; 0 yawing slower than SCRUB_MIN_YAW_RATE."""
         m, d, lay = self.model, self.data, self.layout
-        if not np.any(np.abs(self.steer_cmd) > SCRUB_MIN_STEER):  # driving straight: the plain contact
-            if self._scrub.any():
-                self._scrub = np.zeros(6)
-                m.geom_condim[lay.tread_geom] = 3
-                m.geom_friction[lay.tread_geom, 1] = TREAD_TORSION
-            return
         body = lay.tread_body
         omega = d.cvel[body, :3]
         # velocity of each tread's centre from the com-based cvel (MuJoCo's spatial transform)
@@ -490,18 +495,13 @@ class Simulation:
         yaw_rate = np.abs(np.einsum('ij,ij->i', omega, normal))
         speed = np.linalg.norm(lin - np.einsum('ij,ij->i', lin, normal)[:, None] * normal, axis=1)
         turning = (yaw_rate > SCRUB_MIN_YAW_RATE) & ~np.asarray(rigid)
-        scrub = np.zeros(6)
-        if turning.any():
-            with np.errstate(divide='ignore'):
-                radius = np.where(turning, speed / yaw_rate, np.inf)
-            soil = self.soil
-            scrub = scrub_moment(radius, np.asarray(loads), patch_length(lay.wheel_radius, np.asarray(sinkage)),
-                                 self._wheel_width, soil.cohesion, soil.friction_deg, soil.shear_k)
-        self._scrub = scrub
-        load = np.maximum(np.asarray(loads), 1e-6)
-        torsion = np.where(turning & (np.asarray(loads) > 0.0), scrub / load, 0.0)
-        m.geom_condim[lay.tread_geom] = np.where(torsion > 0.0, 4, 3)
-        m.geom_friction[lay.tread_geom, 1] = np.where(torsion > 0.0, torsion, TREAD_TORSION)
+        if not turning.any():
+            return np.zeros(6)
+        with np.errstate(divide='ignore'):
+            radius = np.where(turning, speed / yaw_rate, np.inf)
+        soil = self.soil
+        return scrub_moment(radius, np.asarray(loads), patch_length(lay.wheel_radius, np.asarray(sinkage)),
+                            self._wheel_width, soil.cohesion, soil.friction_deg, soil.shear_k)
 
     def _wheel_materials(self) -> list[bool]:
         """Per wheel: is it on rigid ground (rock or metal)? Sets each tread's contact friction to match.
@@ -577,7 +577,7 @@ class Simulation:
         m.opt.noslip_iterations = PARKED_NOSLIP_ITERATIONS if all(active) else 0
         return [bool(a) for a in active]
 
-    def _grip_rigid(self, rigid: list[bool]) -> None:
+    def _grip_rigid(self, rigid: list[bool], parked: list[bool]) -> None:
         """Lock each tread to its hub while its wheel is on rock or metal, release it on regolith (unless parked).
 
         On rigid ground nothing shears under the rim: the soil-slip hinge has no business there. The lock is a
@@ -585,7 +585,6 @@ class Simulation:
         """
         m, d, lay = self.model, self.data, self.layout
         locked = d.eq_active[self._lock_eq].tolist()
-        parked = d.eq_active[self._brake_eq].tolist()
         for k in range(6):
             want = rigid[k] or parked[k]
             if want and not locked[k]:
