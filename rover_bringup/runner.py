@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from typing import Any
 
@@ -29,6 +30,7 @@ from rover_description.paths import PACKAGE, data_file
 from rover_nav.runtime.node_main import STACK_DUMP_SIGNAL
 from rover_nav.runtime.params import ConfigError
 
+MAX_STACK_BYTES = 16_000  # of a stuck node's stack dump shown on stderr (the whole dump stays in its log)
 STALL_TIMEOUT_S = 60.0  # wall seconds without /clock progress before the run is declared stuck
 
 
@@ -349,17 +351,32 @@ class ProcessGraph:
             try:
                 codes[name] = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                print(f'rover run: {name} did not stop within {grace_s:g} s of SIGINT; its stack is in its log, '
-                      'then it is killed', file=sys.stderr)
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, STACK_DUMP_SIGNAL)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=2.0)  # time to write the stacks (or to finish stopping after all)
-                _signal_group(proc.pid, signal.SIGKILL)
-                codes[name] = proc.wait()
+                codes[name] = self._dump_and_kill(name, proc, grace_s)
             log.close()
             _signal_group(proc.pid, signal.SIGKILL)  # what the node left in its group (a writer child)
         return codes
+
+    def _dump_and_kill(self, name: str, proc: subprocess.Popen, grace_s: float) -> int:
+        """A node that ignored SIGINT: ask for its threads' stacks (into its log), show them, SIGKILL it.
+
+        Shown on stderr too: a test run on a CI machine keeps the output, not the logs."""
+        path = self.logs / f'{name}.log'
+        before = path.stat().st_size
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, STACK_DUMP_SIGNAL)
+        try:
+            code = proc.wait(timeout=2.0)  # time to write the stacks (or to finish stopping after all)
+            verdict = f'it exited ({code}) after all'
+        except subprocess.TimeoutExpired:
+            _signal_group(proc.pid, signal.SIGKILL)
+            code = proc.wait()
+            verdict = 'it is killed'
+        with open(path, 'rb') as stream:
+            stream.seek(before)
+            stacks = stream.read(MAX_STACK_BYTES).decode(errors='replace').rstrip()
+        print(f'rover run: {name} did not stop within {grace_s:g} s of SIGINT; {verdict}. Its threads were in:\n'
+              + textwrap.indent(stacks or '(no stack written)', '    '), file=sys.stderr)
+        return code
 
 
 def _signal_group(pgid: int, sig: int) -> None:
