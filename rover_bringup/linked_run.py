@@ -33,6 +33,7 @@ from rover_bringup.runner import (
     _load_class,
     _parameters,
     _private_context,
+    failed_children,
 )
 from rover_nav.link.profile import LinkProfile
 
@@ -224,7 +225,7 @@ def run_linked_processes(cfg: RunConfig, profile: LinkProfile, ground_domain: in
             add_link_summary(cfg, json.loads(link_stats.read_text()))
         except (OSError, json.JSONDecodeError) as exc:
             print(f'rover run: no link statistics from the link process: {exc}', file=sys.stderr)
-    bad = {name: code for name, code in codes.items() if code != 0}
+    bad = failed_children(codes)
     if bad:
         print(f'rover run: processes exited with errors: {bad} (logs in {children.logs})', file=sys.stderr)
         return 1

@@ -27,7 +27,7 @@ from rover_bringup import graph
 from rover_bringup.child_process import die_with_parent
 from rover_bringup.scenario import Scenario, load_scenario
 from rover_description.paths import PACKAGE, data_file
-from rover_nav.runtime.node_main import STACK_DUMP_SIGNAL
+from rover_nav.runtime.node_main import STACK_DUMP_SIGNAL, TEARDOWN_BUDGET_S, TEARDOWN_HUNG
 from rover_nav.runtime.params import ConfigError
 
 MAX_STACK_BYTES = 16_000  # of a stuck node's stack dump shown on stderr (the whole dump stays in its log)
@@ -352,6 +352,12 @@ class ProcessGraph:
                 codes[name] = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 codes[name] = self._dump_and_kill(name, proc, grace_s)
+            if codes[name] == TEARDOWN_HUNG:
+                print(f'rover run: {name} stopped (its shutdown hook ran) but its DDS teardown hung, so its '
+                      f'watchdog ended it after {TEARDOWN_BUDGET_S} s (a Fast DDS shutdown deadlock, '
+                      'eProsima/Fast-DDS#6502). Its threads were in:\n'
+                      + textwrap.indent(self._log_tail(name, MAX_STACK_BYTES) or '(no stack written)', '    '),
+                      file=sys.stderr)
             log.close()
             _signal_group(proc.pid, signal.SIGKILL)  # what the node left in its group (a writer child)
         return codes
@@ -360,8 +366,7 @@ class ProcessGraph:
         """A node that ignored SIGINT: ask for its threads' stacks (into its log), show them, SIGKILL it.
 
         Shown on stderr too: a test run on a CI machine keeps the output, not the logs."""
-        path = self.logs / f'{name}.log'
-        before = path.stat().st_size
+        before = (self.logs / f'{name}.log').stat().st_size
         with contextlib.suppress(ProcessLookupError):
             os.kill(proc.pid, STACK_DUMP_SIGNAL)
         try:
@@ -371,12 +376,25 @@ class ProcessGraph:
             _signal_group(proc.pid, signal.SIGKILL)
             code = proc.wait()
             verdict = 'it is killed'
-        with open(path, 'rb') as stream:
-            stream.seek(before)
-            stacks = stream.read(MAX_STACK_BYTES).decode(errors='replace').rstrip()
+        stacks = self._log_tail(name, MAX_STACK_BYTES, start=before)
         print(f'rover run: {name} did not stop within {grace_s:g} s of SIGINT; {verdict}. Its threads were in:\n'
               + textwrap.indent(stacks or '(no stack written)', '    '), file=sys.stderr)
         return code
+
+
+    def _log_tail(self, name: str, limit: int, start: int | None = None) -> str:
+        """Up to `limit` bytes of a child's log: from `start`, or its end."""
+        with open(self.logs / f'{name}.log', 'rb') as stream:
+            stream.seek(0, os.SEEK_END)
+            end = stream.tell()
+            stream.seek(max(0, end - limit) if start is None else start)
+            return stream.read(limit).decode(errors='replace').rstrip()
+
+
+def failed_children(codes: dict[str, int], tolerated: tuple[int, ...] = ()) -> dict[str, int]:
+    """The children whose exit code is an error. `TEARDOWN_HUNG` is not: such a node did its work
+    (ProcessGraph.stop says what happened); `tolerated` adds codes a caller expects."""
+    return {name: code for name, code in codes.items() if code not in (0, TEARDOWN_HUNG, *tolerated)}
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -420,7 +438,7 @@ def run_processes(cfg: RunConfig) -> int:
         executor.shutdown()
         monitor.destroy_node()
         rclpy.try_shutdown(context=context)
-    bad = {name: code for name, code in codes.items() if code != 0}
+    bad = failed_children(codes)
     if bad:
         print(f'rover run: processes exited with errors: {bad} (logs in {children.logs})', file=sys.stderr)
         return 1

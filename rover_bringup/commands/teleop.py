@@ -279,7 +279,7 @@ def run(args: argparse.Namespace) -> int:
         holder.close()
     codes = children.stop()
     # -SIGINT: a node still starting up when you pressed Ctrl-C (no handler yet): stopped as asked
-    bad = {name: code for name, code in codes.items() if code not in (0, -signal.SIGINT)}
+    bad = runner.failed_children(codes, tolerated=(-signal.SIGINT,))
     if bad:
         print(f'rover teleop: processes exited with errors: {bad} (logs in {children.logs})', file=sys.stderr)
     if link is not None:

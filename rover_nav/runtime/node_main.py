@@ -6,6 +6,9 @@ offending key in the message, and always runs the node's `on_shutdown()` (publis
 motors) before destroying it. rclpy's own signal handlers are replaced (see `spinning`): they
 would invalidate the context before the shutdown hook could publish its zero command; and the
 hook's last messages are flushed (acknowledged by reliable subscribers) before the node goes.
+
+The DDS teardown after the hook (destroying the node, shutting the context down, the library's
+exit) runs under a watchdog: see `TEARDOWN_BUDGET_S`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,14 @@ EXIT_CONFIG = 2
 #: `kill -USR1` prints every thread's Python stack to stderr (the node's log): what a node that does
 #: not stop is doing. `rover run --processes` sends it before it SIGKILLs a node that ignored SIGINT.
 STACK_DUMP_SIGNAL = signal.SIGUSR1
+#: Wall seconds the DDS teardown gets once the shutdown hook has run (the zero command acknowledged,
+#: recordings closed). Fast DDS can deadlock in it when peers leave at the same moment (a reader's
+#: unmatching waits for the event thread, which waits for a mutex the first thread holds:
+#: eProsima/Fast-DDS#6502), holding the GIL, so no Python code can end it: the kernel does. An alarm
+#: dumps every thread's stack into the log and SIGALRM's default action ends the process.
+TEARDOWN_BUDGET_S = 10
+#: The exit code of a node ended by that watchdog: its work was done, its DDS goodbye was not.
+TEARDOWN_HUNG = -signal.SIGALRM
 
 
 def run_node(factory: Callable[[], Any], argv: Sequence[str] | None = None,
@@ -56,5 +67,18 @@ def run_node(factory: Callable[[], Any], argv: Sequence[str] | None = None,
     finally:
         if node is not None:
             run_shutdown_hooks(node.get_name(), [node], after_each=flush_publishers)
+        end_if_teardown_hangs(TEARDOWN_BUDGET_S)
+        if node is not None:
             node.destroy_node()
         try_shutdown()
+
+
+def end_if_teardown_hangs(budget_s: int) -> None:
+    """Arm the teardown watchdog: after `budget_s` the stacks go to stderr and SIGALRM ends the process.
+
+    Never disarmed: it covers the interpreter's exit too (the DDS library's static destructors).
+    A process that ends in time never sees it. Only for a process that is about to exit.
+    """
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # faulthandler chains to this: terminate
+    faulthandler.register(signal.SIGALRM, all_threads=True, chain=True)
+    signal.alarm(budget_s)

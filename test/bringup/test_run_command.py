@@ -130,3 +130,31 @@ def test_a_child_that_ignores_sigint_leaves_its_stack_in_its_log_before_it_is_ki
     err = capfd.readouterr().err
     assert 'stuck did not stop within 0.5 s of SIGINT; it is killed' in err
     assert 'waiting_for_something_that_never_comes' in err  # a CI run keeps stderr, not the logs
+
+
+def test_a_node_ended_by_its_teardown_watchdog_is_reported_with_its_stack_but_fails_nothing(tmp_path, capfd):
+    """Its shutdown hook ran (zero command, recording) and only the DDS goodbye hung: `rover run`
+    shows the stack and carries on; any other non-zero code is still an error."""
+    from helpers.processes import wait_until
+
+    from rover_bringup.runner import ProcessGraph, failed_children
+    from rover_nav.runtime.node_main import TEARDOWN_HUNG
+
+    graph = ProcessGraph(tmp_path / 'logs')
+    graph.start('watchdogged', [sys.executable, '-c',
+                                'import os, signal, sys\n'
+                                'def on_sigint(*_):\n'
+                                '    print("  File node_main.py, line 1 in destroy_node", flush=True)\n'
+                                '    signal.signal(signal.SIGALRM, signal.SIG_DFL)\n'
+                                '    os.kill(os.getpid(), signal.SIGALRM)\n'
+                                'signal.signal(signal.SIGINT, on_sigint)\n'
+                                'print("ready", flush=True)\n'
+                                'signal.pause()\n'])
+    wait_until(lambda: 'ready' in (tmp_path / 'logs' / 'watchdogged.log').read_text(), 60.0, what='the child up')
+    codes = graph.stop(grace_s=30.0)
+    assert codes == {'watchdogged': TEARDOWN_HUNG}
+    assert failed_children(codes) == {}
+    assert failed_children({'a': TEARDOWN_HUNG, 'b': 1, 'c': -9, 'd': -2}, tolerated=(-2,)) == {'b': 1, 'c': -9}
+    err = capfd.readouterr().err
+    assert 'watchdogged stopped (its shutdown hook ran) but its DDS teardown hung' in err
+    assert 'in destroy_node' in err

@@ -142,3 +142,51 @@ def test_a_second_sigint_inside_a_hook_does_not_skip_the_later_hooks(python_hand
 
     assert spinning.run_shutdown_hooks('rover board', [Interrupted('driver', calls), _HookNode('logger', calls)]) == []
     assert calls == ['driver', 'logger'] and 'still stopping' in capsys.readouterr().err
+
+
+def test_a_teardown_that_hangs_holding_the_gil_is_ended_with_its_stacks_after_the_hook_ran(tmp_path):
+    """Fast DDS can deadlock while a node's entities are destroyed (peers leaving at the same moment),
+    holding the GIL: no Python timer can end that. Twice a node then outlived `rover run`'s 20 s grace
+    and was SIGKILLed, failing the run. run_node arms a kernel alarm once the hook has run."""
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    from rover_nav.runtime.node_main import TEARDOWN_HUNG
+
+    script = tmp_path / 'node.py'
+    done = tmp_path / 'hook_finished'
+    script.write_text(textwrap.dedent(f"""
+        import ctypes, os, signal
+        import rclpy
+        from rover_nav.runtime import node_main
+
+        node_main.TEARDOWN_BUDGET_S = 1
+
+        class Node:
+            def __init__(self):
+                self.node = rclpy.create_node('hung_teardown')
+                self.context = self.node.context
+                self.publishers = []
+            def get_name(self):
+                return 'hung_teardown'
+            def on_shutdown(self):
+                open({str(done)!r}, 'w').write('yes')
+            def destroy_node(self):
+                a_deadlocked_dds_teardown()
+
+        def a_deadlocked_dds_teardown():
+            ctypes.PyDLL(None).sleep(60)  # blocks in C with the GIL held, as the Fast DDS deadlock does
+
+        def spin(node):
+            os.kill(os.getpid(), signal.SIGINT)
+
+        raise SystemExit(node_main.run_node(Node, [], spin=spin))
+    """))
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == TEARDOWN_HUNG, proc.stderr
+    assert time.monotonic() - start < 30, 'ended by the watchdog, not by the 60 s sleep'
+    assert done.read_text() == 'yes'  # the hook (zero command, recording) ran before the watchdog was armed
+    assert 'a_deadlocked_dds_teardown' in proc.stderr  # the stacks, for whoever reads the log

@@ -31,6 +31,8 @@ from helpers.chain_probes import ChainProbe, check_bag_appears
 from helpers.launch_testing_support import post_shutdown_test, require_packages
 from helpers.probe import RosProbe
 
+from rover_nav.runtime.node_main import TEARDOWN_HUNG
+
 pytestmark = pytest.mark.skipif(
     launch_testing is None, reason='launch_testing is not installed (full ROS 2 tier only); the same probes run '
     'against `rover run --processes` in test/e2e')
@@ -83,4 +85,5 @@ class TestShutdown(unittest.TestCase):
         ours = [info for info in proc_info if any(p in info.process_name for p in OUR_PROCESSES)]
         self.assertTrue(ours, 'none of our nodes was started')
         for info in ours:
-            self.assertEqual(info.returncode, 0, f'{info.process_name} exited with {info.returncode}')
+            # TEARDOWN_HUNG: its hook ran; its own watchdog ended a Fast DDS teardown deadlock
+            self.assertIn(info.returncode, (0, TEARDOWN_HUNG), f'{info.process_name} exited with {info.returncode}')

@@ -28,6 +28,8 @@ from helpers.chain_probes import check_teleop_publishes_zero_without_joy
 from helpers.launch_testing_support import post_shutdown_test
 from helpers.probe import RosProbe
 
+from rover_nav.runtime.node_main import TEARDOWN_HUNG
+
 pytestmark = pytest.mark.skipif(
     launch_testing is None, reason='launch_testing is not installed (full ROS 2 tier only); the same probe runs '
     'against the joy_teleop executable in test/e2e')
@@ -55,4 +57,5 @@ class TestTeleopWithoutPad(unittest.TestCase):
 class TestShutdown(unittest.TestCase):
 
     def test_exit_codes(self, proc_info):
-        launch_testing.asserts.assertExitCodes(proc_info)
+        # TEARDOWN_HUNG: stopped cleanly, ended by its own watchdog in a Fast DDS teardown deadlock
+        launch_testing.asserts.assertExitCodes(proc_info, allowable_exit_codes=[0, TEARDOWN_HUNG])
