@@ -19,4 +19,20 @@ def geometry_for(profile: str) -> Any:
     try:
         return load_geometry(profile)
     except Exception as exc:  # xacro, parse or lookup failures alike
+        if _interrupted(exc):
+            raise KeyboardInterrupt from exc
         raise ConfigError(f"parameter 'profile' = {profile!r}: cannot load the rover geometry: {exc}") from exc
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """A stop signal that a library turned into another error: xacro, interrupted inside the import
+    of its `except` clause's class, raises UnboundLocalError. Ctrl-C at a node's start then read as
+    "cannot load the rover geometry" with exit code 2 instead of a normal stop."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False

@@ -190,3 +190,29 @@ def test_a_teardown_that_hangs_holding_the_gil_is_ended_with_its_stacks_after_th
     assert time.monotonic() - start < 30, 'ended by the watchdog, not by the 60 s sleep'
     assert done.read_text() == 'yes'  # the hook (zero command, recording) ran before the watchdog was armed
     assert 'a_deadlocked_dds_teardown' in proc.stderr  # the stacks, for whoever reads the log
+
+
+def test_a_ctrl_c_that_xacro_turns_into_another_error_is_a_stop_not_a_configuration_error(monkeypatch):
+    """Seen: SIGINT while a node loaded its geometry exited 2 with "cannot load the rover geometry:
+    cannot access local variable 'ArgException'" (xacro's `except` clause names a class whose import
+    the signal interrupted)."""
+    from rover_description import geometry
+    from rover_nav.runtime.geometry_param import geometry_for
+    from rover_nav.runtime.params import ConfigError
+
+    def interrupted_import(_profile):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise UnboundLocalError("cannot access local variable 'ArgException'") from None
+
+    monkeypatch.setattr(geometry, 'load_geometry', interrupted_import)
+    with pytest.raises(KeyboardInterrupt):
+        geometry_for('yutu2')
+
+    def broken(_profile):
+        raise ValueError('no such profile')
+
+    monkeypatch.setattr(geometry, 'load_geometry', broken)
+    with pytest.raises(ConfigError, match="parameter 'profile'"):
+        geometry_for('nope')
