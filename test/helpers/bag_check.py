@@ -18,12 +18,13 @@ Three independent readers judge every bag the tests write:
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 import importlib
 from pathlib import Path
 from typing import Any
 
 from mcap.reader import make_reader
+import numpy as np
 import yaml
 
 HISTORY = {'system_default', 'keep_last', 'keep_all', 'unknown'}
@@ -131,6 +132,7 @@ def check_metadata(info: Any, where: str) -> list[str]:
     return errors
 
 
+@cache
 def _rclpy_class(type_name: str) -> Any:
     pkg, _, name = type_name.split('/')
     try:
@@ -158,16 +160,17 @@ def compare_cdr(data: bytes, msg: Any, type_name: str) -> tuple[str, int]:
     plus at most the XCDR padding to a multiple of 4 that DDS adds between processes.
     """
     zero, ones = _rosbags_bytes(msg, type_name, 0), _rosbags_bytes(msg, type_name, 0xFF)
-    data = bytes(data)
     if not len(zero) <= len(data) <= len(zero) + (-len(zero) % 4):
         return f'{len(data)} bytes stored, the message is {len(zero)} (+{-len(zero) % 4} alignment)', 0
-    garbage = sum(1 for b in data[len(zero):] if b)
-    for i, (z, o, d) in enumerate(zip(zero, ones, data, strict=False)):
-        if z == o:
-            if d != z:
-                return f'data byte {i} is {d:#04x}, rosbags writes {z:#04x}', garbage
-        elif d:
-            garbage += 1
+    z, o = np.frombuffer(zero, np.uint8), np.frombuffer(ones, np.uint8)
+    d = np.frombuffer(bytes(data), np.uint8)
+    written = z == o  # bytes rosbags writes; the others are alignment padding
+    head = d[:len(z)]
+    garbage = int(np.count_nonzero(d[len(z):])) + int(np.count_nonzero(head[~written]))
+    wrong = np.flatnonzero(written & (head != z))
+    if wrong.size:
+        i = int(wrong[0])
+        return f'data byte {i} is {int(d[i]):#04x}, rosbags writes {int(z[i]):#04x}', garbage
     return '', garbage
 
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import TwistStamped
-from helpers.bag_check import check_bag, check_message_bytes, jazzy_store
+from helpers.bag_check import check_bag, check_message_bytes, compare_cdr, jazzy_store
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nav_msgs.msg import Odometry
@@ -76,6 +76,24 @@ def test_rclpy_serialize_message_is_not_what_a_bag_may_hold():
     assert len(raw) > len(ours) + 3  # rosbags: "CDR message size mismatch"
     assert check_message_bytes(raw, 'sensor_msgs/msg/JointState')
     assert check_message_bytes(ours, 'sensor_msgs/msg/JointState', strict_padding=True) == []
+
+
+def test_compare_cdr_names_the_first_wrong_data_byte_and_counts_dirty_padding():
+    """The checker's byte comparison: data bytes must be rosbags' own, padding may hold anything."""
+    js = _messages()[0]
+    type_name = 'sensor_msgs/msg/JointState'
+    data = bytearray(cdr_encode.serialize(js))
+    msg = jazzy_store().deserialize_cdr(bytes(data), type_name)
+    assert compare_cdr(bytes(data), msg, type_name) == ('', 0)
+    # header 4 + stamp 8 + length 4 + "base_link\0" 10 = byte 26; 2 bytes align the name count to 4
+    padded = bytearray(data)
+    padded[26:28] = b'\xaa\xbb'
+    assert compare_cdr(bytes(padded), msg, type_name) == ('', 2)
+    flipped = bytearray(data)
+    flipped[len(data) - 1] ^= 0x40
+    error, _ = compare_cdr(bytes(flipped), msg, type_name)
+    assert error == f'data byte {len(data) - 1} is {flipped[-1]:#04x}, rosbags writes {data[-1]:#04x}'
+    assert compare_cdr(bytes(data) + b'\x00' * 4, msg, type_name)[0].startswith(f'{len(data) + 4} bytes stored')
 
 
 _NO_NUL = st.characters(blacklist_characters='\x00')  # ROS strings end at the first NUL (C strings)
