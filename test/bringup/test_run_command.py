@@ -107,24 +107,29 @@ def test_stopping_children_that_already_exited_is_no_error(tmp_path):
     assert codes == {name: 0}
 
 
-def test_a_child_that_ignores_sigint_leaves_its_stack_in_its_log_before_it_is_killed(tmp_path, capfd):
-    """A process-per-node drive under load once ended with `drive_controller: -9` and an empty log:
-    nobody could tell what it was doing. stop() now asks for the stacks (SIGUSR1, as run_node sets up)."""
+def _graph_with_child(tmp_path, name: str, setup: str, then: str):
+    """A ProcessGraph with one Python child: `setup`, a "ready" line in its log, then `then`."""
     from helpers.processes import wait_until
 
     from rover_bringup.runner import ProcessGraph
 
     graph = ProcessGraph(tmp_path / 'logs')
-    graph.start('stuck', [sys.executable, '-c',
-                          'import faulthandler, signal, time\n'
-                          'signal.signal(signal.SIGINT, signal.SIG_IGN)\n'
-                          'faulthandler.register(signal.SIGUSR1, all_threads=True)\n'
-                          'print("ready", flush=True)\n'
-                          'def waiting_for_something_that_never_comes():\n'
-                          '    time.sleep(120)\n'
-                          'waiting_for_something_that_never_comes()\n'])
+    graph.start(name, [sys.executable, '-c', f'{setup}print("ready", flush=True)\n{then}\n'])
+    wait_until(lambda: 'ready' in (tmp_path / 'logs' / f'{name}.log').read_text(), 60.0, what=f'{name} up')
+    return graph
+
+
+def test_a_child_that_ignores_sigint_leaves_its_stack_in_its_log_before_it_is_killed(tmp_path, capfd):
+    """A process-per-node drive under load once ended with `drive_controller: -9` and an empty log:
+    nobody could tell what it was doing. stop() now asks for the stacks (SIGUSR1, as run_node sets up)."""
+    graph = _graph_with_child(tmp_path, 'stuck',
+                              'import faulthandler, signal, time\n'
+                              'signal.signal(signal.SIGINT, signal.SIG_IGN)\n'
+                              'faulthandler.register(signal.SIGUSR1, all_threads=True)\n'
+                              'def waiting_for_something_that_never_comes():\n'
+                              '    time.sleep(120)\n',
+                              then='waiting_for_something_that_never_comes()')
     log = tmp_path / 'logs' / 'stuck.log'
-    wait_until(lambda: 'ready' in log.read_text(), 60.0, what='the child up')
     assert graph.stop(grace_s=0.5) == {'stuck': -9}
     assert 'waiting_for_something_that_never_comes' in log.read_text()
     err = capfd.readouterr().err
@@ -135,22 +140,17 @@ def test_a_child_that_ignores_sigint_leaves_its_stack_in_its_log_before_it_is_ki
 def test_a_node_ended_by_its_teardown_watchdog_is_reported_with_its_stack_but_fails_nothing(tmp_path, capfd):
     """Its shutdown hook ran (zero command, recording) and only the DDS goodbye hung: `rover run`
     shows the stack and carries on; any other non-zero code is still an error."""
-    from helpers.processes import wait_until
-
-    from rover_bringup.runner import ProcessGraph, failed_children
+    from rover_bringup.runner import failed_children
     from rover_nav.runtime.node_main import TEARDOWN_HUNG
 
-    graph = ProcessGraph(tmp_path / 'logs')
-    graph.start('watchdogged', [sys.executable, '-c',
-                                'import os, signal, sys\n'
-                                'def on_sigint(*_):\n'
-                                '    print("  File node_main.py, line 1 in destroy_node", flush=True)\n'
-                                '    signal.signal(signal.SIGALRM, signal.SIG_DFL)\n'
-                                '    os.kill(os.getpid(), signal.SIGALRM)\n'
-                                'signal.signal(signal.SIGINT, on_sigint)\n'
-                                'print("ready", flush=True)\n'
-                                'signal.pause()\n'])
-    wait_until(lambda: 'ready' in (tmp_path / 'logs' / 'watchdogged.log').read_text(), 60.0, what='the child up')
+    graph = _graph_with_child(tmp_path, 'watchdogged',
+                              'import os, signal\n'
+                              'def on_sigint(*_):\n'
+                              '    print("  File node_main.py, line 1 in destroy_node", flush=True)\n'
+                              '    signal.signal(signal.SIGALRM, signal.SIG_DFL)\n'
+                              '    os.kill(os.getpid(), signal.SIGALRM)\n'
+                              'signal.signal(signal.SIGINT, on_sigint)\n',
+                              then='signal.pause()')
     codes = graph.stop(grace_s=30.0)
     assert codes == {'watchdogged': TEARDOWN_HUNG}
     assert failed_children(codes) == {}

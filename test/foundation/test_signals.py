@@ -8,6 +8,7 @@ KeyboardInterrupt surfaced as a pybind11 RuntimeError and exit code 1 (seen at t
 from __future__ import annotations
 
 import signal
+from typing import Any
 
 import pytest
 
@@ -69,42 +70,49 @@ def test_a_second_stop_signal_during_the_shutdown_hooks_is_reported_not_raised(p
         signal.raise_signal(signal.SIGINT)
 
 
-def test_run_node_finishes_the_hook_when_a_second_sigint_arrives_in_it(tmp_path):
-    """The whole path of a node process: SIGINT stops it, a second one lands inside its shutdown hook."""
+def _node_process(tmp_path, hook: str, destroy: str, spin: str, prelude: str = '') -> Any:
+    """Run a run_node process of a minimal node: `hook` is its on_shutdown body, `destroy` its
+    destroy_node body, `spin` the spin function's body (with `node`); the hook writes `hook_finished`."""
     import subprocess
     import sys
     import textwrap
 
     script = tmp_path / 'node.py'
     done = tmp_path / 'hook_finished'
-    script.write_text(textwrap.dedent(f"""
-        import os, signal
+    script.write_text(textwrap.dedent("""
+        import ctypes, os, signal
         import rclpy
-        from rover_nav.runtime.node_main import run_node
-
+        from rover_nav.runtime import node_main
+        {prelude}
         class Node:
             def __init__(self):
-                self.node = rclpy.create_node('double_sigint')
+                self.node = rclpy.create_node('test_node')
                 self.context = self.node.context
                 self.publishers = []
             def get_name(self):
-                return 'double_sigint'
+                return 'test_node'
             def on_shutdown(self):
-                os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C, while the hook runs
-                open({str(done)!r}, 'w').write('yes')
+                {hook}
+                open({done!r}, 'w').write('yes')
             def destroy_node(self):
-                self.node.destroy_node()
+                {destroy}
 
         def spin(node):
-            os.kill(os.getpid(), signal.SIGINT)  # the first Ctrl-C
-            signal.pause()
+            {spin}
 
-        raise SystemExit(run_node(Node, [], spin=spin))
-    """))
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+        raise SystemExit(node_main.run_node(Node, [], spin=spin))
+    """).format(prelude=prelude, hook=hook, destroy=destroy, spin=spin, done=str(done)))
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+
+
+def test_run_node_finishes_the_hook_when_a_second_sigint_arrives_in_it(tmp_path):
+    """The whole path of a node process: SIGINT stops it, a second one lands inside its shutdown hook."""
+    proc = _node_process(tmp_path, hook='os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C, in the hook',
+                         destroy='self.node.destroy_node()',
+                         spin='os.kill(os.getpid(), signal.SIGINT); signal.pause()  # the first Ctrl-C')
     assert proc.returncode == 0, proc.stderr
-    assert done.read_text() == 'yes'
-    assert 'double_sigint: still stopping' in proc.stderr
+    assert (tmp_path / 'hook_finished').read_text() == 'yes'
+    assert 'test_node: still stopping' in proc.stderr
 
 
 class _HookNode:
@@ -148,47 +156,19 @@ def test_a_teardown_that_hangs_holding_the_gil_is_ended_with_its_stacks_after_th
     """Fast DDS can deadlock while a node's entities are destroyed (peers leaving at the same moment),
     holding the GIL: no Python timer can end that. Twice a node then outlived `rover run`'s 20 s grace
     and was SIGKILLed, failing the run. run_node arms a kernel alarm once the hook has run."""
-    import subprocess
-    import sys
-    import textwrap
     import time
 
     from rover_nav.runtime.node_main import TEARDOWN_HUNG
 
-    script = tmp_path / 'node.py'
-    done = tmp_path / 'hook_finished'
-    script.write_text(textwrap.dedent(f"""
-        import ctypes, os, signal
-        import rclpy
-        from rover_nav.runtime import node_main
-
-        node_main.TEARDOWN_BUDGET_S = 1
-
-        class Node:
-            def __init__(self):
-                self.node = rclpy.create_node('hung_teardown')
-                self.context = self.node.context
-                self.publishers = []
-            def get_name(self):
-                return 'hung_teardown'
-            def on_shutdown(self):
-                open({str(done)!r}, 'w').write('yes')
-            def destroy_node(self):
-                a_deadlocked_dds_teardown()
-
-        def a_deadlocked_dds_teardown():
-            ctypes.PyDLL(None).sleep(60)  # blocks in C with the GIL held, as the Fast DDS deadlock does
-
-        def spin(node):
-            os.kill(os.getpid(), signal.SIGINT)
-
-        raise SystemExit(node_main.run_node(Node, [], spin=spin))
-    """))
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    proc = _node_process(tmp_path, hook='pass', destroy='a_deadlocked_dds_teardown()',
+                         spin='os.kill(os.getpid(), signal.SIGINT)',
+                         prelude='node_main.TEARDOWN_BUDGET_S = 1\n'
+                                 'def a_deadlocked_dds_teardown():\n'
+                                 '    ctypes.PyDLL(None).sleep(60)  # in C, the GIL held, as in the deadlock\n')
     assert proc.returncode == TEARDOWN_HUNG, proc.stderr
     assert time.monotonic() - start < 30, 'ended by the watchdog, not by the 60 s sleep'
-    assert done.read_text() == 'yes'  # the hook (zero command, recording) ran before the watchdog was armed
+    assert (tmp_path / 'hook_finished').read_text() == 'yes'  # the hook ran before the watchdog was armed
     assert 'a_deadlocked_dds_teardown' in proc.stderr  # the stacks, for whoever reads the log
 
 
