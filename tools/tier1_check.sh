@@ -141,7 +141,8 @@ MARK_ARGS=()
 echo "tier1: selection: ${SELECTION[*]:-the whole suite}${MARK:+, -m '$MARK'}"
 COLLECT_OUT=$(cd "$PKG" && python -m pytest --collect-only -q -rs -p no:cacheprovider "${MARK_ARGS[@]}" "${SELECTION[@]}" 2>&1) \
     || { echo "$COLLECT_OUT" | tail -n 30; fail "pytest --collect-only failed"; }
-COLLECTED=$(echo "$COLLECT_OUT" | tail -n 1 | sed -nE 's#^([0-9]+)(/[0-9]+)? tests? collected.*#\1#p')  # N/M with -m
+# "N tests collected", N/M with -m; "=== ... ===" around it when PYTEST_ADDOPTS has -v (cancelling -q)
+COLLECTED=$(echo "$COLLECT_OUT" | tail -n 1 | sed -nE 's#^(=+ )?([0-9]+)(/[0-9]+)? tests? collected.*#\2#p')
 [ -n "$COLLECTED" ] || fail "pytest --collect-only found no tests"
 # a file skipped as a whole (launch_testing absent here) is one skipped test case in colcon's result
 FILE_SKIPS=$(echo "$COLLECT_OUT" | sed -nE 's/^SKIPPED \[([0-9]+)\].*/\1/p' | awk '{n += $1} END {print n + 0}')
