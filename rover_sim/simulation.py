@@ -261,6 +261,7 @@ class Simulation:
                                                                              lay.slip_dof))
         self._hub_qpos, self._roll_tendon, self._lock_eq, self._brake_eq = (
             _index(i) for i in (lay.hub_qpos, lay.roll_tendon, lay.lock_eq, lay.brake_eq))
+        self._steer_qpos, self._steer_dof = _index(lay.steer_qpos), _index(lay.steer_dof)
         self._wheel_act, self._steer_act, self._steer_act_adr = (_index(i) for i in (lay.wheel_act, lay.steer_act,
                                                                                      lay.steer_act_adr))
         self._tread_body = lay.tread_body
@@ -269,6 +270,10 @@ class Simulation:
         self._object_velocity, self._obj_site = self._mj.mj_objectVelocity, self._mj.mjtObj.mjOBJ_SITE
         self._wheel_limit_list = self._wheel_limit.tolist()
         self._max_steer_list = self.max_steer_rate.tolist()
+        # the integrating servo pushes kp (reference - angle) - kv rate: free, it turns at kp/kv times its lead
+        kp = self.model.actuator_gainprm[lay.steer_act, 0]
+        kv = -self.model.actuator_biasprm[lay.steer_act, 2]
+        self._steer_lead = (self.max_steer_rate * kv / kp).tolist()
         # which wheel a contact belongs to (by geom id), and each wheel's current material and contact friction
         self._geom_wheel = np.full(self.model.ngeom, -1, dtype=int)
         self._geom_wheel[lay.tread_geom] = np.arange(6)
@@ -459,10 +464,15 @@ class Simulation:
         self._last_target = target
         d.ctrl[self._wheel_act] = ctrl
         # the reference's rate for the next soil period: lands exactly on the command, never faster
-        # than max_steer_rate (MuJoCo integrates the ctrl exactly: reference += ctrl * dt each step)
+        # than max_steer_rate (MuJoCo integrates the ctrl exactly: reference += ctrl * dt each step), and
+        # never further ahead of the joint (where it will be at the period's end) than the lead at which
+        # the free servo turns at that rate (`_steer_lead`): a corner held back (a wheel pivoting in soil,
+        # `_turning_scrub`) catches up at the servo's rate, not faster (it swung at 1.06x once it came free)
         ref = d.act[self._steer_act_adr].tolist()
-        d.ctrl[self._steer_act] = [min(max((c - r) / dt, -v), v) for c, r, v in
-                                   zip(self.steer_cmd.tolist(), ref, self._max_steer_list, strict=True)]
+        joint = (d.qpos[self._steer_qpos] + d.qvel[self._steer_dof] * dt).tolist()
+        d.ctrl[self._steer_act] = [min(max((min(max(c, q - a), q + a) - r) / dt, -v), v) for c, r, q, a, v in
+                                   zip(self.steer_cmd.tolist(), ref, joint, self._steer_lead, self._max_steer_list,
+                                       strict=True)]
 
     def _turning_scrub(self, loads: list[float], sinkage: list[float], rigid: list[bool]) -> None:
         """Torsional contact friction of each tread on regolith from the scrub of its patch (`rover_sim.scrub`).

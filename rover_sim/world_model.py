@@ -93,6 +93,7 @@ class WorldLayout:
     steer_act: np.ndarray
     steer_act_adr: np.ndarray  # index into data.act: each steering servo's position reference (rad)
     steer_qpos: np.ndarray
+    steer_dof: np.ndarray
     joint_names: tuple[str, ...]
     joint_qpos: np.ndarray
     joint_dof: np.ndarray
@@ -304,7 +305,8 @@ def _layout(model, fine: HeightfieldMap, wheel_radius: float) -> WorldLayout:
         load_sensor_adr=np.array([sensor[f'wheel_{n}_load'] for n in WHEEL_NAMES]),
         wheel_act=np.array([aid(j) for j in WHEEL_JOINTS]), steer_act=np.array([aid(j) for j in STEER_JOINTS]),
         steer_act_adr=model.actuator_actadr[[aid(j) for j in STEER_JOINTS]].copy(),
-        steer_qpos=model.jnt_qposadr[steers].copy(), joint_names=JOINT_STATE_JOINTS,
+        steer_qpos=model.jnt_qposadr[steers].copy(), steer_dof=model.jnt_dofadr[steers].copy(),
+        joint_names=JOINT_STATE_JOINTS,
         joint_qpos=model.jnt_qposadr[reported].copy(), joint_dof=model.jnt_dofadr[reported].copy(),
         joint_act=np.array([aid(j) for j in JOINT_STATE_JOINTS]),
         imu_site=mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, 'imu'), gyro_adr=sensor['imu_gyro'],

@@ -73,13 +73,17 @@ STEER_NAMES = ('steer_fl_joint', 'steer_rl_joint', 'steer_fr_joint', 'steer_rr_j
 
 
 @pytest.mark.parametrize('sign', [1.0, -1.0])
-def test_a_45_degree_steering_step_swings_at_the_description_rate(flat_sim, sign):
+def test_a_45_degree_steering_step_swings_at_the_description_rate(sign):
     """A 45 deg step takes about angle / max_steer_rate of simulated time (URDF limit), not the torque limit's ~0.3 s.
 
     Judged on sim.time. The joint follows its slewed reference with a small servo lag; joint_states
-    report the joint's simulated angle, which passes through the intermediate angles.
+    report the joint's simulated angle, which passes through the intermediate angles. Pivoting in
+    place the wheels scrub the soil (up to ~4 N m); a corner held back by that once swung at 1.06x
+    the rate when it came free (the reference had run ahead). On its own simulator: with the module's
+    shared one the outcome depended on which tests a worker had run before.
     """
-    sim = flat_sim
+    sim = Simulation(build_terrain(load_world('flat')), SimConfig(seed=3))
+    sim.advance(0.2)
     from rover_description.geometry import load_geometry
 
     rate = load_geometry('yutu2').max_steer_rate
