@@ -381,7 +381,6 @@ class ProcessGraph:
               + textwrap.indent(stacks or '(no stack written)', '    '), file=sys.stderr)
         return code
 
-
     def _log_tail(self, name: str, limit: int, start: int | None = None) -> str:
         """Up to `limit` bytes of a child's log: from `start`, or its end."""
         with open(self.logs / f'{name}.log', 'rb') as stream:
