@@ -353,11 +353,9 @@ class ProcessGraph:
             except subprocess.TimeoutExpired:
                 codes[name] = self._dump_and_kill(name, proc, grace_s)
             if codes[name] == TEARDOWN_HUNG:
-                print(f'rover run: {name} stopped (its shutdown hook ran) but its DDS teardown hung, so its '
-                      f'watchdog ended it after {TEARDOWN_BUDGET_S} s (a Fast DDS shutdown deadlock, '
-                      'eProsima/Fast-DDS#6502). Its threads were in:\n'
-                      + textwrap.indent(self._log_tail(name, MAX_STACK_BYTES) or '(no stack written)', '    '),
-                      file=sys.stderr)
+                self._show_stacks(name, f'{name} stopped (its shutdown hook ran) but its DDS teardown hung, so '
+                                        f'its watchdog ended it after {TEARDOWN_BUDGET_S} s (a Fast DDS shutdown '
+                                        'deadlock, eProsima/Fast-DDS#6502)')
             log.close()
             _signal_group(proc.pid, signal.SIGKILL)  # what the node left in its group (a writer child)
         return codes
@@ -376,18 +374,19 @@ class ProcessGraph:
             _signal_group(proc.pid, signal.SIGKILL)
             code = proc.wait()
             verdict = 'it is killed'
-        stacks = self._log_tail(name, MAX_STACK_BYTES, start=before)
-        print(f'rover run: {name} did not stop within {grace_s:g} s of SIGINT; {verdict}. Its threads were in:\n'
-              + textwrap.indent(stacks or '(no stack written)', '    '), file=sys.stderr)
+        self._show_stacks(name, f'{name} did not stop within {grace_s:g} s of SIGINT; {verdict}', start=before)
         return code
 
-    def _log_tail(self, name: str, limit: int, start: int | None = None) -> str:
-        """Up to `limit` bytes of a child's log: from `start`, or its end."""
+    def _show_stacks(self, name: str, what: str, start: int | None = None) -> None:
+        """`what` happened to a child, and the stacks it wrote into its log (from `start`, or its last
+        MAX_STACK_BYTES) on stderr."""
         with open(self.logs / f'{name}.log', 'rb') as stream:
             stream.seek(0, os.SEEK_END)
             end = stream.tell()
-            stream.seek(max(0, end - limit) if start is None else start)
-            return stream.read(limit).decode(errors='replace').rstrip()
+            stream.seek(max(0, end - MAX_STACK_BYTES) if start is None else start)
+            stacks = stream.read(MAX_STACK_BYTES).decode(errors='replace').rstrip()
+        print(f'rover run: {what}. Its threads were in:\n' + textwrap.indent(stacks or '(no stack written)', '    '),
+              file=sys.stderr)
 
 
 def failed_children(codes: dict[str, int], tolerated: tuple[int, ...] = ()) -> dict[str, int]:
