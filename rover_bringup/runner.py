@@ -318,11 +318,13 @@ class ProcessGraph:
 
     `stop()` sends SIGINT (every node's normal exit: the drive publishes zero, the logger writes
     its summary), waits, and SIGKILLs what is left, after asking it for its threads' stacks (SIGUSR1,
-    into its log: why it did not stop); it returns every exit code.
+    into its log: why it did not stop); it returns every exit code. Its reports on stderr begin with
+    `command`, the one the user typed.
     """
 
-    def __init__(self, logs: Path) -> None:
+    def __init__(self, logs: Path, command: str = 'rover run') -> None:
         self.logs = logs
+        self.command = command
         self.logs.mkdir(parents=True, exist_ok=True)
         self.children: list[tuple[str, subprocess.Popen, Any]] = []
 
@@ -385,8 +387,8 @@ class ProcessGraph:
             end = stream.tell()
             stream.seek(max(0, end - MAX_STACK_BYTES) if start is None else start)
             stacks = stream.read(MAX_STACK_BYTES).decode(errors='replace').rstrip()
-        print(f'rover run: {what}. Its threads were in:\n' + textwrap.indent(stacks or '(no stack written)', '    '),
-              file=sys.stderr)
+        stacks = textwrap.indent(stacks or '(no stack written)', '    ')
+        print(f'{self.command}: {what}. Its threads were in:\n{stacks}', file=sys.stderr)
 
 
 def failed_children(codes: dict[str, int], tolerated: tuple[int, ...] = ()) -> dict[str, int]:

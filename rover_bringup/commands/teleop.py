@@ -242,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
     cfg.out.mkdir(parents=True, exist_ok=True)
     domain = private_domain()
     background, foreground = _teleop_argv(args, cfg.params_files)
-    children = runner.ProcessGraph(cfg.out / 'logs')
+    children = runner.ProcessGraph(cfg.out / 'logs', command='rover teleop')
     sim = [*runner.executable_argv('rover'), 'sim', '--world', cfg.world, '--mode', 'free', '--out', str(cfg.out)]
     if args.viewer:
         sim.append('--viewer')

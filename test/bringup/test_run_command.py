@@ -107,13 +107,13 @@ def test_stopping_children_that_already_exited_is_no_error(tmp_path):
     assert codes == {name: 0}
 
 
-def _graph_with_child(tmp_path, name: str, setup: str, then: str):
-    """A ProcessGraph with one Python child: `setup`, a "ready" line in its log, then `then`."""
+def _graph_with_child(tmp_path, name: str, setup: str, then: str, command: str = 'rover run'):
+    """A ProcessGraph of `command` with one Python child: `setup`, a "ready" line in its log, then `then`."""
     from helpers.processes import wait_until
 
     from rover_bringup.runner import ProcessGraph
 
-    graph = ProcessGraph(tmp_path / 'logs')
+    graph = ProcessGraph(tmp_path / 'logs', command=command)
     graph.start(name, [sys.executable, '-c', f'{setup}print("ready", flush=True)\n{then}\n'])
     wait_until(lambda: 'ready' in (tmp_path / 'logs' / f'{name}.log').read_text(), 60.0, what=f'{name} up')
     return graph
@@ -128,12 +128,12 @@ def test_a_child_that_ignores_sigint_leaves_its_stack_in_its_log_before_it_is_ki
                               'faulthandler.register(signal.SIGUSR1, all_threads=True)\n'
                               'def waiting_for_something_that_never_comes():\n'
                               '    time.sleep(120)\n',
-                              then='waiting_for_something_that_never_comes()')
+                              then='waiting_for_something_that_never_comes()', command='rover teleop')
     log = tmp_path / 'logs' / 'stuck.log'
     assert graph.stop(grace_s=0.5) == {'stuck': -9}
     assert 'waiting_for_something_that_never_comes' in log.read_text()
     err = capfd.readouterr().err
-    assert 'stuck did not stop within 0.5 s of SIGINT; it is killed' in err
+    assert 'rover teleop: stuck did not stop within 0.5 s of SIGINT; it is killed' in err  # the user's command
     assert 'waiting_for_something_that_never_comes' in err  # a CI run keeps stderr, not the logs
 
 
@@ -156,5 +156,5 @@ def test_a_node_ended_by_its_teardown_watchdog_is_reported_with_its_stack_but_fa
     assert failed_children(codes) == {}
     assert failed_children({'a': TEARDOWN_HUNG, 'b': 1, 'c': -9, 'd': -2}, tolerated=(-2,)) == {'b': 1, 'c': -9}
     err = capfd.readouterr().err
-    assert 'watchdogged stopped (its shutdown hook ran) but its DDS teardown hung' in err
+    assert 'rover run: watchdogged stopped (its shutdown hook ran) but its DDS teardown hung' in err
     assert 'in destroy_node' in err
