@@ -96,6 +96,20 @@ def test_compare_cdr_names_the_first_wrong_data_byte_and_counts_dirty_padding():
     assert compare_cdr(bytes(data) + b'\x00' * 4, msg, type_name)[0].startswith(f'{len(data) + 4} bytes stored')
 
 
+def test_message_check_takes_dirty_padding_only_when_not_strict_and_never_a_wrong_data_byte():
+    """check_message_bytes' shortcut (bytes equal to rosbags' own) must not hide what compare_cdr finds."""
+    type_name = 'sensor_msgs/msg/JointState'
+    data = cdr_encode.serialize(_messages()[0])
+    padded = bytearray(data)
+    padded[26:28] = b'\xaa\xbb'  # the name count's alignment padding (see above)
+    assert check_message_bytes(bytes(padded), type_name) == []
+    assert 'non-zero padding' in check_message_bytes(bytes(padded), type_name, strict_padding=True)[0]
+    # a bool stored as 2 reads as True, and rosbags (like DDS) writes True as 1: not canonical bytes
+    assert check_message_bytes(b'\x00\x01\x00\x00\x02', 'std_msgs/msg/Bool') == [
+        'std_msgs/msg/Bool: data byte 4 is 0x02, rosbags writes 0x01']
+    assert check_message_bytes(b'\x00\x01\x00\x00\x01', 'std_msgs/msg/Bool') == []
+
+
 _NO_NUL = st.characters(blacklist_characters='\x00')  # ROS strings end at the first NUL (C strings)
 
 
