@@ -27,6 +27,8 @@ CONSOLE_SCRIPTS = {
     'slope_guard': 'rover_nav.safety.slope_guard_node:main',
     'obstacle_guard': 'rover_nav.safety.obstacle_guard_node:main',
     'lunar_sim': 'rover_sim.sim_node:main',
+    'plan_executor': 'rover_nav.link.executor_node:main',
+    'earth_link': 'rover_nav.link.link_main:main',
 }
 
 

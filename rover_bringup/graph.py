@@ -58,6 +58,12 @@ LOGGER = NodeSpec('track_logger', 'track_logger', 'rover_nav.tracklog.logger_nod
                   uses_geometry=True)
 
 
+# Under the Earth-Moon link (`rover run --link`, `link.launch.py`): the rover's command source in the
+# operator's place, and the link itself, a process that holds a node in each of two ROS domains (no
+# node class of its own, no parameters: its command line configures it).
+PLAN_EXECUTOR = NodeSpec('plan_executor', 'plan_executor', 'rover_nav.link.executor_node:PlanExecutorNode')
+LINK_EXECUTABLE = 'earth_link'
+
 # Executables that are not part of a simulated drive's graph, for in-process use and the launch checks.
 OTHER_NODE_CLASSES = {
     'gz_joint_adapter': 'rover_bringup.gz_joint_adapter:GzJointAdapter',
@@ -69,7 +75,7 @@ OTHER_NODE_CLASSES = {
 
 def node_classes() -> dict[str, str]:
     """Executable -> 'module:Class' for every node executable of the package."""
-    specs = (SIMULATOR, OPERATOR, *CHAIN, *DRIVE, LOGGER)
+    specs = (SIMULATOR, OPERATOR, *CHAIN, *DRIVE, LOGGER, PLAN_EXECUTOR)
     return {**{s.executable: s.node_class for s in specs}, **OTHER_NODE_CLASSES}
 
 

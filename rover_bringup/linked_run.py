@@ -33,11 +33,12 @@ from rover_bringup.runner import (
     _load_class,
     _parameters,
     _private_context,
+    executable_argv,
     failed_children,
 )
 from rover_nav.link.profile import LinkProfile
 
-PLAN_EXECUTOR = graph.NodeSpec('plan_executor', 'plan_executor', 'rover_nav.link.executor_node:PlanExecutorNode')
+PLAN_EXECUTOR = graph.PLAN_EXECUTOR
 
 
 def rover_side() -> tuple[graph.NodeSpec, ...]:
@@ -195,13 +196,10 @@ def run_linked_processes(cfg: RunConfig, profile: LinkProfile, ground_domain: in
     failed = False
     codes: dict[str, int] = {}
     try:
-        children.start('earth_link', [sys.executable, '-m', 'rover_nav.link.link_main', '--profile',
-                                      profile.source or profile.name, '--ground-domain', str(ground_domain),
-                                      '--seed', str(cfg.seed or 0), '--summary', str(link_stats)])
+        _start_link(children, profile, ground_domain, link_stats, ['--seed', str(cfg.seed or 0)])
         for spec in rover_side():
             if spec is PLAN_EXECUTOR:
-                argv = graph.ros_args(spec, cfg.params_files, {'use_sim_time': True}) + ['--log-level', level]
-                children.start(spec.name, [sys.executable, '-m', 'rover_nav.link.executor_node', *argv])
+                children.start_node(spec, cfg.params_files, {'use_sim_time': True}, level)
             else:
                 overrides = cfg.overrides(spec)
                 if spec is graph.SIMULATOR:  # tick 0 waits for the plan executor, the logger and this monitor
@@ -237,12 +235,17 @@ def start_link_processes(children: Any, cfg: RunConfig, profile: LinkProfile, gr
     """Start the link process and the rover's plan executor (for `rover teleop --link`); returns
     where the link writes its statistics when it stops."""
     stats = cfg.out / 'logs' / 'link.json'
-    children.start('earth_link', [sys.executable, '-m', 'rover_nav.link.link_main', '--profile',
-                                  profile.source or profile.name, '--ground-domain', str(ground_domain),
-                                  '--summary', str(stats)])
-    argv = graph.ros_args(PLAN_EXECUTOR, cfg.params_files, {'use_sim_time': True}) + ['--log-level', level]
-    children.start(PLAN_EXECUTOR.name, [sys.executable, '-m', 'rover_nav.link.executor_node', *argv])
+    _start_link(children, profile, ground_domain, stats)
+    children.start_node(PLAN_EXECUTOR, cfg.params_files, {'use_sim_time': True}, level)
     return stats
+
+
+def _start_link(children: Any, profile: LinkProfile, ground_domain: int, stats: Path,
+                extra: list[str] | None = None) -> None:
+    """The link process (`earth_link`, the console script link.launch.py starts too)."""
+    children.start(graph.LINK_EXECUTABLE, [*executable_argv(graph.LINK_EXECUTABLE), '--profile',
+                                           profile.source or profile.name, '--ground-domain', str(ground_domain),
+                                           *(extra or []), '--summary', str(stats)])
 
 
 ground_domain_env = _domain  # children started inside run in the ground station's domain

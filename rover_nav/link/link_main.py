@@ -1,18 +1,50 @@
-"""The link as a process of its own: `python -m rover_nav.link.link_main --profile earth --ground-domain N`.
+"""The link as a process of its own: the console script `earth_link --profile earth --ground-domain N`.
 
 The rover's domain is this process's ROS_DOMAIN_ID; the ground station's is `--ground-domain`.
-One rclpy context per domain, one `LinkBridge` between them, both executors spun in turn. Used
-by `rover run --link --processes` and `rover teleop --link`, where every other node is a
-process of its own. SIGINT/SIGTERM end it cleanly (exit 0); with `--summary FILE` it writes the
-link statistics (the run summary's `link` entry) there as JSON on the way out.
+One rclpy context per domain, one `LinkBridge` between them, both executors spun in turn. Started
+by `rover run --link --processes`, `rover teleop --link` and `link.launch.py`, where every other
+node is a process of its own. It runs on the simulator's /clock (it moves messages when the clock
+ticks). SIGINT/SIGTERM end it cleanly (exit 0); with `--summary FILE` it writes the link statistics
+(the run summary's `link` entry) there as JSON on the way out. ROS arguments (`--ros-args ...`, as
+`ros2 launch` adds them) are ignored: the command line above is its whole configuration; any other
+unknown option exits 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 import sys
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line (link.launch.py's `arguments` are checked against it)."""
+    parser = argparse.ArgumentParser(prog='earth_link', description=__doc__.splitlines()[0])
+    parser.add_argument('--profile', default='earth', help='link profile name or YAML file')
+    parser.add_argument('--ground-domain', type=_domain_id, required=True,
+                        help="the ground station's ROS_DOMAIN_ID (not the rover's)")
+    parser.add_argument('--seed', type=int, default=0, help="the run's seed (with the profile's)")
+    parser.add_argument('--summary', default=None, help='write the link statistics here (JSON) at exit')
+    return parser
+
+
+def parse_command_line(argv: list[str]) -> argparse.Namespace:
+    """Our options, strictly (an unknown one exits 2), after dropping the ROS arguments launch adds."""
+    from rclpy.utilities import remove_ros_args
+
+    return parser().parse_args(remove_ros_args([parser().prog, *argv])[1:])
+
+
+def _domain_id(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 232:  # Fast DDS maps domain d to UDP port 7400 + 250 d: at most 232
+        raise argparse.ArgumentTypeError(f'{value} is not a ROS domain ID (0-232)')
+    if value == int(os.environ.get('ROS_DOMAIN_ID') or 0):
+        raise argparse.ArgumentTypeError(f"{value} is the rover's own domain (ROS_DOMAIN_ID): the ground "
+                                         'station needs another one, else the link would hear itself')
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,12 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     from rover_nav.runtime.params import ConfigError
     from rover_nav.runtime.spinning import spin_slice, use_python_signal_handlers
 
-    parser = argparse.ArgumentParser(prog='link_main', description=__doc__.splitlines()[0])
-    parser.add_argument('--profile', default='earth', help='link profile name or YAML file')
-    parser.add_argument('--ground-domain', type=int, required=True, help="the ground station's ROS_DOMAIN_ID")
-    parser.add_argument('--seed', type=int, default=0, help="the run's seed (with the profile's)")
-    parser.add_argument('--summary', default=None, help='write the link statistics here (JSON) at exit')
-    args, _ros = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    args = parse_command_line(sys.argv[1:] if argv is None else argv)
     try:
         profile = load_profile(args.profile)
     except ConfigError as exc:

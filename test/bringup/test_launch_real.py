@@ -1,9 +1,10 @@
 """Where the real `launch`/`launch_ros` are importable (the full ROS 2 tier), the launch stand-ins must
-agree with them: every launch file, with its defaults and with each value of each argument that has
-choices, is built and visited with the real classes and with `helpers.fake_launch`, and the nodes
-each would start (package, executable, name, namespace, parameter files, parameter values,
-remappings, arguments) must be the same. Skipped where launch is not installed (PyPI has no
-launch); no module-level skip, since launch_testing's hook imports this module too.
+agree with them: every launch file, with its defaults (plus its required arguments) and with each
+value of each argument that has choices, is built and visited with the real classes and with
+`helpers.fake_launch`, and the nodes each would start (package, executable, name, namespace,
+parameter files, parameter values, remappings, command-line arguments) must be the same. Skipped
+where launch is not installed (PyPI has no launch); no module-level skip, since launch_testing's
+hook imports this module too.
 
 The real visit does what launch's LaunchService does up to starting processes: it executes
 DeclareLaunchArgument, PushROSNamespace, environment actions and OpaqueFunction, evaluates every
@@ -21,13 +22,11 @@ from typing import Any
 
 from catkin_pkg.package import parse_package
 from helpers.fake_launch import load_launch_file
+from helpers.launch_files import LAUNCH_FILES, PACKAGE, REQUIRED_ARGUMENTS
 import pytest
 import yaml
 
-from rover_description.paths import REPO_ROOT, data_dir
-
-PACKAGE = 'rover_testbed'
-LAUNCH_FILES = sorted(data_dir('launch').glob('*.launch.py'))
+from rover_description.paths import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec('launch') is None or importlib.util.find_spec('launch_ros') is None,
@@ -85,12 +84,16 @@ def _real_visit(path: Path, arguments: dict[str, str]) -> tuple[list[dict[str, A
                     else:
                         files.append(str(argument))
                 namespace = entity.expanded_node_namespace
+                ros_arguments = entity._Node__ros_arguments
+                command_line = [text(a) for a in entity._Node__arguments or []] + (
+                    [] if ros_arguments is None else ['--ros-args', *(text(a) for a in ros_arguments)])
                 nodes.append({
                     'package': text(entity.node_package), 'executable': text(entity.node_executable),
                     'name': entity.node_name.rsplit('/', 1)[-1],
                     'namespace': '/' if namespace in (None, Node.UNSPECIFIED_NODE_NAMESPACE) else namespace,
                     'files': files, 'values': values,
                     'remappings': [tuple(r) for r in entity.expanded_remapping_rules or []],
+                    'arguments': command_line,
                 })
             elif isinstance(entity, IncludeLaunchDescription):  # resolved, not opened
                 source = entity.launch_description_source  # its unexpanded location (launch's private name)
@@ -118,7 +121,7 @@ def _fake_visit(path: Path, arguments: dict[str, str], shares: dict[str, str]) -
         nodes.append({
             'package': node['package'], 'executable': node['executable'], 'name': node['name'],
             'namespace': node['namespace'] or '/', 'files': files, 'values': values,
-            'remappings': list(node['remappings']),
+            'remappings': list(node['remappings']), 'arguments': node['arguments'],
         })
     return nodes, list(zip(summary.includes, summary.include_arguments, strict=True))
 
@@ -130,15 +133,17 @@ EXTRA_ARGUMENTS = {
                          {'device': '/dev/input/event3', 'device_name': 'X-Box 360', 'use_sim_time': 'true'}],
     'rover.launch.py': [{'teleop': 'joystick', 'gamepad': 'f710', 'obstacle_guard': 'true', 'namespace': 'r2'}],
     'sim.launch.py': [{'world': 'flat', 'headless': 'true', 'profile': 'hobby', 'log_dir': '/tmp/x'}],
+    'link.launch.py': [{'profile': 'ideal', 'seed': '3', 'ground_domain': '7'}],
 }
 
 
 def _argument_sets(path: Path, shares: dict[str, str]) -> list[dict[str, str]]:
-    summary = load_launch_file(path, shares)
+    required = REQUIRED_ARGUMENTS.get(path.name, {})
+    summary = load_launch_file(path, shares, required)
     sets = [{}, *EXTRA_ARGUMENTS.get(path.name, [])]
     for name, choices in summary.choices.items():
         sets += [{name: choice} for choice in choices or [] if choice != summary.arguments[name]]
-    return sets
+    return [{**required, **s} for s in sets]
 
 
 @pytest.mark.parametrize('path', LAUNCH_FILES, ids=lambda p: p.name)

@@ -18,14 +18,12 @@ from unittest import mock
 
 from catkin_pkg.package import parse_package
 from helpers.fake_launch import SHARE_PREFIX, LaunchSummary, load_launch_file
+from helpers.launch_files import LAUNCH_FILES, PACKAGE, REQUIRED_ARGUMENTS
 import pytest
 import yaml
 
 from rover_bringup import graph
 from rover_description.paths import REPO_ROOT, data_dir
-
-PACKAGE = 'rover_testbed'
-LAUNCH_FILES = sorted(data_dir('launch').glob('*.launch.py'))
 
 
 def _setup_kwargs() -> dict[str, Any]:
@@ -54,7 +52,7 @@ def share_tree(tmp_path_factory, setup_kwargs) -> Path:
 
 @pytest.fixture(scope='module')
 def summaries(share_tree) -> dict[str, LaunchSummary]:
-    return {p.name: load_launch_file(p, {PACKAGE: str(share_tree)}) for p in LAUNCH_FILES}
+    return {p.name: _load(share_tree, p.name) for p in LAUNCH_FILES}
 
 
 def _console_scripts(setup_kwargs) -> set[str]:
@@ -172,7 +170,7 @@ def test_parameters_are_declared_by_their_nodes(summaries, tmp_path, monkeypatch
     try:
         for launch_name, summary in summaries.items():
             for node in summary.nodes:
-                if node['package'] == PACKAGE:
+                if node['package'] == PACKAGE and node['executable'] != graph.LINK_EXECUTABLE:
                     declared |= _start_node(ctx, node, launch_name, shared_keys)
     finally:
         rclpy.try_shutdown(context=ctx)
@@ -188,16 +186,29 @@ def test_node_classes_live_in_their_console_script_modules(setup_kwargs):
 
 
 def _load(share_tree: Path, name: str, **arguments: str) -> LaunchSummary:
-    return load_launch_file(data_dir('launch') / name, {PACKAGE: str(share_tree)}, arguments)
+    """The launch file visited with `arguments`, on top of its required ones."""
+    return load_launch_file(data_dir('launch') / name, {PACKAGE: str(share_tree)},
+                            {**REQUIRED_ARGUMENTS.get(name, {}), **arguments})
 
 
 @pytest.mark.parametrize('path', LAUNCH_FILES, ids=lambda p: p.name)
-def test_every_choice_launches(path, summaries, share_tree):
+def test_required_arguments_are_exactly_those_without_a_default(path, summaries, share_tree):
+    """Launch refuses to start without a required argument; the tests give exactly those."""
+    required = REQUIRED_ARGUMENTS.get(path.name, {})
+    for name in required:
+        with pytest.raises(RuntimeError, match=f'Required launch argument "{name}"'):
+            load_launch_file(path, {PACKAGE: str(share_tree)},
+                             {k: v for k, v in required.items() if k != name})
+    assert set(required) <= set(summaries[path.name].arguments)
+
+
+def test_every_choice_launches(summaries, share_tree):
     """Each value of each argument with choices: the conditions evaluate (true/false only) and the
     substitutions resolve, as launch does when it visits the description."""
-    cases = [(name, c) for name, choices in summaries[path.name].choices.items() for c in choices or []]
-    assert cases
-    for argument, value in cases:
+    cases = [(path, name, c) for path in LAUNCH_FILES
+             for name, choices in summaries[path.name].choices.items() for c in choices or []]
+    assert {path.name for path, _, _ in cases} >= {'sim.launch.py', 'teleop.launch.py', 'rover.launch.py'}
+    for path, argument, value in cases:
         summary = _load(share_tree, path.name, **{argument: value})
         assert summary.arguments[argument] == value
         assert summary.launched, f'{path.name} {argument}:={value} starts nothing'
@@ -287,3 +298,23 @@ def test_sim_runs_one_rover_and_says_so(share_tree):
     (spawn,) = [n for n in summary.launched if n['executable'] == 'create']
     assert spawn['arguments'][:2] == ['-name', 'rover']
     assert all(n['namespace'] is None for n in summary.launched)
+
+
+def test_the_link_gets_its_command_line_and_nothing_it_would_ignore(share_tree, monkeypatch):
+    """earth_link holds a node in each of two domains and reads only its command line: a parameter
+    or remapping given to it would be silently ignored, so the launch file may give none; its
+    arguments must parse the way the process parses them."""
+    from rover_nav.link import link_main
+
+    monkeypatch.setenv('ROS_DOMAIN_ID', '42')
+    summary = _load(share_tree, 'link.launch.py', ground_domain='7', profile='ideal', seed='5')
+    (link,) = [n for n in summary.launched if n['executable'] == graph.LINK_EXECUTABLE]
+    assert not link['parameters'] and not link['remappings'] and link['name'] is None
+    args = link_main.parse_command_line([*link['arguments'], '--ros-args', '-r', '__node:=x', '-p', 'a:=1'])
+    assert (args.ground_domain, args.profile, args.seed) == (7, 'ideal', 5)
+    (executor,) = [n for n in summary.launched if n['executable'] == graph.PLAN_EXECUTOR.executable]
+    assert _values(executor) == {'use_sim_time': True}  # the link and the plans run on the simulator's clock
+    for wrong in (['--ground-domain', '42'],  # the rover's own domain: the link would hear itself
+                  ['--ground-domain', '233'], ['--ground-domain', '7', '--sead', '1'], ['--profile', 'earth']):
+        with pytest.raises(SystemExit):
+            link_main.parse_command_line(wrong)
