@@ -21,13 +21,13 @@ import sys
 
 def parser() -> argparse.ArgumentParser:
     """The command line (link.launch.py's `arguments` are checked against it)."""
-    parser = argparse.ArgumentParser(prog='earth_link', description=__doc__.splitlines()[0])
-    parser.add_argument('--profile', default='earth', help='link profile name or YAML file')
-    parser.add_argument('--ground-domain', type=_domain_id, required=True,
-                        help="the ground station's ROS_DOMAIN_ID (not the rover's)")
-    parser.add_argument('--seed', type=int, default=0, help="the run's seed (with the profile's)")
-    parser.add_argument('--summary', default=None, help='write the link statistics here (JSON) at exit')
-    return parser
+    command = argparse.ArgumentParser(prog='earth_link', description=__doc__.splitlines()[0])
+    command.add_argument('--profile', default='earth', help='link profile name or YAML file')
+    command.add_argument('--ground-domain', type=_domain_id, required=True,
+                         help="the ground station's ROS_DOMAIN_ID (not the rover's)")
+    command.add_argument('--seed', type=int, default=0, help="the run's seed (with the profile's)")
+    command.add_argument('--summary', default=None, help='write the link statistics here (JSON) at exit')
+    return command
 
 
 def parse_command_line(argv: list[str]) -> argparse.Namespace:

@@ -195,7 +195,7 @@ def check_message_bytes(data: bytes, type_name: str, rclpy_check: bool = True,
     error, garbage = ('', 0) if data == canonical else compare_cdr(data, msg, type_name, canonical)
     if error:
         return [f'{type_name}: {error}']
-    if strict_padding and (garbage or len(data) != 4 + store.get_msgdef(type_name).getsize_cdr(0, msg, store)):
+    if strict_padding and (garbage or len(data) != len(canonical)):
         return [f'{type_name}: {garbage} non-zero padding bytes or a padded tail (not the canonical bytes)']
     cls = _rclpy_class(type_name) if rclpy_check else None
     if cls is None:
